@@ -1,0 +1,87 @@
+"""coordinator: the national coordinator's tool for choosing, visiting and following up kommuner."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+
+from . import config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+def select_locale() -> str:
+    if "lang" in session:
+        return session["lang"]
+    return "sv"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(config.INSTANCE_PATH),
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(config.from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.update(test_config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
+    login_manager.init_app(app)
+
+    from .audit import bp as audit_bp
+    from .auth import bp as auth_bp
+    from .registry import bp as registry_bp
+    from .sampling import bp as sampling_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(registry_bp)
+    app.register_blueprint(sampling_bp)
+
+    from .cli import register_commands
+    register_commands(app)
+
+    from flask_babel import format_datetime
+
+    app.jinja_env.filters["format_dt"] = lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt)
+
+    @app.context_processor
+    def inject_globals():
+        return {"current_locale": str(get_locale()), "app_version": __version__}
+
+    @app.route("/")
+    @login_required
+    def index():
+        if current_user.role == "reader":
+            return redirect(url_for("sampling.protocol_current"))
+        from .sampling.service import adopted_sample
+        return render_template("index.html", adopted=adopted_sample())
+
+    @app.route("/sprak/<code>")
+    def set_language(code: str):
+        if code in app.config["LANGUAGES"]:
+            session["lang"] = code
+        target = request.args.get("next") or url_for("index")
+        # Only local redirects.
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("index")
+        return redirect(target)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app

@@ -1,0 +1,57 @@
+"""Audit log: who did what to which object, when. Never note contents or secrets."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Blueprint, has_request_context, render_template, request
+from flask_login import current_user
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+bp = Blueprint("audit", __name__, url_prefix="/logg")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), nullable=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(60))
+    object_id: Mapped[str | None] = mapped_column(String(60))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+def record(action: str, obj: Any = None, *, object_type: str | None = None,
+           object_id: Any = None, actor: str | None = None, **details: Any) -> AuditEvent:
+    """Add an audit event to the current transaction (committed with the change it describes)."""
+    if obj is not None:
+        object_type = object_type or obj.__tablename__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    user_id = None
+    if actor is None:
+        if has_request_context() and current_user.is_authenticated:
+            user_id, actor = current_user.id, current_user.email
+        else:
+            actor = "system"
+    event = AuditEvent(
+        user_id=user_id, actor=actor, action=action, object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        details=details or None,
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event
+
+
+from . import views  # noqa: E402,F401  (routes need the model above)

@@ -1,0 +1,130 @@
+from datetime import timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..audit import record, utcnow
+from ..extensions import db, login_manager
+from . import admin_required, bp
+from .forms import LoginForm, PasswordForm, UserForm
+from .models import User, find_by_email
+
+MAX_FAILED = 10
+LOCK_MINUTES = 15
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("index")
+
+
+@bp.route("/logga-in", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = find_by_email(form.email.data)
+        now = utcnow()
+        locked = user is not None and user.locked_until is not None and _aware(user.locked_until) > now
+        if user and user.active and not locked and user.check_password(form.password.data):
+            user.failed_logins = 0
+            user.last_login_at = now
+            login_user(user, remember=form.remember.data)
+            record("auth.login", user)
+            db.session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED:
+                user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
+                user.failed_logins = 0
+        record("auth.login_failed", actor=form.email.data.strip().lower()[:200])
+        db.session.commit()
+        if locked:
+            flash(_("Kontot är tillfälligt låst efter för många felaktiga försök. Försök igen om en stund."), "error")
+        else:
+            flash(_("Fel e-postadress eller lösenord."), "error")
+    return render_template("auth/login.html", form=form)
+
+
+def _aware(dt):
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    from datetime import timezone
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@bp.route("/logga-ut", methods=["POST"])
+@login_required
+def logout():
+    record("auth.logout", current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash(_("Du är utloggad."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/konto/losenord", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("Nuvarande lösenord stämmer inte."))
+        else:
+            current_user.set_password(form.password.data)
+            record("auth.password_changed", current_user._get_current_object())
+            db.session.commit()
+            flash(_("Lösenordet är bytt."), "success")
+            return redirect(url_for("index"))
+    return render_template("auth/password.html", form=form)
+
+
+@bp.route("/anvandare/")
+@admin_required
+def users():
+    users = db.session.scalars(select(User).order_by(User.name)).all()
+    return render_template("auth/users.html", users=users)
+
+
+@bp.route("/anvandare/ny", methods=["GET", "POST"])
+@bp.route("/anvandare/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def edit_user(user_id: int | None = None):
+    user = db.session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    form = UserForm(obj=user)
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        other = find_by_email(email)
+        if other is not None and other is not user:
+            form.email.errors.append(_("Det finns redan ett konto med den e-postadressen."))
+        elif user is None and not form.password.data:
+            form.password.errors.append(_("Ett nytt konto behöver ett lösenord."))
+        elif user is current_user and (form.role.data != "admin" or not form.active.data):
+            form.role.errors.append(_("Du kan inte ta bort din egen administratörsbehörighet."))
+        else:
+            created = user is None
+            if created:
+                user = User(email=email, name=form.name.data, role=form.role.data)
+                db.session.add(user)
+            changes = {k: getattr(form, k).data for k in ("role", "active")
+                       if created or getattr(user, k) != getattr(form, k).data}
+            user.email, user.name = email, form.name.data.strip()
+            user.role, user.active = form.role.data, form.active.data
+            if form.password.data:
+                user.set_password(form.password.data)
+            db.session.flush()
+            record("auth.user_created" if created else "auth.user_changed", user,
+                   password_set=bool(form.password.data), **changes)
+            db.session.commit()
+            flash(_("Kontot för %(name)s är sparat.", name=user.name), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=user)

@@ -1,0 +1,68 @@
+"""The `coordinator` console command: Flask's CLI plus set-up and scripting commands."""
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+
+def main() -> None:
+    from . import create_app
+    cli = FlaskGroup(create_app=create_app, help="coordinator: urval, besök och uppföljning av kommuner.")
+    cli.main(prog_name="coordinator")
+
+
+def echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def fail(message: str, as_json: bool = False, code: int = 1):
+    if as_json:
+        echo_json({"error": message})
+    else:
+        click.echo(message, err=True)
+    sys.exit(code)
+
+
+def register_commands(app: Flask) -> None:
+    from .auth.cli import user_cli
+    from .registry.cli import registry_cli
+    from .sampling.cli import sample_cli
+
+    app.cli.add_command(user_cli)
+    app.cli.add_command(registry_cli)
+    app.cli.add_command(sample_cli)
+    app.cli.add_command(setup)
+
+
+@click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")
+@click.option("--admin-email", default="admin@example.se", show_default=True)
+@with_appcontext
+def setup(admin_email: str) -> None:
+    from flask_migrate import upgrade
+
+    from .auth.models import User
+    from .extensions import db
+    from .registry.reference import load_reference_data
+
+    upgrade()
+    counts = load_reference_data()
+    click.echo(f"Databas klar: {counts['kommuner']} kommuner, {counts['lan']} län "
+               f"({counts['population']} nya befolkningsrader).")
+    if db.session.scalar(select(User).where(User.role == "admin")) is None:
+        password = secrets.token_urlsafe(12)
+        user = User(email=admin_email.lower(), name="Administratör", role="admin")
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo("\nEn första administratör har skapats. Logga in med:")
+        click.echo(f"  e-post:   {admin_email.lower()}")
+        click.echo(f"  lösenord: {password}")
+        click.echo("Byt lösenordet under Konto efter första inloggningen.\n")
+    else:
+        click.echo("Det finns redan en administratör; inget konto skapades.")

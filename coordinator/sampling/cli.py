@@ -1,0 +1,3 @@
+import click
+
+sample_cli = click.Group("sample", help="Urvalet av besöksplatser.")

@@ -1,0 +1,223 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL, with CSRF on.
+
+Backends: `--backends sqlite,postgresql` (default both). PostgreSQL is at TEST_PG_URL
+(default the local server, database coordinator_test, dropped and created per run).
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("COORDINATOR_INSTANCE", tempfile.mkdtemp(prefix="coordinator-test-"))
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from sqlalchemy import delete, select, update  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from coordinator import create_app  # noqa: E402
+from coordinator.extensions import db  # noqa: E402
+
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/coordinator_test")
+PASSWORD = "korrekt-häst-batteri"
+USERS = {"admin": "admin@test.se", "staff": "staff@test.se", "reader": "reader@test.se"}
+# Reference tables keep their shipped rows between tests; everything else is emptied.
+REFERENCE_TABLES = {"lan", "kommun", "stadsdel", "population", "oj_group", "sampling_defaults", "user_account"}
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backends", default="sqlite,postgresql",
+                     help="comma-separated database backends to run the DB tests on")
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        backends = metafunc.config.getoption("backends").split(",")
+        metafunc.parametrize("backend", backends, scope="session")
+
+
+def _create_pg_database(url: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    admin = u.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{u.database}"')
+
+
+@pytest.fixture(scope="session")
+def backend_app(backend, tmp_path_factory):
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    elif backend == "postgresql":
+        _create_pg_database(PG_URL)
+        url = PG_URL
+    else:
+        raise pytest.UsageError(f"unknown backend {backend}")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SERVER_NAME": None})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from coordinator.auth.models import User
+        from coordinator.registry.reference import load_reference_data
+
+        upgrade()  # the real migrations, not create_all: they are what production runs
+        load_reference_data()
+        for role, email in USERS.items():
+            user = User(email=email, name=f"Test {role}", role=role)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+    app.config["BACKEND"] = backend
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _reset(app) -> None:
+    from coordinator.auth.models import User
+    from coordinator.registry.models import Population, Stadsdel
+    from coordinator.registry.reference import load_reference_data, reset_groups
+
+    with app.app_context():
+        db.session.rollback()
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name not in REFERENCE_TABLES:
+                db.session.execute(table.delete())
+        db.session.execute(delete(Population).where(Population.import_id.isnot(None)))
+        db.session.execute(update(Stadsdel).values(aktiv=True))
+        db.session.execute(delete(User).where(User.email.notin_(USERS.values())))
+        for role, email in USERS.items():
+            db.session.execute(update(User).where(User.email == email).values(
+                role=role, active=True, failed_logins=0, locked_until=None))
+        reset_groups()
+        from coordinator.registry.models import SamplingDefaults
+        db.session.execute(delete(SamplingDefaults))
+        db.session.commit()
+        load_reference_data()  # restores shipped rows an import replaced, and the defaults
+
+
+@pytest.fixture
+def app(backend_app):
+    """The app on one backend, with a clean database (reference data loaded, three users)."""
+    yield backend_app
+    _reset(backend_app)
+
+
+class Client:
+    """A logged-in test client that sends the real CSRF token with every POST."""
+
+    def __init__(self, app, email: str | None):
+        self.app = app
+        self.http = app.test_client()
+        self.token = None
+        if email:
+            self.login(email)
+
+    def _token(self) -> str:
+        url = "/" if self._logged_in else "/logga-in"
+        html = self.http.get(url, follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or \
+            re.search(r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        assert match, "no CSRF token on the page"
+        return match.group(1)
+
+    _logged_in = False
+
+    def login(self, email: str, password: str = PASSWORD):
+        token = self._token()
+        response = self.http.post("/logga-in", data={"email": email, "password": password, "csrf_token": token})
+        self._logged_in = response.status_code == 302
+        self.token = self._token() if self._logged_in else None
+        return response
+
+    def get(self, url, **kw):
+        return self.http.get(url, **kw)
+
+    def post(self, url, data=None, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.token or self._token())
+        return self.http.post(url, data=data, **kw)
+
+
+@pytest.fixture
+def anon(app):
+    return Client(app, None)
+
+
+@pytest.fixture
+def admin(app):
+    return Client(app, USERS["admin"])
+
+
+@pytest.fixture
+def staff(app):
+    return Client(app, USERS["staff"])
+
+
+@pytest.fixture
+def reader(app):
+    return Client(app, USERS["reader"])
+
+
+# --- a real server and a real browser -------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def live_server(backend_app):
+    server = make_server("127.0.0.1", 0, backend_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    chromium = pw.chromium.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+    yield chromium
+    chromium.close()
+    pw.stop()
+
+
+@pytest.fixture
+def page(browser, live_server, app):
+    context = browser.new_context(base_url=live_server, locale="sv-SE", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def browser_login(page, role: str = "staff") -> None:
+    page.goto("/logga-in")
+    page.get_by_label("E-postadress").fill(USERS[role])
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    page.wait_for_url(re.compile(r".*/(?!logga-in).*"))
+
+
+def assert_accessible(page, label: str = "") -> None:
+    """axe-core (bundled with axe-playwright-python): no serious or critical violation."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not bad, f"{label or page.url}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} → {[n['target'] for n in v['nodes']][:3]}" for v in bad)
+
+
+SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).parent.parent / "test-artifacts"))
