@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, session, url_for
+from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 
@@ -14,7 +14,8 @@ __version__ = "0.1.0"
 
 
 def select_locale() -> str:
-    if "lang" in session:
+    # The command line and background work speak Swedish, the office's language.
+    if has_request_context() and "lang" in session:
         return session["lang"]
     return "sv"
 
@@ -51,9 +52,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_commands
     register_commands(app)
 
-    from flask_babel import format_datetime
+    from flask_babel import format_datetime, format_decimal, gettext
+
+    from .sampling.design import describe
 
     app.jinja_env.filters["format_dt"] = lambda dt, fmt="yyyy-MM-dd HH:mm": format_datetime(dt, fmt)
+    app.jinja_env.filters["num"] = lambda n: "–" if n is None else format_decimal(n)
+    app.jinja_env.filters["dec"] = lambda x, digits=3: "–" if x is None else format_decimal(
+        x, format="0." + "0" * digits)
+    app.jinja_env.globals["describe"] = lambda problem: describe(problem, gettext)
 
     @app.context_processor
     def inject_globals():

@@ -1,11 +1,347 @@
-"""Glue between the database and the pure design in design.py."""
+"""Glue between the database and the pure design (design.py): frames, saving, adoption, declines."""
 from __future__ import annotations
+
+import platform
+import statistics
+from datetime import date
+from types import SimpleNamespace
+from importlib.metadata import version as pkg_version
+from typing import Sequence
 
 from sqlalchemy import select
 
+from ..audit import record, utcnow
 from ..extensions import db
-from .models import ADOPTED, Sample
+from ..registry import service as registry
+from ..registry.models import Kommun
+from . import design
+from .models import ADOPTED, DRAFT, Decline, Sample, SampleKommun, Site
+
+DRAWN, MANUAL = "kontrollerat", "manuellt"
+SRS_COMPARISON_SEEDS = 200
+
+
+class SampleError(Exception):
+    """A request that breaks a rule of the sample's life cycle; the message is for the user."""
+
+
+def _(s: str, **kw) -> str:
+    from flask_babel import gettext
+    return gettext(s, **kw)
 
 
 def adopted_sample() -> Sample | None:
     return db.session.scalar(select(Sample).where(Sample.status == ADOPTED))
+
+
+def samples() -> list[Sample]:
+    return list(db.session.scalars(select(Sample).order_by(Sample.created_at.desc(), Sample.id.desc())))
+
+
+# --- frame and settings ----------------------------------------------------------------------
+
+def current_settings(balance_skr: bool | None = None) -> design.Settings:
+    """The admin's ÖJ groups and options as a design.Settings (DB upper bounds are inclusive)."""
+    defaults = registry.defaults()
+    rules = tuple(
+        design.GroupRule(g.number, g.lower, None if g.upper is None else g.upper + 1,
+                         g.allocation, g.districts_per_city)
+        for g in registry.group_rules())
+    return design.Settings(groups=rules, require_all_lan=defaults.require_all_lan,
+                           balance_skr=defaults.balance_skr if balance_skr is None else balance_skr)
+
+
+def build_frame(year: int) -> design.Frame:
+    pop = registry.population(year)
+    if len(pop) == 0:
+        raise SampleError(_("Det finns inga befolkningssiffror för år %(year)s.", year=year))
+    kommuner = registry.kommuner()
+    missing = [k.namn for k in kommuner if k.kommunkod not in pop]
+    if missing:
+        raise SampleError(_("Befolkningssiffror för år %(year)s saknas för %(n)d kommuner.", year=year, n=len(missing)))
+    units = tuple(design.Unit(k.kommunkod, k.namn, k.lanskod, pop[k.kommunkod], k.lat, k.lon, k.skr2017_kod)
+                  for k in kommuner)
+    return design.Frame(units=units, lan_names={lan.lanskod: lan.namn for lan in registry.lan_list()},
+                        districts={k: tuple(v) for k, v in registry.districts().items()}, reference_year=year)
+
+
+def frame_from_sample(sample: Sample) -> design.Frame:
+    """The frame exactly as it was when the sample was made (figures may have been re-imported since)."""
+    units = tuple(design.Unit(sk.kommunkod, sk.kommun.namn, sk.kommun.lanskod, sk.folkmangd,
+                              sk.kommun.lat, sk.kommun.lon, sk.kommun.skr2017_kod) for sk in sample.kommuner)
+    districts = {k: tuple(v) for k, v in (sample.settings.get("districts") or {}).items()}
+    return design.Frame(units=units, lan_names={lan.lanskod: lan.namn for lan in registry.lan_list()},
+                        districts=districts, reference_year=sample.reference_year)
+
+
+def sample_settings(sample: Sample) -> design.Settings:
+    return design.settings_from_dict(sample.settings)
+
+
+def software_versions() -> dict[str, str]:
+    from .. import __version__
+    return {"coordinator": __version__, "python": platform.python_version(), "numpy": pkg_version("numpy"),
+            "design": f"{design.METHOD_NAME} v{design.METHOD_VERSION}"}
+
+
+# --- drawing ---------------------------------------------------------------------------------
+
+def draw(year: int, seed: int, balance_skr: bool | None = None,
+         district_choice: dict[str, list[str]] | None = None) -> tuple[design.Frame, design.Draw]:
+    frame = build_frame(year)
+    settings = current_settings(balance_skr)
+    try:
+        result = design.draw(frame, settings, seed, district_choice=district_choice)
+    except design.DesignError as e:
+        raise SampleError(str(e)) from e
+    return frame, result
+
+
+def srs_comparison(frame: design.Frame, settings: design.Settings, n: int = SRS_COMPARISON_SEEDS) -> dict:
+    values = design.srs_sb(frame, settings, range(n))
+    return {"seeds": n, "median": statistics.median(values), "quartiles": statistics.quantiles(values, n=4)}
+
+
+def draw_json(frame: design.Frame, result: design.Draw) -> dict:
+    """The CLI contract: sites, reserves, diagnostics (with sb), pi."""
+    d = result.diagnostics
+    return {
+        "year": result.reference_year,
+        "seed": result.seed,
+        "method": dict(result.method),
+        "settings": design.settings_to_dict(result.settings),
+        "sites": [{"kommunkod": s.kommunkod, "kommun": s.kommun, "enhet": s.enhet or "", "group": s.group,
+                   "lanskod": s.lanskod, "pi": s.pi} for s in result.sites],
+        "reserves": {str(g): list(codes) for g, codes in result.reserves.items()},
+        "district_reserves": {k: list(v) for k, v in result.district_reserves.items()},
+        "diagnostics": {
+            "sb": d.sb,
+            "sb_per_group": {str(g): v for g, v in d.sb_per_group.items()},
+            "kommuner_per_group": {str(g): v for g, v in d.kommuner_per_group.items()},
+            "sites_per_group": {str(g): v for g, v in d.sites_per_group.items()},
+            "kommuner_per_lan": dict(d.kommuner_per_lan),
+        },
+    }
+
+
+def save_draw(frame: design.Frame, result: design.Draw, user=None, name: str = "",
+              with_srs_comparison: bool = True) -> Sample:
+    data = draw_json(frame, result)
+    diagnostics = data["diagnostics"]
+    if with_srs_comparison:
+        diagnostics["srs"] = srs_comparison(frame, result.settings)
+    settings = data["settings"] | {"districts": {k: list(v) for k, v in frame.districts.items()}}
+    sample = Sample(
+        name=name or _("Dragning år %(year)s, frö %(seed)s", year=result.reference_year, seed=result.seed),
+        method=DRAWN, reference_year=result.reference_year, seed=result.seed, settings=settings,
+        frame_source=registry.population_source(result.reference_year), software=software_versions(),
+        diagnostics=diagnostics, district_reserves=data["district_reserves"], status=DRAFT,
+        created_by_id=getattr(user, "id", None))
+    selected = set(result.kommuner)
+    rank = {code: i + 1 for codes in result.reserves.values() for i, code in enumerate(codes)}
+    for u in frame.units:
+        sample.kommuner.append(SampleKommun(
+            kommunkod=u.kommunkod, grupp=result.groups[u.kommunkod], folkmangd=u.population,
+            pi=result.pi[u.kommunkod], selected=u.kommunkod in selected, reserve_rank=rank.get(u.kommunkod)))
+    for i, s in enumerate(result.sites, start=1):
+        sample.sites.append(Site(position=i, kommunkod=s.kommunkod, enhet=s.enhet or "", grupp=s.group))
+    db.session.add(sample)
+    db.session.flush()
+    record("sample.drawn", sample, year=result.reference_year, seed=result.seed, sb=round(diagnostics["sb"], 4))
+    return sample
+
+
+def validate_selection(year: int, selection: Sequence[tuple[str, str | None]]) -> list[design.Problem]:
+    frame = build_frame(year)
+    return design.validate(frame, current_settings(), list(selection))
+
+
+def save_manual(year: int, selection: Sequence[tuple[str, str | None]], user=None, name: str = "") -> Sample:
+    frame = build_frame(year)
+    settings = current_settings()
+    problems = design.validate(frame, settings, list(selection))
+    if problems:
+        raise SampleError("; ".join(design.describe(p, _) for p in problems))
+    groups = design.assign_groups(frame, settings)
+    codes = {k for k, _e in selection}
+    counts: dict[str, int] = {}
+    for k in codes:
+        counts[str(groups[k])] = counts.get(str(groups[k]), 0) + 1
+    sites = [(k, e or "") for k, e in selection]
+    chosen = sorted(range(len(sites)), key=lambda i: (groups[sites[i][0]], sites[i][0], sites[i][1]))
+    sample = Sample(
+        name=name or _("Handplockat urval år %(year)s", year=year), method=MANUAL, reference_year=year, seed=None,
+        settings=design.settings_to_dict(settings) | {"districts": {k: list(v) for k, v in frame.districts.items()}},
+        frame_source=registry.population_source(year), software=software_versions(),
+        diagnostics={"kommuner_per_group": counts}, district_reserves={}, status=DRAFT,
+        created_by_id=getattr(user, "id", None))
+    for u in frame.units:
+        sample.kommuner.append(SampleKommun(kommunkod=u.kommunkod, grupp=groups[u.kommunkod],
+                                            folkmangd=u.population, pi=None, selected=u.kommunkod in codes))
+    for pos, i in enumerate(chosen, start=1):
+        k, e = sites[i]
+        sample.sites.append(Site(position=pos, kommunkod=k, enhet=e, grupp=groups[k]))
+    db.session.add(sample)
+    db.session.flush()
+    record("sample.manual_saved", sample, year=year, sites=len(sites))
+    return sample
+
+
+# --- life cycle ------------------------------------------------------------------------------
+
+def adopt(sample: Sample, user=None, expected_version: int | None = None) -> Sample:
+    if expected_version is not None and sample.version != expected_version:
+        raise SampleError(_("Urvalet har ändrats av någon annan sedan du öppnade sidan. Läs igenom det igen."))
+    if sample.status == ADOPTED:
+        raise SampleError(_("Urvalet är redan antaget."))
+    current = adopted_sample()
+    if current is not None:
+        raise SampleError(_("Ett annat urval (%(name)s) är redan antaget. Ett antaget urval är fryst; "
+                            "ändringar görs genom avböjanden och ersättare.", name=current.name))
+    sample.status = ADOPTED
+    sample.adopted_at = utcnow()
+    sample.adopted_by_id = getattr(user, "id", None)
+    db.session.flush()
+    record("sample.adopted", sample, sites=len(sample.active_sites))
+    return sample
+
+
+def delete_draft(sample: Sample) -> None:
+    if sample.status != DRAFT:
+        raise SampleError(_("Ett antaget urval kan inte tas bort."))
+    record("sample.deleted", sample, name=sample.name)
+    db.session.delete(sample)
+
+
+def _reserves(sample: Sample) -> dict[int, tuple[str, ...]]:
+    out: dict[int, list[SampleKommun]] = {}
+    for sk in sample.kommuner:
+        if sk.reserve_rank is not None:
+            out.setdefault(sk.grupp, []).append(sk)
+    return {g: tuple(sk.kommunkod for sk in sorted(v, key=lambda s: s.reserve_rank)) for g, v in out.items()}
+
+
+def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, user=None) -> Decline:
+    """A site declines: log it and bring in the next reserve that keeps every rule."""
+    if sample.status != ADOPTED:
+        raise SampleError(_("Avböjanden registreras på det antagna urvalet."))
+    if site.sample_id != sample.id or not site.active:
+        raise SampleError(_("Besöksplatsen är inte aktiv i urvalet."))
+    if not reason.strip():
+        raise SampleError(_("Ange skälet till att kommunen avböjer."))
+    frame = frame_from_sample(sample)
+    current = [(s.kommunkod, s.enhet or None) for s in sample.active_sites]
+    declined_before = [(s.kommunkod, s.enhet or None) for s in sample.sites if not s.active]
+    # What replacement() needs of the original draw, as stored with the sample.
+    stored = SimpleNamespace(
+        groups={sk.kommunkod: sk.grupp for sk in sample.kommuner}, reserves=_reserves(sample),
+        district_reserves={k: tuple(v) for k, v in (sample.district_reserves or {}).items()},
+        settings=sample_settings(sample))
+    new = design.replacement(frame, stored, current, (site.kommunkod, site.enhet or None), excluded=declined_before)
+    site.active = False
+    replacement_site = None
+    if new is not None:
+        groups = {sk.kommunkod: sk.grupp for sk in sample.kommuner}
+        replacement_site = Site(position=site.position, kommunkod=new[0], enhet=new[1] or "",
+                                grupp=groups[new[0]], replaces_id=site.id)
+        sample.sites.append(replacement_site)
+    decline = Decline(sample_id=sample.id, site=site, declined_on=declined_on, reason=reason.strip(),
+                      replacement=replacement_site, recorded_by_id=getattr(user, "id", None))
+    db.session.add(decline)
+    db.session.flush()
+    record("sample.site_declined", sample, site=site.label,
+           replacement=replacement_site.label if replacement_site else None)
+    return decline
+
+
+def kommun_names() -> dict[str, str]:
+    return {k: n for k, n in db.session.execute(select(Kommun.kommunkod, Kommun.namn))}
+
+
+def parse_selection(text: str) -> tuple[list[tuple[str, str | None]], list[str]]:
+    """`kommunkod,enhet` lines (header optional; `;` also accepted; a kommun name works as well as its code).
+
+    Returns the selection and the problems with line numbers; the caller refuses to go on if any.
+    """
+    import csv
+    import io
+
+    names = {n.casefold(): k for k, n in kommun_names().items()}
+    codes = set(names.values())
+    selection: list[tuple[str, str | None]] = []
+    problems: list[str] = []
+    text = text.lstrip("\ufeff")
+    dialect = ";" if text.count(";") > text.count(",") else ","
+    for line_no, row in enumerate(csv.reader(io.StringIO(text), delimiter=dialect), start=1):
+        cells = [c.strip() for c in row]
+        if not any(cells):
+            continue
+        first = cells[0]
+        if line_no == 1 and first.casefold() in ("kommunkod", "kommun", "kod"):
+            continue
+        enhet = cells[1] if len(cells) > 1 and cells[1] else None
+        if first.isdigit() and len(first) <= 4:
+            kod = first.zfill(4)
+        else:
+            kod = names.get(first.casefold(), "")
+        if kod not in codes:
+            problems.append(_("Rad %(line)d: %(value)s är ingen känd kommunkod eller kommun", line=line_no, value=first))
+            continue
+        selection.append((kod, enhet))
+    if not selection and not problems:
+        problems.append(_("Urvalet är tomt"))
+    return selection, problems
+
+
+def protocol_context(sample: Sample) -> dict:
+    """Everything the sample page, the protocol page and the PDF show, computed once."""
+    from .models import Decline as DeclineModel
+
+    settings = sample_settings(sample)
+    lan = {l.lanskod: l.namn for l in registry.lan_list()}
+    by_code = {sk.kommunkod: sk for sk in sample.kommuner}
+    group_sizes: dict[int, int] = {}
+    for sk in sample.kommuner:
+        group_sizes[sk.grupp] = group_sizes.get(sk.grupp, 0) + 1
+    active = sample.active_sites
+    groups = []
+    for rule in settings.groups:
+        groups.append({
+            "number": rule.number, "lower": rule.lower,
+            "upper": None if rule.upper is None else rule.upper - 1,
+            "size": group_sizes.get(rule.number, 0),
+            "allocation": rule.allocation, "take_all": rule.take_all,
+            "kommuner": len({s.kommunkod for s in active if s.grupp == rule.number}),
+            "sites": sum(1 for s in active if s.grupp == rule.number),
+        })
+    sites = []
+    for s in sample.sites:
+        sk = by_code[s.kommunkod]
+        pi = sk.pi if not s.enhet else None
+        sites.append({"site": s, "kommun": sk.kommun, "lan": lan[sk.kommun.lanskod], "folkmangd": sk.folkmangd,
+                      "pi": pi, "weight": (1 / pi) if pi else None})
+    per_lan = []
+    for code, name in sorted(lan.items()):
+        n = len({s.kommunkod for s in active if by_code[s.kommunkod].kommun.lanskod == code})
+        per_lan.append({"lanskod": code, "lan": name, "kommuner": n})
+    reserves: dict[int, list] = {}
+    for sk in sorted((sk for sk in sample.kommuner if sk.reserve_rank), key=lambda s: (s.grupp, s.reserve_rank)):
+        used = any(s.kommunkod == sk.kommunkod for s in sample.sites)
+        reserves.setdefault(sk.grupp, []).append({"rank": sk.reserve_rank, "sk": sk, "lan": lan[sk.kommun.lanskod],
+                                                  "used": used})
+    declines = list(db.session.scalars(select(DeclineModel).where(DeclineModel.sample_id == sample.id)
+                                       .order_by(DeclineModel.recorded_at, DeclineModel.id)))
+    all_pi = [{"sk": sk, "lan": lan[sk.kommun.lanskod]} for sk in sample.kommuner] if sample.method == DRAWN else []
+    problems = []
+    if sample.status == DRAFT:
+        frame = frame_from_sample(sample)
+        problems = design.validate(frame, settings, [(s.kommunkod, s.enhet or None) for s in active])
+    return {
+        "sample": sample, "drawn": sample.method == DRAWN, "settings": settings,
+        "method_text": design.method_description(settings) if sample.method == DRAWN else None,
+        "groups": groups, "sites": sites, "active_count": len(active), "per_lan": per_lan,
+        "reserves": reserves, "district_reserves": sample.district_reserves or {},
+        "declines": declines, "diagnostics": sample.diagnostics or {}, "all_pi": all_pi,
+        "frame_size": len(sample.kommuner), "lan_count": len(lan), "problems": problems,
+        "boundaries_selected": sorted({s.kommunkod for s in active}),
+    }
