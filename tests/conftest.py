@@ -22,7 +22,8 @@ from werkzeug.serving import make_server  # noqa: E402
 from coordinator import create_app  # noqa: E402
 from coordinator.extensions import db  # noqa: E402
 
-PG_URL = os.environ.get("TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/coordinator_test")
+# One database per test run, so parallel runs on one machine never drop each other's data.
+PG_URL = os.environ.get("TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/coordinator_test_{os.getpid()}")
 PASSWORD = "korrekt-häst-batteri"
 USERS = {"admin": "admin@test.se", "staff": "staff@test.se", "reader": "reader@test.se"}
 # Reference tables keep their shipped rows between tests; everything else is emptied.
@@ -41,15 +42,15 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", backends, scope="session")
 
 
-def _create_pg_database(url: str) -> None:
+def _pg_admin(url: str, *statements: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
 
     u = make_url(url)
     admin = u.set(drivername="postgresql", database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{u.database}"')
+        for statement in statements:
+            conn.execute(statement.format(db=u.database))
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,7 @@ def backend_app(backend, tmp_path_factory):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     elif backend == "postgresql":
-        _create_pg_database(PG_URL)
+        _pg_admin(PG_URL, 'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', 'CREATE DATABASE "{db}"')
         url = PG_URL
     else:
         raise pytest.UsageError(f"unknown backend {backend}")
@@ -79,6 +80,8 @@ def backend_app(backend, tmp_path_factory):
     yield app
     with app.app_context():
         db.engine.dispose()
+    if backend == "postgresql":
+        _pg_admin(PG_URL, 'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def _reset(app) -> None:
