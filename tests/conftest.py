@@ -16,7 +16,7 @@ import pytest
 os.environ.setdefault("COORDINATOR_INSTANCE", tempfile.mkdtemp(prefix="coordinator-test-"))
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
-from sqlalchemy import delete, select, update  # noqa: E402
+from sqlalchemy import delete, update  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from coordinator import create_app  # noqa: E402
@@ -29,6 +29,14 @@ USERS = {"admin": "admin@test.se", "staff": "staff@test.se", "reader": "reader@t
 # Reference tables keep their shipped rows between tests; everything else is emptied.
 REFERENCE_TABLES = {"lan", "kommun", "stadsdel", "population", "oj_group", "sampling_defaults", "user_account"}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def pytest_configure(config):
+    # Compile the translation catalogs so a plain `pytest` sees the same English as `./dev test`.
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d",
+                                str(Path(__file__).parent.parent / "coordinator" / "translations")])
 
 
 def pytest_addoption(parser):
@@ -91,10 +99,11 @@ def _reset(app) -> None:
 
     with app.app_context():
         db.session.rollback()
+        # Imported figures first: they reference population_import, which is emptied below.
+        db.session.execute(delete(Population).where(Population.import_id.isnot(None)))
         for table in reversed(db.metadata.sorted_tables):
             if table.name not in REFERENCE_TABLES:
                 db.session.execute(table.delete())
-        db.session.execute(delete(Population).where(Population.import_id.isnot(None)))
         db.session.execute(update(Stadsdel).values(aktiv=True))
         db.session.execute(delete(User).where(User.email.notin_(USERS.values())))
         for role, email in USERS.items():

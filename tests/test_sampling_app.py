@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
 from coordinator.extensions import db
-from coordinator.sampling.models import Decline, Sample, Site
+from coordinator.sampling.models import Decline, Sample
 
 
 def cli(app, *args):

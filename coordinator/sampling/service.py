@@ -339,6 +339,7 @@ def protocol_context(sample: Sample) -> dict:
     return {
         "sample": sample, "drawn": sample.method == DRAWN, "settings": settings,
         "method_text": design.method_description(settings) if sample.method == DRAWN else None,
+        "references": design.REFERENCES,
         "groups": groups, "sites": sites, "active_count": len(active), "per_lan": per_lan,
         "reserves": reserves, "district_reserves": sample.district_reserves or {},
         "declines": declines, "diagnostics": sample.diagnostics or {}, "all_pi": all_pi,
