@@ -42,12 +42,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .registry import bp as registry_bp
+    from .invites import bp as invites_bp
     from .sampling import bp as sampling_bp
+    from .scheduling import bp as scheduling_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(registry_bp)
     app.register_blueprint(sampling_bp)
+    app.register_blueprint(scheduling_bp)
+    app.register_blueprint(invites_bp)
 
     from .cli import register_commands
     register_commands(app)

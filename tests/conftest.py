@@ -27,7 +27,8 @@ PG_URL = os.environ.get("TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1
 PASSWORD = "korrekt-häst-batteri"
 USERS = {"admin": "admin@test.se", "staff": "staff@test.se", "reader": "reader@test.se"}
 # Reference tables keep their shipped rows between tests; everything else is emptied.
-REFERENCE_TABLES = {"lan", "kommun", "stadsdel", "population", "oj_group", "sampling_defaults", "user_account"}
+REFERENCE_TABLES = {"lan", "kommun", "stadsdel", "population", "oj_group", "sampling_defaults", "user_account",
+                    "assignment", "phase", "blackout"}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -76,9 +77,11 @@ def backend_app(backend, tmp_path_factory):
 
         from coordinator.auth.models import User
         from coordinator.registry.reference import load_reference_data
+        from coordinator.scheduling.defaults import load_assignment_defaults
 
         upgrade()  # the real migrations, not create_all: they are what production runs
         load_reference_data()
+        load_assignment_defaults()
         for role, email in USERS.items():
             user = User(email=email, name=f"Test {role}", role=role)
             user.set_password(PASSWORD)
@@ -114,6 +117,12 @@ def _reset(app) -> None:
         db.session.execute(delete(SamplingDefaults))
         db.session.commit()
         load_reference_data()  # restores shipped rows an import replaced, and the defaults
+        from coordinator.scheduling.defaults import load_assignment_defaults
+        from coordinator.scheduling.models import Assignment, Blackout, Phase
+        for model in (Assignment, Phase, Blackout):
+            db.session.execute(delete(model))
+        db.session.commit()
+        load_assignment_defaults()
 
 
 @pytest.fixture

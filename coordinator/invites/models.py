@@ -1,0 +1,99 @@
+"""Contacts at the sites, attendees of a visit's invitation, the mail outbox and calendar feeds."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..audit import utcnow
+from ..extensions import db
+
+# (key, Swedish label): the roles the office invites (DOMAIN.md, "What happens around a visit").
+CONTACT_ROLES = (
+    ("ks_ordforande", "Kommunstyrelsens ordförande"),
+    ("sn_ordforande", "Socialnämndens ordförande"),
+    ("kommunrevision", "Kommunrevisionen"),
+    ("kommundirektor", "Kommundirektör"),
+    ("socialchef", "Socialchef/förvaltningschef"),
+    ("ifo_chef", "IFO-chef/enhetschef barn och unga"),
+    ("facklig", "Facklig företrädare"),
+    ("utvecklingsledare", "Regional utvecklingsledare BoU"),
+    ("annan", "Annan kontakt"),
+)
+
+PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED")
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+
+
+class Contact(db.Model):
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(60), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    site = relationship("Site")
+
+
+class Attendee(db.Model):
+    """A contact invited to a visit, with their answer (iCalendar PARTSTAT)."""
+    __tablename__ = "attendee"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30), default="REQ-PARTICIPANT")
+    partstat: Mapped[str] = mapped_column(String(20), default="NEEDS-ACTION")
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    visit = relationship("Visit", back_populates="attendees")
+    contact = relationship("Contact")
+
+
+class OutboxMessage(db.Model):
+    """A mail written in the same transaction as the change it announces; a worker delivers it."""
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # request | cancel
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
+    subject: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)  # the whole MIME message as sent
+    status: Mapped[str] = mapped_column(String(20), default=PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    visit = relationship("Visit")
+
+
+class FeedToken(db.Model):
+    """A secret, revocable URL for a subscribable calendar: one per site, or the whole office's."""
+    __tablename__ = "feed_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"), index=True)  # NULL = the office feed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    site = relationship("Site")

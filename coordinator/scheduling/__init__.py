@@ -1,0 +1,6 @@
+"""Two rounds of visits: the assignment's settings, planning, the visits and their programme."""
+from flask import Blueprint
+
+bp = Blueprint("scheduling", __name__, url_prefix="/besok")
+
+from . import models, views  # noqa: E402,F401

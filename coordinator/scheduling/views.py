@@ -1,0 +1,10 @@
+from flask import render_template
+
+from ..auth import staff_required
+from . import bp
+
+
+@bp.route("/")
+@staff_required
+def index():
+    return render_template("scheduling/index.html")
