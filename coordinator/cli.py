@@ -31,12 +31,13 @@ def fail(message: str, as_json: bool = False, code: int = 1):
 
 def register_commands(app: Flask) -> None:
     from .auth.cli import user_cli
+    from .invites.cli import invites_cli, outbox_cli
     from .registry.cli import registry_cli
     from .sampling.cli import sample_cli
+    from .scheduling.cli import schedule_cli
 
-    app.cli.add_command(user_cli)
-    app.cli.add_command(registry_cli)
-    app.cli.add_command(sample_cli)
+    for group in (user_cli, registry_cli, sample_cli, schedule_cli, invites_cli, outbox_cli):
+        app.cli.add_command(group)
     app.cli.add_command(setup)
 
 

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("invites", __name__)
 
-from . import models, views  # noqa: E402,F401
+from . import contacts, models, views  # noqa: E402,F401

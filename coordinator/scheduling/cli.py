@@ -1,0 +1,3 @@
+import click
+
+schedule_cli = click.Group("schedule", help="Planering av besöken.")

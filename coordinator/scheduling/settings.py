@@ -1,0 +1,2 @@
+"""The assignment's settings pages (phases, windows, blackouts, rules)."""
+from . import bp  # noqa: F401
