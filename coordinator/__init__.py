@@ -88,6 +88,23 @@ def create_app(test_config: dict | None = None) -> Flask:
             target = url_for("index")
         return redirect(target)
 
+    from flask_babel import gettext as _
+
+    errors = {
+        400: (lambda: _("Felaktig begäran"),
+              lambda: _("Begäran kunde inte behandlas. Om du skickade ett formulär: ladda om sidan och försök igen.")),
+        403: (lambda: _("Ingen behörighet"), lambda: _("Din roll ger inte tillgång till den här sidan.")),
+        404: (lambda: _("Sidan finns inte"), lambda: _("Adressen är fel, eller så har det du söker tagits bort.")),
+        413: (lambda: _("Filen är för stor"), lambda: _("Filen får vara högst 20 MB.")),
+    }
+
+    def error_page(e):
+        heading, message = errors[e.code]
+        return render_template("error.html", heading=heading(), message=message()), e.code
+
+    for code in errors:
+        app.register_error_handler(code, error_page)
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -87,3 +87,12 @@ def test_migrations_match_the_models(app):
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []
+
+
+def test_error_pages_use_the_layout_and_speak_swedish(staff, reader):
+    response = staff.get("/urval/999999")
+    assert response.status_code == 404
+    assert "Sidan finns inte" in response.get_data(as_text=True)
+    response = reader.get("/register/")
+    assert response.status_code == 403
+    assert "Ingen behörighet" in response.get_data(as_text=True)

@@ -107,9 +107,10 @@ def test_accessible_root(boundaries, labels):
     svg = mapsvg.render_svg(boundaries, {}, labels, title="Befolkning 2019 & grupper", desc="Mörkare är större.")
     root = ET.fromstring(svg)
     assert root.get("role") == "img"
-    ids = root.get("aria-labelledby").split()
     title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
-    assert [title.get("id"), desc.get("id")] == ids
+    # The short title names the map; the longer description describes it.
+    assert root.get("aria-labelledby") == title.get("id")
+    assert root.get("aria-describedby") == desc.get("id")
     assert title.text == "Befolkning 2019 & grupper" and desc.text == "Mörkare är större."
     assert list(root)[0] is title  # the title is the svg's first child
 

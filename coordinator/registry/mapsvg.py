@@ -5,7 +5,7 @@ projects it once to SWEREF 99 TM (EPSG:3006, Sweden's national transverse Mercat
 Lantmäteriet's Gauss–Krüger series.  Projected path strings are cached per file (module
 level ``lru_cache`` keyed by path, size and mtime), so :func:`render_svg` only joins
 strings: one ``<path>`` per kommun, fill-rule evenodd (holes stay holes), a ``<title>``
-tooltip, an optional ``<a href>`` per kommun, ``role``/``aria-labelledby`` on the root.
+tooltip, an optional ``<a href>`` per kommun, ``role``, ``aria-labelledby`` (title) and ``aria-describedby`` (description) on the root.
 
 Coordinates are in map units of :data:`UNIT_METRES` (2 km), rounded to 1 decimal, written
 as one absolute ``M`` per ring followed by relative ``l`` steps between rounded points, so
@@ -228,7 +228,7 @@ def render_svg(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{x0:.1f} {y0:.1f} {vw:.1f} {vh:.1f}" '
         f'width="{_num(width)}" height="{_num(height)}" role="{escape(role)}" '
-        f'aria-labelledby="{tid} {did}"{cls}>',
+        f'aria-labelledby="{tid}" aria-describedby="{did}"{cls}>',
         f'<title id="{tid}">{escape(title)}</title>',
         f'<desc id="{did}">{escape(desc)}</desc>',
         f'<g fill-rule="evenodd" stroke="{escape(stroke)}" stroke-width="{stroke_width}" stroke-linejoin="round">',

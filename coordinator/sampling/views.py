@@ -19,6 +19,11 @@ def _get(sample_id: int) -> Sample:
     return sample
 
 
+def _site_choices(sample: Sample) -> list[tuple[int, str]]:
+    # No preselected site: registering the wrong kommun's refusal is easy to do and costly to undo.
+    return [(0, _("Välj besöksplats"))] + [(s.id, s.label) for s in sample.active_sites]
+
+
 def _year_choices(form) -> None:
     form.year.choices = [(y, str(y)) for y in reversed(registry.available_years())]
     if form.year.data is None:
@@ -69,7 +74,7 @@ def detail(sample_id: int):
     sample = _get(sample_id)
     adopt_form = AdoptForm(version=sample.version)
     decline_form = DeclineForm()
-    decline_form.site_id.choices = [(s.id, s.label) for s in sample.active_sites]
+    decline_form.site_id.choices = _site_choices(sample)
     return render_template("sampling/detail.html", **service.protocol_context(sample),
                            adopt_form=adopt_form, decline_form=decline_form)
 
@@ -110,9 +115,13 @@ def delete(sample_id: int):
 def decline(sample_id: int):
     sample = _get(sample_id)
     form = DeclineForm()
-    form.site_id.choices = [(s.id, s.label) for s in sample.active_sites]
+    form.site_id.choices = _site_choices(sample)
     if form.validate_on_submit():
-        site = next(s for s in sample.active_sites if s.id == form.site_id.data)
+        site = next((s for s in sample.active_sites if s.id == form.site_id.data), None)
+        if site is None:
+            form.site_id.errors.append(_("Välj vilken besöksplats som avböjer."))
+            return render_template("sampling/detail.html", **service.protocol_context(sample),
+                                   adopt_form=AdoptForm(version=sample.version), decline_form=form), 400
         try:
             d = service.record_decline(sample, site, form.declined_on.data, form.reason.data, current_user)
             db.session.commit()
@@ -125,7 +134,7 @@ def decline(sample_id: int):
             else:
                 flash(_("%(old)s avböjer. Ingen reserv uppfyller alla regler; platsen står utan ersättare.",
                         old=site.label), "warning")
-            return redirect(url_for("sampling.detail", sample_id=sample_id) + "#avboj")
+            return redirect(url_for("sampling.detail", sample_id=sample_id))
     adopt_form = AdoptForm(version=sample.version)
     return render_template("sampling/detail.html", **service.protocol_context(sample),
                            adopt_form=adopt_form, decline_form=form), 400
