@@ -47,4 +47,17 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Mail (invitations through the outbox; `coordinator outbox send` delivers). The password
+        # is only ever handed to the SMTP server: never logged, never shown.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": int(os.environ.get("SMTP_PORT", "25")),
+        "SMTP_STARTTLS": os.environ.get("SMTP_STARTTLS", "").strip().lower() in ("1", "true", "yes", "ja", "on"),
+        "SMTP_SSL": os.environ.get("SMTP_SSL", "").strip().lower() in ("1", "true", "yes", "ja", "on"),
+        "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "30")),
+        # Envelope sender (MAIL FROM, where bounces go); the From header is always the organizer.
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
+        "OUTBOX_BACKOFF_SECONDS": int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60")),  # doubles per attempt
     }

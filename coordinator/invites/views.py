@@ -1,1 +1,241 @@
-from . import bp  # noqa: F401
+"""Pages for invitations: the outbox, a visit's .ics and answers, and the calendar feeds.
+
+Everything is for staff, except the feed itself (/kalender/<token>.ics): calendar clients
+cannot log in, so the secret token in the URL is the key, and revoking it closes the feed.
+"""
+from __future__ import annotations
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..audit import record
+from ..auth import staff_required
+from ..extensions import db
+from ..sampling.models import Site
+from ..sampling.service import adopted_sample
+from ..scheduling.models import Visit
+from . import bp, outbox, service
+from .models import FAILED, PARTSTATS, PENDING, SENT, Attendee, FeedToken, OutboxMessage
+
+PARTSTAT_LABELS = {
+    "NEEDS-ACTION": _l("Inte svarat"),
+    "ACCEPTED": _l("Tackat ja"),
+    "DECLINED": _l("Tackat nej"),
+    "TENTATIVE": _l("Preliminärt"),
+    "DELEGATED": _l("Delegerat"),
+}
+ATTENDEE_ROLE_LABELS = {
+    "REQ-PARTICIPANT": _l("Deltagare"),
+    "OPT-PARTICIPANT": _l("Valfri deltagare"),
+    "CHAIR": _l("Ordförande"),
+    "NON-PARTICIPANT": _l("För kännedom"),
+}
+OUTBOX_STATUS_LABELS = {
+    PENDING: _l("väntar"),
+    outbox.SENDING: _l("skickas"),
+    SENT: _l("skickat"),
+    FAILED: _l("misslyckat"),
+}
+KIND_LABELS = {"request": _l("Inbjudan"), "cancel": _l("Inställt")}
+REPLY_MAX_BYTES = 1024 * 1024
+
+
+@bp.app_template_filter("partstat_label")
+def partstat_label(value: str) -> str:
+    return str(PARTSTAT_LABELS.get(value, value))
+
+
+def _calendar_response(data: bytes, filename: str, method: str | None = None, download: bool = True) -> Response:
+    mimetype = "text/calendar; charset=utf-8" + (f"; method={method}" if method else "")
+    response = Response(data, content_type=mimetype)
+    if download:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _visit_or_404(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    return visit
+
+
+# --------------------------------------------------------------------------- outbox
+
+@bp.route("/utkorg")
+@staff_required
+def outbox_page():
+    status = request.args.get("status") or None
+    if status not in (None, *outbox.STATUSES):
+        status = None
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count())
+                                     .group_by(OutboxMessage.status)).all())
+    return render_template("invites/outbox.html", messages=outbox.messages(status), status=status,
+                           counts=counts, statuses=OUTBOX_STATUS_LABELS, kinds=KIND_LABELS,
+                           smtp=f"{current_app.config.get('SMTP_HOST')}:{current_app.config.get('SMTP_PORT')}")
+
+
+@bp.route("/utkorg/skicka", methods=["POST"])
+@staff_required
+def outbox_send():
+    db.session.rollback()  # nothing of this request is unsaved; deliver_pending commits as it goes
+    report = outbox.deliver_pending(current_app.config)
+    record("outbox.delivered", object_type="outbox_message", **report.as_dict())
+    db.session.commit()
+    if not (report.sent or report.failed or report.retried):
+        flash(_("Det fanns inget att skicka just nu."), "info")
+    elif report.failed or report.retried:
+        flash(_("%(sent)d meddelanden skickades. %(retried)d misslyckades och försöks igen senare; "
+                "%(failed)d gick inte att skicka.", sent=report.sent, retried=report.retried,
+                failed=report.failed), "error")
+    else:
+        flash(_("%(sent)d meddelanden skickades.", sent=report.sent), "success")
+    return redirect(url_for("invites.outbox_page"))
+
+
+@bp.route("/utkorg/<int:message_id>/forsok-igen", methods=["POST"])
+@staff_required
+def outbox_retry(message_id: int):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404)
+    if message.status != FAILED:
+        flash(_("Meddelandet har inte misslyckats och behöver inte försökas igen."), "info")
+    else:
+        outbox.retry(message, current_user)
+        db.session.commit()
+        flash(_("Meddelandet ligger i kön igen och skickas vid nästa utskick."), "success")
+    return redirect(url_for("invites.outbox_page"))
+
+
+# --------------------------------------------------------------------------- a visit's calendar and answers
+
+@bp.route("/besok/<int:visit_id>/inbjudan.ics")
+@staff_required
+def visit_ics(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    try:
+        data = service.calendar_for(visit)
+    except service.InviteError as e:
+        flash(str(e), "error")
+        return redirect(url_for("invites.replies", visit_id=visit.id))
+    return _calendar_response(data, f"besok-{visit.id}.ics", method="REQUEST")
+
+
+def _replies_page(visit: Visit, errors: list[str] | None = None, pasted: str = "", status: int = 200):
+    return render_template("invites/replies.html", visit=visit, attendees=visit.attendees,
+                           partstats=PARTSTATS, partstat_labels=PARTSTAT_LABELS,
+                           role_labels=ATTENDEE_ROLE_LABELS, errors=errors or [], pasted=pasted,
+                           messages=db.session.scalars(select(OutboxMessage).where(OutboxMessage.visit_id == visit.id)
+                                                       .order_by(OutboxMessage.id.desc())).all(),
+                           statuses=OUTBOX_STATUS_LABELS, kinds=KIND_LABELS), status
+
+
+@bp.route("/besok/<int:visit_id>/svar", methods=["GET", "POST"])
+@staff_required
+def replies(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    if request.method == "GET":
+        return _replies_page(visit)
+    upload = request.files.get("file")
+    pasted = (request.form.get("text") or "").strip()
+    data: bytes = b""
+    if upload is not None and upload.filename:
+        data = upload.read(REPLY_MAX_BYTES + 1)
+        if len(data) > REPLY_MAX_BYTES:
+            return _replies_page(visit, [_("Filen är för stor för att vara ett svar på en inbjudan.")], pasted, 400)
+    elif pasted:
+        data = pasted.encode("utf-8")
+    if not data.strip():
+        return _replies_page(visit, [_("Välj en .ics-fil med svaret eller klistra in dess innehåll.")], pasted, 400)
+    try:
+        updated = service.apply_reply(data, current_user, visit=visit)
+    except service.InviteError as e:
+        db.session.rollback()
+        return _replies_page(visit, [str(e)], pasted, 400)
+    db.session.commit()
+    if updated:
+        flash(_("Svaret är registrerat: %(who)s.", who=", ".join(
+            f"{a.name} – {partstat_label(a.partstat)}" for a in updated)), "success")
+    else:
+        flash(_("Svaret gäller en äldre version av inbjudan (före den senaste ändringen av tid eller plats) "
+                "och har inte registrerats."), "info")
+    return redirect(url_for("invites.replies", visit_id=visit.id))
+
+
+@bp.route("/besok/<int:visit_id>/svar/<int:attendee_id>", methods=["POST"])
+@staff_required
+def set_partstat(visit_id: int, attendee_id: int):
+    visit = _visit_or_404(visit_id)
+    attendee = db.session.get(Attendee, attendee_id)
+    if attendee is None or attendee.visit_id != visit.id:
+        abort(404)
+    try:
+        service.record_partstat(attendee, request.form.get("partstat", ""),
+                                (request.form.get("comment") or "").strip()[:2000], current_user)
+    except service.InviteError as e:
+        db.session.rollback()
+        return _replies_page(visit, [str(e)], status=400)
+    db.session.commit()
+    flash(_("Svaret från %(name)s är sparat: %(answer)s.", name=attendee.name,
+            answer=partstat_label(attendee.partstat)), "success")
+    return redirect(url_for("invites.replies", visit_id=visit.id) + f"#deltagare-{attendee.id}")
+
+
+# --------------------------------------------------------------------------- calendar feeds
+
+@bp.route("/kalender/<token>.ics")
+def feed(token: str):
+    """Public: the token is the secret. A revoked or unknown token is 404 (not 403: says nothing)."""
+    feed_token = service.active_feed(token)
+    if feed_token is None:
+        abort(404)
+    response = _calendar_response(service.feed_calendar(feed_token), "besok.ics", download=False)
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.route("/kalenderflöden")
+@staff_required
+def feeds():
+    sample = adopted_sample()
+    sites = sample.active_sites if sample else []
+    tokens = db.session.scalars(select(FeedToken).order_by(FeedToken.created_at.desc(), FeedToken.id.desc())).all()
+    by_site: dict[int | None, list[FeedToken]] = {}
+    for t in tokens:
+        by_site.setdefault(t.site_id, []).append(t)
+    return render_template("invites/feeds.html", sites=sites, by_site=by_site, sample=sample,
+                           feed_url=lambda t: url_for("invites.feed", token=t.token, _external=True))
+
+
+@bp.route("/kalenderflöden/ny", methods=["POST"])
+@staff_required
+def create_feed():
+    raw = request.form.get("site_id", "")
+    site = None
+    if raw not in ("", "kontoret"):
+        sample = adopted_sample()
+        site = db.session.get(Site, int(raw)) if raw.isdigit() else None
+        if site is None or sample is None or site.sample_id != sample.id:
+            abort(404)
+    feed_token = service.create_feed(site, current_user)
+    db.session.commit()
+    flash(_("Ett nytt kalenderflöde har skapats för %(what)s. Kopiera adressen nedan.",
+            what=site.label if site else _("hela kontoret")), "success")
+    return redirect(url_for("invites.feeds") + f"#flode-{feed_token.id}")
+
+
+@bp.route("/kalenderflöden/<int:feed_id>/aterkalla", methods=["POST"])
+@staff_required
+def revoke_feed(feed_id: int):
+    feed_token = db.session.get(FeedToken, feed_id)
+    if feed_token is None:
+        abort(404)
+    service.revoke_feed(feed_token, current_user)
+    db.session.commit()
+    flash(_("Kalenderflödet är återkallat. Adressen fungerar inte längre."), "success")
+    return redirect(url_for("invites.feeds"))

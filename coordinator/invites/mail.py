@@ -1,0 +1,138 @@
+"""iMIP (RFC 6047): the invitation as an e-mail, pure (no Flask, no database).
+
+Structure, as Outlook/Exchange and Google expect it:
+
+    multipart/mixed
+      multipart/alternative
+        text/plain; charset="utf-8"
+        text/html; charset="utf-8"
+        text/calendar; charset="UTF-8"; method=REQUEST|CANCEL   (method matches METHOD)
+      application/ics; name="invite.ics"  (attachment, for clients that ignore the inline part)
+
+Every part is transfer-encoded (quoted-printable or base64), so the stored message is plain
+ASCII with CRLF line ends and goes through any SMTP server as it is.
+"""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from .ical import CANCEL, REQUEST, Event, hhmm, programme_lines, swedish_date
+
+SMTP_POLICY = policy.SMTP  # CRLF line ends, RFC 2047 headers
+
+
+def _address(name: str, email: str) -> Address:
+    local, _, domain = email.partition("@")
+    return Address(display_name=name or "", username=local, domain=domain)
+
+
+def subject(event: Event, method: str, update: bool = False) -> str:
+    when = f"{swedish_date(event.local_start)} {hhmm(event.local_start)}"
+    if method == CANCEL:
+        return f"Inställt: {event.summary}, {when}"
+    if update:
+        return f"Ändrad tid eller plats: {event.summary}, {when}"
+    return f"Inbjudan: {event.summary}, {when}"
+
+
+def _intro(event: Event, method: str, update: bool) -> str:
+    if method == CANCEL:
+        return ("Besöket nedan är inställt. Kalenderhändelsen tas bort ur er kalender när ni öppnar "
+                "det här meddelandet.")
+    if update:
+        return ("Tiden eller platsen för besöket har ändrats. Den här inbjudan ersätter den tidigare; "
+                "svara gärna på nytt.")
+    return ("Nationella samordnaren för den sociala barn- och ungdomsvården bjuder in till ett besök "
+            "enligt nedan. Svara gärna med Acceptera eller Avböj i kalenderinbjudan.")
+
+
+def _facts(event: Event) -> list[tuple[str, str]]:
+    return [
+        ("Besök", event.summary),
+        ("Datum", swedish_date(event.local_start)),
+        ("Tid", f"{hhmm(event.local_start)}–{hhmm(event.local_end)}"),
+        ("Plats", event.location or "meddelas senare"),
+    ]
+
+
+def plain_body(event: Event, method: str, update: bool = False) -> str:
+    lines = ["Hej,", "", _intro(event, method, update), ""]
+    lines += [f"{label}: {value}" for label, value in _facts(event)]
+    if event.programme:
+        lines += ["", "Program:"] + ["- " + line for line in programme_lines(event.programme)]
+    if event.attendees:
+        lines += ["", "Inbjudna:"] + [f"- {p.name} <{p.email}>" for p in event.attendees]
+    lines += ["", "Med vänliga hälsningar", event.organizer_name, event.organizer_email, ""]
+    return "\n".join(lines)
+
+
+def html_body(event: Event, method: str, update: bool = False) -> str:
+    e = html.escape
+    rows = "\n".join(f'<tr><th scope="row" style="text-align:left;padding-right:1em">{e(label)}</th>'
+                     f"<td>{e(value)}</td></tr>" for label, value in _facts(event))
+    parts = [
+        '<!doctype html>\n<html lang="sv">\n<head><meta charset="utf-8">'
+        f"<title>{e(subject(event, method, update))}</title></head>\n<body>",
+        "<p>Hej,</p>",
+        f"<p>{e(_intro(event, method, update))}</p>",
+        f"<table>\n{rows}\n</table>",
+    ]
+    if event.programme:
+        items = "\n".join(f"<li>{e(line)}</li>" for line in programme_lines(event.programme))
+        parts.append(f"<h2>Program</h2>\n<ul>\n{items}\n</ul>")
+    if event.attendees:
+        people = "\n".join(f"<li>{e(p.name)} &lt;{e(p.email)}&gt;</li>" for p in event.attendees)
+        parts.append(f"<h2>Inbjudna</h2>\n<ul>\n{people}\n</ul>")
+    parts.append(f"<p>Med vänliga hälsningar<br>\n{e(event.organizer_name)}<br>\n{e(event.organizer_email)}</p>")
+    parts.append("</body>\n</html>\n")
+    return "\n".join(parts)
+
+
+def build_message(event: Event, method: str, calendar: bytes, update: bool = False,
+                  now: datetime | None = None, from_name: str | None = None,
+                  from_email: str | None = None) -> EmailMessage:
+    """The iMIP message for `calendar` (the bytes of a METHOD:REQUEST or METHOD:CANCEL calendar).
+
+    From is the organizer (the ORGANIZER of the calendar) unless from_name/from_email are given;
+    To is every attendee.
+    """
+    if method not in (REQUEST, CANCEL):
+        raise ValueError(f"unsupported iTIP method {method}")
+    if not event.attendees:
+        raise ValueError("an invitation needs at least one attendee")
+    now = now or datetime.now(timezone.utc)
+    sender = from_email or event.organizer_email
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["Subject"] = subject(event, method, update)
+    msg["From"] = _address(from_name if from_name is not None else event.organizer_name, sender)
+    msg["To"] = [_address(p.name, p.email) for p in event.attendees]
+    msg["Date"] = format_datetime(now.astimezone(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain=sender.partition("@")[2] or None)
+    msg["Content-Language"] = "sv"
+
+    msg.set_content(plain_body(event, method, update), subtype="plain", charset="utf-8",
+                    cte="quoted-printable")
+    msg.add_alternative(html_body(event, method, update), subtype="html", charset="utf-8",
+                        cte="quoted-printable")
+    # base64 keeps the calendar's CRLF line ends and folding byte for byte.
+    msg.add_alternative(calendar.decode("utf-8"), subtype="calendar", charset="utf-8", cte="base64",
+                        params={"method": method})
+    calendar_part = msg.get_payload()[-1]
+    calendar_part.set_param("charset", "UTF-8")
+    msg.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics")
+    attachment = msg.get_payload()[-1]
+    attachment.set_param("name", "invite.ics")
+    for part in msg.walk():
+        if part is not msg:
+            del part["MIME-Version"]  # only the top-level message carries it
+    return msg
+
+
+def as_text(msg: EmailMessage) -> str:
+    """The message as stored in the outbox and sent: ASCII, CRLF line ends."""
+    return msg.as_bytes(policy=SMTP_POLICY).decode("ascii")

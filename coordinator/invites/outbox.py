@@ -1,0 +1,263 @@
+"""Delivery of the outbox over SMTP: claimed one message at a time, retried with back-off.
+
+A message is written by the change it announces (same transaction) with status `pending`.
+`deliver_pending` claims a due message (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED; SQLite: a
+conditional UPDATE whose row count says who won), marks it `sending` with a lease and commits,
+so no other worker takes it; then sends it and commits `sent` at once. A failure puts it back to
+`pending` with `next_attempt_at = now + backoff · 2^(attempts-1)`, or `failed` after
+OUTBOX_MAX_ATTEMPTS. A worker that dies between claim and commit leaves a `sending` message
+whose lease runs out; it is then sent again (the only case of a double delivery, and the only
+alternative would be to risk losing it).
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from email.parser import HeaderParser
+from email.utils import parseaddr
+from typing import Mapping
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from ..audit import record, utcnow
+from ..extensions import db
+from .models import FAILED, PENDING, SENT, OutboxMessage
+
+SENDING = "sending"
+STATUSES = (PENDING, SENDING, SENT, FAILED)
+LEASE = timedelta(minutes=10)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0    # gave up after the last attempt
+    retried: int = 0   # failed this time, will be tried again later
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def settings(config: Mapping) -> dict:
+    return {
+        "host": config.get("SMTP_HOST") or "127.0.0.1",
+        "port": int(config.get("SMTP_PORT") or 25),
+        "starttls": bool(config.get("SMTP_STARTTLS")),
+        "ssl": bool(config.get("SMTP_SSL")),
+        "username": config.get("SMTP_USERNAME") or "",
+        "password": config.get("SMTP_PASSWORD") or "",
+        "timeout": float(config.get("SMTP_TIMEOUT") or 30),
+        "mail_from": config.get("MAIL_FROM") or "",
+        "max_attempts": max(1, int(config.get("OUTBOX_MAX_ATTEMPTS") or 8)),
+        "backoff": max(0, int(config.get("OUTBOX_BACKOFF_SECONDS") if config.get("OUTBOX_BACKOFF_SECONDS")
+                              is not None else 60)),
+    }
+
+
+def _aware(dt: datetime) -> datetime:
+    """UTC: SQLite keeps the digits only, so every time in the outbox must be in one zone."""
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def backoff_delay(attempts: int, base_seconds: int) -> timedelta:
+    """The wait after the `attempts`-th failed attempt: base, 2·base, 4·base, …"""
+    return timedelta(seconds=base_seconds * 2 ** max(0, attempts - 1))
+
+
+class SmtpConnection:
+    """One SMTP session, opened on first use and reused for the batch; reopened after an error."""
+
+    def __init__(self, conf: dict):
+        self.conf = conf
+        self.smtp: smtplib.SMTP | None = None
+
+    def _open(self) -> smtplib.SMTP:
+        c = self.conf
+        if c["ssl"]:
+            smtp = smtplib.SMTP_SSL(c["host"], c["port"], timeout=c["timeout"],
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(c["host"], c["port"], timeout=c["timeout"])
+            if c["starttls"]:
+                smtp.ehlo()
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+        if c["username"]:
+            smtp.login(c["username"], c["password"])
+        return smtp
+
+    def send(self, sender: str, recipients: list[str], data: bytes) -> dict:
+        if self.smtp is None:
+            self.smtp = self._open()
+        return self.smtp.sendmail(sender, recipients, data)
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except Exception:
+                try:
+                    self.smtp.close()
+                except Exception:
+                    pass
+            self.smtp = None
+
+
+def describe_error(e: BaseException, conf: dict) -> str:
+    """A short Swedish description for staff; never the password."""
+    where = f"{conf['host']}:{conf['port']}"
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        detail = "; ".join(f"{addr}: {code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg}"
+                           for addr, (code, msg) in e.recipients.items())
+        text = f"E-postservern {where} tog inte emot någon mottagare ({detail})"
+    elif isinstance(e, smtplib.SMTPAuthenticationError):
+        text = f"Inloggningen på e-postservern {where} misslyckades ({e.smtp_code})"
+    elif isinstance(e, smtplib.SMTPResponseException):
+        msg = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+        text = f"E-postservern {where} svarade {e.smtp_code}: {msg}"
+    elif isinstance(e, smtplib.SMTPServerDisconnected):
+        text = f"E-postservern {where} bröt förbindelsen ({e})"
+    elif isinstance(e, (ConnectionError, TimeoutError, OSError)):
+        text = f"Kunde inte nå e-postservern {where}: {type(e).__name__}: {e}"
+    else:
+        text = f"Sändningen misslyckades: {type(e).__name__}: {e}"
+    if conf.get("password"):
+        text = text.replace(conf["password"], "***")
+    return text[:1000]
+
+
+def _due(now: datetime):
+    return and_(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
+
+
+def _claim(session: Session, now: datetime, lease_until: datetime) -> tuple[int, str] | None:
+    """Take one due message for this worker; returns (id, previous status) or None."""
+    order = (OutboxMessage.next_attempt_at, OutboxMessage.id)
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(
+            select(OutboxMessage.id, OutboxMessage.status).where(_due(now)).order_by(*order).limit(1)
+            .with_for_update(skip_locked=True)).first()
+        if row is None:
+            session.rollback()
+            return None
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                           .values(status=SENDING, next_attempt_at=lease_until)
+                           .execution_options(synchronize_session=False))
+        session.commit()
+        return row.id, row.status
+    skipped: list[int] = []
+    while True:
+        query = select(OutboxMessage.id, OutboxMessage.status).where(_due(now)).order_by(*order).limit(1)
+        if skipped:
+            query = query.where(OutboxMessage.id.notin_(skipped))
+        row = session.execute(query).first()
+        if row is None:
+            session.rollback()
+            return None
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, OutboxMessage.status == row.status, _due(now))
+            .values(status=SENDING, next_attempt_at=lease_until)
+            .execution_options(synchronize_session=False))
+        session.commit()
+        if result.rowcount == 1:
+            return row.id, row.status
+        skipped.append(row.id)  # another worker was quicker
+
+
+def _finish(session: Session, message_id: int, lease_until: datetime, **values) -> None:
+    """Record the outcome, unless the lease was lost (then another worker owns the message)."""
+    session.execute(update(OutboxMessage)
+                       .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING,
+                              OutboxMessage.next_attempt_at == lease_until)
+                       .values(**values).execution_options(synchronize_session=False))
+    session.commit()
+
+
+def envelope_sender(message_text: str, conf: dict) -> str:
+    if conf["mail_from"]:
+        return conf["mail_from"]
+    headers = HeaderParser().parsestr(message_text, headersonly=True)
+    return parseaddr(str(headers.get("From", "")))[1]
+
+
+def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int = 100) -> DeliveryReport:
+    """Send the messages that are due (at most `limit`). Needs an application context.
+
+    Works in a session of its own and commits as it goes (each claim, each outcome); the caller's
+    session is left alone. On SQLite the caller must not hold uncommitted writes meanwhile.
+    """
+    conf = settings(app_config)
+    now = _aware(now) if now is not None else utcnow()
+    report = DeliveryReport()
+    connection = SmtpConnection(conf)
+    session = Session(db.engine, expire_on_commit=True)
+    try:
+        for _ in range(limit):
+            lease_until = now + LEASE
+            claimed = _claim(session, now, lease_until)
+            if claimed is None:
+                break
+            message_id, previous = claimed
+            message = session.get(OutboxMessage, message_id)
+            recipients = [r.strip() for r in message.recipients.split(",") if r.strip()]
+            attempts = (message.attempts or 0) + 1
+            text = message.message
+            if "\r\n" not in text:
+                text = text.replace("\n", "\r\n")
+            try:
+                refused = connection.send(envelope_sender(text, conf), recipients, text.encode("utf-8"))
+            except Exception as e:  # noqa: BLE001 - every failure is recorded and retried
+                connection.close()
+                error = describe_error(e, conf)
+                if attempts >= conf["max_attempts"]:
+                    _finish(session, message_id, lease_until, status=FAILED, attempts=attempts, last_error=error,
+                            next_attempt_at=now)
+                    report.failed += 1
+                else:
+                    _finish(session, message_id, lease_until, status=PENDING, attempts=attempts, last_error=error,
+                            next_attempt_at=now + backoff_delay(attempts, conf["backoff"]))
+                    report.retried += 1
+                continue
+            note = ""
+            if refused:
+                note = "Skickat, men avvisat för: " + ", ".join(sorted(refused))
+            elif previous == SENDING:
+                note = "Skickat igen efter en avbruten sändning (kan ha kommit fram två gånger)."
+            # Committed at once: a message the server accepted is never sent again.
+            _finish(session, message_id, lease_until, status=SENT, attempts=attempts, sent_at=utcnow(),
+                    last_error=note)
+            report.sent += 1
+    finally:
+        connection.close()
+        session.close()
+    return report
+
+
+def messages(status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutboxMessage.status == status)
+    return list(db.session.scalars(query))
+
+
+def retry(message: OutboxMessage, user=None) -> OutboxMessage:
+    """Put a failed message back in the queue for immediate delivery (attempts start again). No commit."""
+    if message.status != FAILED:
+        return message
+    message.status, message.attempts, message.next_attempt_at = PENDING, 0, utcnow()
+    from .service import _actor
+    record("outbox.retry", message, visit_id=message.visit_id, **_actor(user))
+    return message
+
+
+def message_json(m: OutboxMessage) -> dict:
+    return {
+        "id": m.id, "visit_id": m.visit_id, "kind": m.kind, "sequence": m.sequence, "status": m.status,
+        "attempts": m.attempts, "recipients": [r.strip() for r in m.recipients.split(",") if r.strip()],
+        "subject": m.subject, "created_at": m.created_at, "next_attempt_at": m.next_attempt_at,
+        "sent_at": m.sent_at, "last_error": m.last_error,
+    }
