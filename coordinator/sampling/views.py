@@ -117,6 +117,9 @@ def decline(sample_id: int):
     form = DeclineForm()
     form.site_id.choices = _site_choices(sample)
     if form.validate_on_submit():
+        # Local import: scheduling builds on sampling, not the other way round.
+        from ..scheduling.service import VisitError, ensure_visits
+
         site = next((s for s in sample.active_sites if s.id == form.site_id.data), None)
         if site is None:
             form.site_id.errors.append(_("Välj vilken besöksplats som avböjer."))
@@ -124,8 +127,11 @@ def decline(sample_id: int):
                                    adopt_form=AdoptForm(version=sample.version), decline_form=form), 400
         try:
             d = service.record_decline(sample, site, form.declined_on.data, form.reason.data, current_user)
+            # Same transaction: the declined site's visits are cancelled (CANCEL mails queued) and
+            # the replacement gets its two visits.
+            ensure_visits()
             db.session.commit()
-        except service.SampleError as e:
+        except (service.SampleError, VisitError) as e:
             db.session.rollback()
             flash(str(e), "error")
         else:

@@ -1,0 +1,1389 @@
+"""When each visit happens: a calendar of the two visit rounds that keeps every
+rule and keeps the office's travelling short.
+
+Plain words
+-----------
+*The rules* (``Rules``; every one is data, the 2014-2017 assignment is only the
+default): each round has a window of dates; visits fall on working days, that
+is Monday to Friday, not a Swedish public holiday and not inside a blackout
+period (July, Christmas); at most ``max_per_day`` visits a day and
+``max_per_week`` an ISO week (the office is a handful of people); a site's
+second visit comes at least ``min_gap_days`` after its first; a visit that is
+already booked (``VisitRequest.pinned``) keeps its date; no visit is put
+before ``earliest`` (today, when re-planning).
+
+*Public holidays* come from the ``holidays`` package (Sweden, Swedish names,
+Sundays left out). It lists Midsummer Eve, Christmas Eve and New Year's Eve
+as public holidays too: they are not red days in law but in practice nobody
+receives a visit then, so treating them as days off is what we want. They are
+added here by hand as well, in case a later version of the package drops them.
+
+*Trips.* The office works from Stockholm (``Rules.home``). A site within
+``day_trip_km`` of home is a *day trip*: out and back on the visit day. The
+other visits of one ISO week form one *trip*: home -> the sites in date order
+-> home. Its length is the sum of great-circle (haversine) distances between
+the kommun centroids. A trip costs two *travel days* (one journey out, one
+back); a day trip costs none beyond the visit day. ``travel_km`` evaluates any
+plan this way, the planner's own and the greedy baseline alike.
+
+*How the plan is found* (``plan``). Candidate trips are groups of up to
+``max_per_week`` far-away visits of one round that lie close together: each
+visit alone (so any plan that keeps the rules can be expressed), with its
+nearest neighbours in pairs and triples, grown groups, and the trips of
+Clarke & Wright's savings heuristic; each has the length of its best route.
+The objective, in km-equivalents:
+
+    sum of the chosen trips' km
+    + TRAVEL_DAY_KM per travel day (2 per chosen trip)
+    + MOVE_PENALTY_KM per visit moved off its ``current`` date.
+
+So a date that staff have already seen is only moved if that saves more than
+MOVE_PENALTY_KM (1 000 km, about a return journey Stockholm - Umeå); a travel
+day is worth 100 km. Three stages, all CP-SAT:
+
+A. choose the trips: a set partition of the far-away visits over the
+   candidates, the calendar left aside (its LP bound is tight, so it is
+   usually solved to proven optimality in well under a second);
+B. put the chosen trips into ISO weeks, round by round, earliest week first,
+   each trip's days in its route order, keeping every rule; if that works and
+   no visit has a ``current`` date, this is the plan;
+C. otherwise the full model: a working day per visit, all the rules as
+   constraints, each far-away visit on exactly one chosen candidate whose
+   visits share an ISO week, and the moves. It starts from the current dates
+   (repaired where they now break a rule) or from A's trips.
+
+Two chosen trips in the same week are merged by the trip definition, which is
+never longer than the two apart once the week's dates are in route order, so
+the model's km is an upper bound of the plan's. After the solve the dates
+within each week are put in route order (only where that moves no visit off a
+``current`` date and keeps every rule). Every plan is checked by ``check``
+before it is returned; "OPTIMAL" means optimal over the candidate trips.
+
+*Re-planning.* If every visit already has a date (``current`` or ``pinned``),
+no booking differs from its current date and together the dates keep every
+rule, they are returned unchanged. To optimise from scratch, leave
+``current`` empty.
+
+*Reproducible.* Same input, same plan: CP-SAT runs one worker (a sequential,
+deterministic search) with a fixed seed and a *deterministic* time budget
+(``DTIME_PER_SECOND`` converts the seconds asked for); a wall-clock cap is a
+safety net only (if it fires, on a much slower machine, the plan may differ).
+With ``workers > 1`` the interleaved parallel search keeps this property but
+was 5-15x slower here.
+
+*When no plan exists* the reason is named in Swedish (``PlanningError``):
+cheap counting checks first (fixed dates on days off or outside the window,
+too few possible visit days in a window, a gap that cannot be kept), then, if
+CP-SAT still proves the rules contradictory, the smallest group of rules it
+can find that cannot hold together (CP-SAT assumptions).
+
+Pure Python + OR-Tools + holidays: no Flask or database here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays as holidays_lib
+from ortools.sat.python import cp_model
+
+# --------------------------------------------------------------------------
+# Weights and solver defaults (documented in the module docstring)
+# --------------------------------------------------------------------------
+
+MOVE_PENALTY_KM = 1000
+TRAVEL_DAY_KM = 100
+# CP-SAT deterministic time per wall second, one worker, measured on the
+# planning models of benchmarks/bench_scheduling.py (0.12-0.2 on 2 cores): the
+# budget is deterministic so that a slower machine gives the same plan, later.
+DTIME_PER_SECOND = 0.12
+HOME_STOCKHOLM = (59.3293, 18.0686)
+EARTH_RADIUS_KM = 6371.0088
+
+
+def N_(s: str) -> str:
+    """Mark a string for translation extraction (pybabel knows ``N_``)."""
+    return s
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Site:
+    id: int
+    label: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class VisitRequest:
+    site_id: int
+    round: int
+    pinned: date | None = None  # booked (invited/confirmed): the plan keeps it
+    current: date | None = None  # present proposal: re-planning moves as few as it can
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.site_id, self.round)
+
+
+@dataclass(frozen=True)
+class Blackout:
+    start: date
+    end: date  # inclusive
+    label: str = ""
+
+    def contains(self, d: date) -> bool:
+        return self.start <= d <= self.end
+
+    @property
+    def text(self) -> str:
+        span = f"{self.start.isoformat()}–{self.end.isoformat()}"
+        return f"{self.label}, {span}" if self.label else span
+
+
+@dataclass(frozen=True)
+class Rules:
+    windows: Mapping[int, tuple[date, date]]  # round -> (first, last) day, inclusive
+    blackouts: tuple[Blackout, ...] = ()
+    max_per_day: int = 1
+    max_per_week: int = 3
+    min_gap_days: int = 90  # a site's round r+1 date minus its round r date
+    home: tuple[float, float] = HOME_STOCKHOLM  # (lat, lon)
+    day_trip_km: float = 100.0
+    earliest: date | None = None  # no new date before this (today, when re-planning)
+
+    def __post_init__(self) -> None:
+        windows = {int(r): (s, e) for r, (s, e) in sorted(self.windows.items())}
+        for r, (s, e) in windows.items():
+            if s > e:
+                raise ValueError(f"Omgång {r}: fönstret slutar före det börjar")
+        if self.max_per_day < 1 or self.max_per_week < 1 or self.min_gap_days < 0:
+            raise ValueError("max_per_day och max_per_week måste vara minst 1, min_gap_days minst 0")
+        object.__setattr__(self, "windows", windows)
+        object.__setattr__(self, "blackouts", tuple(sorted(self.blackouts, key=lambda b: (b.start, b.end))))
+
+    # Calendar --------------------------------------------------------------
+
+    def day_off(self, d: date) -> Issue | None:
+        """Why ``d`` is no working day (holiday before weekend before blackout), or None."""
+        name = swedish_holidays(d.year).get(d)
+        if name:
+            return Issue("holiday", {"date": d.isoformat(), "holiday": _holiday_phrase(name)})
+        if d.weekday() >= 5:
+            return Issue("weekend", {"date": d.isoformat(), "weekday": _WEEKDAYS[d.weekday()]})
+        for b in self.blackouts:
+            if b.contains(d):
+                return Issue("blackout", {"date": d.isoformat(), "blackout": b.text})
+        return None
+
+    def is_working_day(self, d: date) -> bool:
+        return self.day_off(d) is None
+
+    def working_days(self, start: date, end: date) -> list[date]:
+        return [d for d in _daterange(start, end) if self.is_working_day(d)]
+
+    def allowed_days(self, round_: int) -> list[date]:
+        """Working days in the round's window, not before ``earliest``."""
+        start, end = self.windows[round_]
+        if self.earliest is not None:
+            start = max(start, self.earliest)
+        return self.working_days(start, end)
+
+
+def default_rules(earliest: date | None = None) -> Rules:
+    """The 2014-2017 assignment: round 1 in 2015, round 2 from 2016 Q2."""
+    return Rules(
+        windows={1: (date(2015, 1, 12), date(2015, 12, 31)), 2: (date(2016, 4, 1), date(2016, 12, 15))},
+        blackouts=(
+            Blackout(date(2015, 7, 1), date(2015, 7, 31), "juli"),
+            Blackout(date(2015, 12, 21), date(2016, 1, 6), "jul och nyår"),
+            Blackout(date(2016, 7, 1), date(2016, 7, 31), "juli"),
+            Blackout(date(2016, 12, 19), date(2017, 1, 6), "jul och nyår"),
+        ),
+        earliest=earliest,
+    )
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    time_limit_s: float | None = None  # None: 0.08 s per visit, 4-55 s
+    # 1: measured on 2 cores, CP-SAT's deterministic parallel mode (interleave_search)
+    # was 5-15x slower in wall time than one worker on these models, and the free
+    # parallel mode is not reproducible.
+    workers: int = 1
+    seed: int = 20150112
+    move_penalty_km: int = MOVE_PENALTY_KM
+    travel_day_km: int = TRAVEL_DAY_KM
+    near: int = 8  # neighbours per site when building candidate trips
+    prechecks: bool = True  # False only to exercise the solver's own diagnosis
+
+    def budget(self, n_visits: int) -> float:
+        if self.time_limit_s is not None:
+            return float(self.time_limit_s)
+        return min(55.0, max(4.0, 0.08 * n_visits))
+
+
+@dataclass(frozen=True)
+class Trip:
+    round: int | None  # None if the week mixes rounds (overlapping windows)
+    dates: tuple[date, ...]
+    site_ids: tuple[int, ...]  # in travel order (= date order)
+    km: float
+    day_trip: bool = False
+
+    @property
+    def travel_days(self) -> int:
+        return 0 if self.day_trip else 2
+
+
+@dataclass(frozen=True)
+class TravelSummary:
+    km: float
+    trips: tuple[Trip, ...]
+
+    @property
+    def travel_days(self) -> int:
+        return sum(t.travel_days for t in self.trips)
+
+    @property
+    def day_trips(self) -> int:
+        return sum(1 for t in self.trips if t.day_trip)
+
+
+@dataclass(frozen=True)
+class PlanStats:
+    km: float  # by travel_km()
+    travel_days: int
+    trips: int  # overnight trips
+    day_trips: int
+    moved: int  # non-pinned visits whose date differs from ``current``
+    status: str  # OPTIMAL / FEASIBLE (time budget used up) / UNCHANGED
+    wall_s: float
+    objective: float | None = None  # the solver's objective (km-equivalents, see weights)
+    bound: float | None = None  # its proven lower bound, over the candidate trips
+
+
+@dataclass(frozen=True)
+class Plan:
+    dates: Mapping[tuple[int, int], date]  # (site_id, round) -> date
+    trips: tuple[Trip, ...]
+    stats: PlanStats
+
+
+# --------------------------------------------------------------------------
+# Messages (Swedish; templates marked for translation, values filled after)
+# --------------------------------------------------------------------------
+
+MESSAGES: dict[str, str] = {
+    # check(): one broken rule in a plan
+    "missing": N_("Besöket i {site} (omgång {round}) saknar datum"),
+    "unknown_site": N_("Okänd besöksplats {site}"),
+    "no_window": N_("Omgång {round} har inget fönster"),
+    "duplicate_visit": N_("Besöket i {site} (omgång {round}) finns med flera gånger"),
+    "weekend": N_("{date} är en {weekday}"),
+    "holiday": N_("{date} är {holiday}"),
+    "blackout": N_("{date} ligger i en spärrperiod ({blackout})"),
+    "window": N_("Besöket i {site} {date} ligger utanför omgång {round}:s fönster ({start}–{end})"),
+    "earliest": N_("Besöket i {site} {date} ligger före {earliest}, det tidigaste tillåtna datumet"),
+    "pinned_moved": N_("Besöket i {site} (omgång {round}) är bokat {pinned}, men planen säger {date}"),
+    "per_day": N_("{count} besök {date} (högst {limit} per dag)"),
+    "per_week": N_("{count} besök vecka {week} {year} (högst {limit})"),
+    "gap": N_("Bara {days} dagar mellan besöken i {site} (minst {min})"),
+    "order": N_("Omgång {later} i {site} ({date_later}) ligger före omgång {earlier} ({date_earlier})"),
+    # plan(): why no plan exists
+    "pinned_weekend": N_("Det fasta besöket i {site} {date} är en {weekday}"),
+    "pinned_holiday": N_("Det fasta besöket i {site} {date} är {holiday}"),
+    "pinned_blackout": N_("Det fasta besöket i {site} {date} ligger i en spärrperiod ({blackout})"),
+    "pinned_window": N_("Det fasta besöket i {site} {date} ligger utanför omgång {round}:s fönster ({start}–{end})"),
+    "pinned_per_day": N_("De fasta besöken ger {count} besök {date} (högst {limit} per dag)"),
+    "pinned_per_week": N_("De fasta besöken ger {count} besök vecka {week} {year} (högst {limit})"),
+    "no_day": N_("Besöket i {site} (omgång {round}) har ingen möjlig besöksdag i fönstret {start}–{end}"),
+    "capacity": N_(
+        "Omgång {round} har {count} besök men bara {capacity} möjliga besöksdagar i fönstret "
+        "{start}–{end} (högst {per_day} per dag, {per_week} per vecka)"
+    ),
+    "capacity_gap": N_(
+        "Omgång {round} har {count} besök men bara {capacity} möjliga besöksdagar i fönstret "
+        "{start}–{end} (högst {per_day} per dag, {per_week} per vecka, minst {gap} dagar mellan omgångarna)"
+    ),
+    "capacity_total": N_(
+        "Omgångarna har tillsammans {count} besök men bara {capacity} möjliga besöksdagar "
+        "{start}–{end} (högst {per_day} per dag, {per_week} per vecka)"
+    ),
+    "gap_both": N_(
+        "Minsta avstånd {min} dagar mellan besöken i {site} går inte att hålla: omgång {r1} är bokad "
+        "{d1} och omgång {r2} är bokad {d2}"
+    ),
+    "gap_first": N_(
+        "Minsta avstånd {min} dagar mellan besöken i {site} går inte att hålla: omgång {r1} är bokad "
+        "{d1} och omgång {r2}:s fönster slutar {end}"
+    ),
+    "gap_second": N_(
+        "Minsta avstånd {min} dagar mellan besöken i {site} går inte att hålla: omgång {r2} är bokad "
+        "{d2} och omgång {r1}:s fönster börjar {start}"
+    ),
+    "gap_windows": N_(
+        "Minsta avstånd {min} dagar mellan besöken i {site} går inte att hålla: omgång {r1}:s fönster "
+        "börjar {start} och omgång {r2}:s fönster slutar {end}"
+    ),
+    "conflict": N_("Ingen plan håller alla regler samtidigt. Dessa går inte att förena: {rules}"),
+    "timeout": N_("Ingen plan hittades inom tidsgränsen ({seconds} s). Försök med längre tid eller färre fasta besök."),
+    # parts of "conflict"
+    "rule_per_day": N_("högst {limit} besök per dag"),
+    "rule_per_week": N_("högst {limit} besök per vecka"),
+    "rule_window": N_("omgång {round}:s fönster {start}–{end}"),
+    "rule_earliest": N_("inga besök före {earliest}"),
+    "rule_gap": N_("minst {min} dagar mellan besöken i {sites}"),
+    "rule_pinned": N_("de fasta besöken {visits}"),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A message: ``code`` names the template, ``params`` fill it."""
+
+    code: str
+    params: Mapping[str, object]
+
+    @property
+    def text(self) -> str:
+        return describe(self)
+
+    def __hash__(self) -> int:
+        return hash((self.code, tuple(sorted((k, str(v)) for k, v in self.params.items()))))
+
+
+def describe(issue: Issue, gettext: Callable[[str], str] = lambda s: s) -> str:
+    """Message text: translate the template first, then fill in the values."""
+    return gettext(MESSAGES[issue.code]).format(**issue.params)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One hard rule a plan breaks; ``message`` is Swedish, for staff."""
+
+    code: str
+    message: str
+    site_id: int | None = None
+    round: int | None = None
+    date: date | None = None
+    issue: Issue | None = field(default=None, compare=False)
+
+
+class PlanningError(Exception):
+    """No plan keeps every rule; ``problems`` says why (Swedish, for staff)."""
+
+    def __init__(self, problems: list[str], issues: list[Issue] | None = None):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.issues = issues or []
+
+
+def _raise(issues: list[Issue]) -> None:
+    raise PlanningError([i.text for i in issues], issues)
+
+
+# --------------------------------------------------------------------------
+# Calendar
+# --------------------------------------------------------------------------
+
+_WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
+@lru_cache(maxsize=64)
+def swedish_holidays(year: int) -> Mapping[date, str]:
+    """Public holidays of ``year`` in Swedish, Sundays left out, plus the three eves."""
+    # country_holidays() in holidays 0.84 does not pass include_sundays on, so the
+    # class is used directly; with the default the package lists every Sunday.
+    days = dict(holidays_lib.SE(years=year, include_sundays=False, language="sv").items())
+    midsummer_eve = next(date(year, 6, d) for d in range(19, 26) if date(year, 6, d).weekday() == 4)
+    for d, name in ((midsummer_eve, "Midsommarafton"), (date(year, 12, 24), "Julafton"),
+                    (date(year, 12, 31), "Nyårsafton")):
+        days.setdefault(d, name)
+    return days
+
+
+def _holiday_phrase(name: str) -> str:
+    # "Midsommarafton" reads "är midsommarafton"; proper nouns keep their capital.
+    name = name.split(";")[0].strip()
+    return name if name.startswith("Sveriges") else name[:1].lower() + name[1:]
+
+
+def _daterange(start: date, end: date) -> Iterable[date]:
+    for i in range((end - start).days + 1):
+        yield start + timedelta(days=i)
+
+
+def _iso_week(d: date) -> tuple[int, int]:
+    y, w, _ = d.isocalendar()
+    return (y, w)
+
+
+# --------------------------------------------------------------------------
+# Geography and trips
+# --------------------------------------------------------------------------
+
+
+def haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (a[0], a[1], b[0], b[1]))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _route_km(points: Sequence[tuple[float, float]], home: tuple[float, float]) -> float:
+    stops = [home, *points, home]
+    return sum(haversine_km(stops[i], stops[i + 1]) for i in range(len(stops) - 1))
+
+
+def travel_km(dates: Mapping[tuple[int, int], date], sites: Sequence[Site], rules: Rules) -> TravelSummary:
+    """Trips and km of any plan, by the trip definition in the module docstring.
+
+    Per ISO week: each visit to a site within ``rules.day_trip_km`` of home is a
+    day trip (home -> site -> home); all other visits of the week, in date
+    order (ties by site id), form one trip home -> ... -> home.
+    """
+    by_id = {s.id: s for s in sites}
+    weeks: dict[tuple[int, int], list[tuple[date, int, int]]] = defaultdict(list)
+    for (site_id, round_), d in dates.items():
+        weeks[_iso_week(d)].append((d, site_id, round_))
+    trips: list[Trip] = []
+    for wk in sorted(weeks):
+        away: list[tuple[date, int, int]] = []
+        for d, site_id, round_ in sorted(weeks[wk]):
+            s = by_id[site_id]
+            home_km = haversine_km(rules.home, (s.lat, s.lon))
+            if home_km <= rules.day_trip_km:
+                trips.append(Trip(round_, (d,), (site_id,), 2 * home_km, day_trip=True))
+            else:
+                away.append((d, site_id, round_))
+        if away:
+            rounds = {r for _, _, r in away}
+            km = _route_km([(by_id[i].lat, by_id[i].lon) for _, i, _ in away], rules.home)
+            trips.append(Trip(rounds.pop() if len(rounds) == 1 else None,
+                              tuple(d for d, _, _ in away), tuple(i for _, i, _ in away), km))
+    trips.sort(key=lambda t: (t.dates[0], t.site_ids))
+    return TravelSummary(km=sum(t.km for t in trips), trips=tuple(trips))
+
+
+# --------------------------------------------------------------------------
+# The independent checker
+# --------------------------------------------------------------------------
+
+
+def check(
+    plan_dates: Mapping[tuple[int, int], date],
+    visits: Sequence[VisitRequest],
+    sites: Sequence[Site],
+    rules: Rules,
+) -> list[Violation]:
+    """Every hard rule the dates break (empty list = the plan is valid).
+
+    Written apart from the solver and trusting nothing it did; the app uses it
+    to warn when staff move a visit by hand. A pinned visit is exempt from
+    ``earliest`` (it is booked, possibly in the past).
+    """
+    by_id = {s.id: s for s in sites}
+    out: list[Violation] = []
+
+    def add(issue: Issue, site_id: int | None = None, round_: int | None = None, d: date | None = None) -> None:
+        out.append(Violation(issue.code, issue.text, site_id, round_, d, issue))
+
+    def label(site_id: int) -> str:
+        s = by_id.get(site_id)
+        return s.label if s else str(site_id)
+
+    seen: set[tuple[int, int]] = set()
+    for v in visits:
+        if v.site_id not in by_id:
+            add(Issue("unknown_site", {"site": v.site_id}), v.site_id, v.round)
+        if v.key in seen:
+            add(Issue("duplicate_visit", {"site": label(v.site_id), "round": v.round}), v.site_id, v.round)
+        seen.add(v.key)
+        d = plan_dates.get(v.key)
+        if d is None:
+            add(Issue("missing", {"site": label(v.site_id), "round": v.round}), v.site_id, v.round)
+            continue
+        if v.pinned is not None and d != v.pinned:
+            add(Issue("pinned_moved", {"site": label(v.site_id), "round": v.round,
+                                       "pinned": v.pinned.isoformat(), "date": d.isoformat()}), v.site_id, v.round, d)
+        off = rules.day_off(d)
+        if off is not None:
+            add(off, v.site_id, v.round, d)
+        window = rules.windows.get(v.round)
+        if window is None:
+            add(Issue("no_window", {"round": v.round}), v.site_id, v.round, d)
+        elif not window[0] <= d <= window[1]:
+            add(Issue("window", {"site": label(v.site_id), "date": d.isoformat(), "round": v.round,
+                                 "start": window[0].isoformat(), "end": window[1].isoformat()}),
+                v.site_id, v.round, d)
+        if rules.earliest is not None and d < rules.earliest and v.pinned != d:
+            add(Issue("earliest", {"site": label(v.site_id), "date": d.isoformat(),
+                                   "earliest": rules.earliest.isoformat()}), v.site_id, v.round, d)
+
+    planned = [(v, plan_dates[v.key]) for v in visits if v.key in plan_dates]
+    per_day = Counter(d for _, d in planned)
+    for d, n in sorted(per_day.items()):
+        if n > rules.max_per_day:
+            add(Issue("per_day", {"count": n, "date": d.isoformat(), "limit": rules.max_per_day}), d=d)
+    per_week = Counter(_iso_week(d) for _, d in planned)
+    for (y, w), n in sorted(per_week.items()):
+        if n > rules.max_per_week:
+            add(Issue("per_week", {"count": n, "week": w, "year": y, "limit": rules.max_per_week}))
+
+    by_site: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for v, d in planned:
+        by_site[v.site_id].append((v.round, d))
+    for site_id in sorted(by_site):
+        rounds = sorted(by_site[site_id])
+        for (r1, d1), (r2, d2) in zip(rounds, rounds[1:]):
+            if d2 < d1:
+                add(Issue("order", {"site": label(site_id), "later": r2, "date_later": d2.isoformat(),
+                                    "earlier": r1, "date_earlier": d1.isoformat()}), site_id, r2, d2)
+            elif (d2 - d1).days < rules.min_gap_days:
+                add(Issue("gap", {"site": label(site_id), "days": (d2 - d1).days, "min": rules.min_gap_days}),
+                    site_id, r2, d2)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Input checks and the cheap reasons why no plan can exist
+# --------------------------------------------------------------------------
+
+
+def _validate_input(visits: Sequence[VisitRequest], sites: Sequence[Site], rules: Rules) -> None:
+    by_id = {s.id: s for s in sites}
+    issues: list[Issue] = []
+    seen: set[tuple[int, int]] = set()
+    for v in visits:
+        if v.site_id not in by_id:
+            issues.append(Issue("unknown_site", {"site": v.site_id}))
+        elif v.key in seen:
+            issues.append(Issue("duplicate_visit", {"site": by_id[v.site_id].label, "round": v.round}))
+        if v.round not in rules.windows:
+            issues.append(Issue("no_window", {"round": v.round}))
+        seen.add(v.key)
+    if issues:
+        _raise(list(dict.fromkeys(issues)))
+
+
+def _capacity(days: Iterable[date], rules: Rules) -> int:
+    per_week = Counter(_iso_week(d) for d in set(days))
+    return sum(min(rules.max_per_week, rules.max_per_day * n) for n in per_week.values())
+
+
+def precheck(visits: Sequence[VisitRequest], sites: Sequence[Site], rules: Rules) -> list[Issue]:
+    """Reasons, found by counting, why no plan can exist (empty: none found)."""
+    by_id = {s.id: s for s in sites}
+    issues: list[Issue] = []
+    allowed = {r: rules.allowed_days(r) for r in rules.windows}
+
+    # Fixed dates must themselves keep the rules.
+    pinned = [v for v in visits if v.pinned is not None]
+    for v in pinned:
+        d, name = v.pinned, by_id[v.site_id].label
+        assert d is not None
+        off = rules.day_off(d)
+        if off is not None:
+            issues.append(Issue("pinned_" + off.code, {"site": name, **off.params}))
+        start, end = rules.windows[v.round]
+        if not start <= d <= end:
+            issues.append(Issue("pinned_window", {"site": name, "date": d.isoformat(), "round": v.round,
+                                                  "start": start.isoformat(), "end": end.isoformat()}))
+    for d, n in sorted(Counter(v.pinned for v in pinned).items()):
+        if n > rules.max_per_day:
+            issues.append(Issue("pinned_per_day", {"count": n, "date": d.isoformat(), "limit": rules.max_per_day}))
+    for (y, w), n in sorted(Counter(_iso_week(v.pinned) for v in pinned).items()):
+        if n > rules.max_per_week:
+            issues.append(Issue("pinned_per_week", {"count": n, "week": w, "year": y, "limit": rules.max_per_week}))
+
+    # Each free visit needs at least one possible day.
+    for v in visits:
+        if v.pinned is None and not allowed[v.round]:
+            start, end = rules.windows[v.round]
+            if rules.earliest is not None:
+                start = max(start, rules.earliest)
+            issues.append(Issue("no_day", {"site": by_id[v.site_id].label, "round": v.round,
+                                           "start": start.isoformat(), "end": end.isoformat()}))
+
+    # The gap between a site's rounds, from fixed dates and window ends.
+    by_site: dict[int, list[VisitRequest]] = defaultdict(list)
+    for v in visits:
+        by_site[v.site_id].append(v)
+    for site_id in sorted(by_site):
+        vs = sorted(by_site[site_id], key=lambda v: v.round)
+        for a, b in zip(vs, vs[1:]):
+            first = a.pinned or (allowed[a.round][0] if allowed[a.round] else None)
+            last = b.pinned or (allowed[b.round][-1] if allowed[b.round] else None)
+            if first is None or last is None or (last - first).days >= rules.min_gap_days:
+                continue
+            p = {"min": rules.min_gap_days, "site": by_id[site_id].label, "r1": a.round, "r2": b.round}
+            if a.pinned and b.pinned:
+                issues.append(Issue("gap_both", {**p, "d1": a.pinned.isoformat(), "d2": b.pinned.isoformat()}))
+            elif a.pinned:
+                issues.append(Issue("gap_first", {**p, "d1": a.pinned.isoformat(), "end": last.isoformat()}))
+            elif b.pinned:
+                issues.append(Issue("gap_second", {**p, "d2": b.pinned.isoformat(), "start": first.isoformat()}))
+            else:
+                issues.append(Issue("gap_windows", {**p, "start": first.isoformat(), "end": last.isoformat()}))
+    if issues:
+        return issues
+
+    # Enough visit days in each round's window, first as given, then narrowed by
+    # the gap: a visit cannot come before its previous round's first possible day
+    # + gap, nor after its next round's last possible day - gap.
+    rounds = sorted({v.round for v in visits})
+    count = Counter(v.round for v in visits)
+    pins: dict[int, set[date]] = defaultdict(set)
+    for v in pinned:
+        pins[v.round].add(v.pinned)  # type: ignore[arg-type]
+    limits = {"per_day": rules.max_per_day, "per_week": rules.max_per_week}
+    gap = timedelta(days=rules.min_gap_days)
+    lo: dict[tuple[int, int], date] = {}
+    hi: dict[tuple[int, int], date] = {}
+    for vs in by_site.values():
+        vs = sorted(vs, key=lambda v: v.round)
+        for a, b in zip(vs, vs[1:]):
+            lo[b.key] = (a.pinned or allowed[a.round][0]) + gap
+            hi[a.key] = (b.pinned or allowed[b.round][-1]) - gap
+    for r in rounds:
+        days = set(allowed[r]) | pins[r]
+        start, end = rules.windows[r]
+        if rules.earliest is not None:
+            start = max(start, rules.earliest)
+        if _capacity(days, rules) < count[r]:
+            issues.append(Issue("capacity", {"round": r, "count": count[r], "capacity": _capacity(days, rules),
+                                             "start": start.isoformat(), "end": end.isoformat(), **limits}))
+            continue
+        mine = [v for v in visits if v.round == r]
+        both = [v for v in mine if v.key in lo and v.key in hi]
+        after = [v for v in mine if v.key in lo]
+        before = [v for v in mine if v.key in hi]
+        for group in (both, after, before):
+            if not group:
+                continue
+            first = min(lo[v.key] for v in group) if group is not before else start
+            last = max(hi[v.key] for v in group) if group is not after else end
+            narrowed = {d for d in allowed[r] if first <= d <= last} | {v.pinned for v in group if v.pinned}
+            if _capacity(narrowed, rules) < len(group):
+                issues.append(Issue("capacity_gap", {"round": r, "count": len(group),
+                                                     "capacity": _capacity(narrowed, rules),
+                                                     "start": max(first, start).isoformat(),
+                                                     "end": min(last, end).isoformat(),
+                                                     "gap": rules.min_gap_days, **limits}))
+                break
+    # Overlapping windows share the office's days.
+    if not issues and len(rounds) > 1:
+        spans = sorted(rules.windows[r] for r in rounds)
+        if any(b[0] <= a[1] for a, b in zip(spans, spans[1:])):
+            days = set().union(*(set(allowed[r]) | pins[r] for r in rounds))
+            if days and _capacity(days, rules) < len(visits):
+                issues.append(Issue("capacity_total", {"count": len(visits), "capacity": _capacity(days, rules),
+                                                       "start": min(days).isoformat(), "end": max(days).isoformat(),
+                                                       **limits}))
+    return issues
+
+
+# --------------------------------------------------------------------------
+# Greedy baseline: earliest free day, visits in site order
+# --------------------------------------------------------------------------
+
+
+def greedy_baseline(visits: Sequence[VisitRequest], sites: Sequence[Site], rules: Rules) -> dict[tuple[int, int], date]:
+    """The plan a person would make by hand: round by round, sites in the given
+    order, each visit on the earliest working day that keeps every rule
+    (pinned visits first, as booked). For comparison only: it ignores travel."""
+    _validate_input(visits, sites, rules)
+    order = {s.id: i for i, s in enumerate(sites)}
+    pinned_at = {v.key: v.pinned for v in visits if v.pinned is not None}
+    dates: dict[tuple[int, int], date] = dict(pinned_at)
+    per_day = Counter(dates.values())
+    per_week = Counter(_iso_week(d) for d in dates.values())
+    rounds_of: dict[int, list[int]] = defaultdict(list)
+    for v in visits:
+        rounds_of[v.site_id].append(v.round)
+    allowed = {r: rules.allowed_days(r) for r in rules.windows}
+    for v in sorted(visits, key=lambda v: (v.round, order[v.site_id])):
+        if v.key in dates:
+            continue
+        rs = sorted(rounds_of[v.site_id])
+        i = rs.index(v.round)
+        lo = date.min
+        hi = date.max
+        if i > 0 and (v.site_id, rs[i - 1]) in dates:
+            lo = dates[(v.site_id, rs[i - 1])] + timedelta(days=rules.min_gap_days)
+        if i + 1 < len(rs):
+            later = pinned_at.get((v.site_id, rs[i + 1])) or (allowed[rs[i + 1]] or [date.max])[-1]
+            if later != date.max:  # (a round without days fails on its own)
+                hi = later - timedelta(days=rules.min_gap_days)
+        for d in allowed[v.round]:
+            if lo <= d <= hi and per_day[d] < rules.max_per_day and per_week[_iso_week(d)] < rules.max_per_week:
+                dates[v.key] = d
+                per_day[d] += 1
+                per_week[_iso_week(d)] += 1
+                break
+        else:
+            label = next(s.label for s in sites if s.id == v.site_id)
+            start, end = rules.windows[v.round]
+            _raise([Issue("no_day", {"site": label, "round": v.round,
+                                     "start": start.isoformat(), "end": end.isoformat()})])
+    return dates
+
+
+# --------------------------------------------------------------------------
+# Candidate trips
+# --------------------------------------------------------------------------
+
+Dist = Mapping[int, Mapping[int, float]]
+
+
+def _len(order: Sequence[int], dist: Dist, home: Mapping[int, float]) -> float:
+    return home[order[0]] + sum(dist[a][b] for a, b in zip(order, order[1:])) + home[order[-1]]
+
+
+def _tour(idx: Sequence[int], dist: Dist, home: Mapping[int, float]) -> tuple[float, tuple[int, ...]]:
+    """Shortest home -> idx... -> home: exact up to 6 stops, else cheapest insertion + 2-opt."""
+    idx = sorted(idx)
+    if len(idx) <= 6:
+        best: tuple[float, tuple[int, ...]] = (math.inf, tuple(idx))
+        for order in itertools.permutations(idx):
+            if order[0] > order[-1]:
+                continue  # the reverse has the same length
+            km = _len(order, dist, home)
+            if km < best[0] - 1e-9:
+                best = (km, order)
+        return best
+    def leg(a: int | None, b: int | None) -> float:  # None is home
+        return home[b] if a is None else home[a] if b is None else dist[a][b]  # type: ignore[index]
+
+    order: list[int] = [max(idx, key=lambda i: (home[i], -i))]
+    for i in sorted(set(idx) - set(order), key=lambda i: (-home[i], i)):
+        stops: list[int | None] = [None, *order, None]
+        p = min(range(len(stops) - 1),
+                key=lambda p: (leg(stops[p], i) + leg(i, stops[p + 1]) - leg(stops[p], stops[p + 1]), p))
+        order.insert(p, i)
+    improved = True
+    while improved:  # 2-opt (reverse a stretch) and relocate (move one stop)
+        improved = False
+        n = len(order)
+        moves = [order[:a] + order[a:b + 1][::-1] + order[b + 1:] for a in range(n - 1) for b in range(a + 1, n)]
+        moves += [(rest := order[:a] + order[a + 1:])[:b] + [order[a]] + rest[b:] for a in range(n) for b in range(n)]
+        best = min(moves, key=lambda o: _len(o, dist, home))
+        if _len(best, dist, home) < _len(order, dist, home) - 1e-9:
+            order, improved = best, True
+    return _len(order, dist, home), tuple(order)
+
+
+def _savings_routes(members: Sequence[int], dist: Dist, home: Mapping[int, float], cap: int) -> list[tuple[int, ...]]:
+    """Clarke & Wright's savings heuristic: start with one trip per visit and join
+    trip ends while the saving home_i + home_j - dist_ij is largest and size allows."""
+    route: dict[int, list[int]] = {i: [i] for i in members}
+    owner = {i: i for i in members}
+    pairs = sorted(
+        ((home[i] + home[j] - dist[i][j], i, j) for a, i in enumerate(members) for j in members[a + 1:]),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    for _, i, j in pairs:
+        ri, rj = owner[i], owner[j]
+        if ri == rj or len(route[ri]) + len(route[rj]) > cap:
+            continue
+        a, b = route[ri], route[rj]
+        a = a if a[-1] == i else a[::-1]
+        b = b if b[0] == j else b[::-1]
+        if a[-1] != i or b[0] != j:
+            continue  # i or j sits inside its trip
+        route[ri] = a + b
+        del route[rj]
+        for k in b:
+            owner[k] = ri
+    return [tuple(r) for _, r in sorted(route.items())]
+
+
+def _candidate_trips(
+    members: Sequence[int], dist: Dist, home: Mapping[int, float], cap: int, near: int
+) -> dict[tuple[int, ...], float]:
+    """Groups of close far-away visits (sorted index tuples) with their best route km.
+
+    Singles always (so any valid plan can be expressed); pairs with each visit's
+    ``near`` nearest; triples from two of its nearest; larger groups grown by
+    nearest neighbour; and the savings heuristic's trips with their sub-trips.
+    """
+    out: dict[tuple[int, ...], float] = {(i,): 2 * home[i] for i in members}
+    if cap < 2 or len(members) < 2:
+        return out
+
+    def add(group: Iterable[int]) -> None:
+        key = tuple(sorted(group))
+        if key not in out:
+            out[key] = _tour(key, dist, home)[0]
+
+    nearest = {i: sorted((j for j in members if j != i), key=lambda j: (dist[i][j], j))[:near] for i in members}
+    for i in members:
+        for j in nearest[i]:
+            add((i, j))
+        if cap >= 3:
+            for j, k in itertools.combinations(nearest[i][: near if cap == 3 else min(near, 6)], 2):
+                add((i, j, k))
+        if cap >= 4:
+            group, pool = [i], list(nearest[i])
+            while len(group) < cap and pool:
+                j = min(pool, key=lambda j: (min(dist[g][j] for g in group), j))
+                group.append(j)
+                pool = [k for k in dict.fromkeys(pool + nearest[j]) if k not in group]
+                if len(group) >= 4:
+                    add(group)
+    for r in _savings_routes(members, dist, home, cap):
+        add(r)
+        if len(r) > 2:
+            for k in range(len(r)):
+                add(r[:k] + r[k + 1:])
+    return out
+
+
+# --------------------------------------------------------------------------
+# The planner
+# --------------------------------------------------------------------------
+
+
+def plan(
+    visits: Sequence[VisitRequest],
+    sites: Sequence[Site],
+    rules: Rules,
+    settings: SolverSettings = SolverSettings(),
+) -> Plan:
+    """A calendar for ``visits`` that keeps every rule with as little travel as
+    the time budget finds; raises PlanningError (Swedish reasons) if none exists.
+
+    Stages (see the module docstring): (A) choose the trips, calendar left
+    aside; (B) put them into weeks, earliest first, each in route order: the
+    plan, unless some visit has a ``current`` date or B gets stuck; then (C) the
+    full model, started from the current dates (or the earliest free days)
+    repaired to keep the rules. If C runs out of time, that repaired start is
+    the plan (status FEASIBLE).
+    """
+    t0 = time.perf_counter()
+    _validate_input(visits, sites, rules)
+    visits = sorted(visits, key=lambda v: (v.round, v.site_id))  # input order must not matter
+    by_id = {s.id: s for s in sites}
+
+    # Nothing to do: every visit has a date, no booking differs from its proposal,
+    # and together they keep the rules.
+    given = {v.key: v.pinned or v.current for v in visits}
+    unchanged = all(v.current is None or v.pinned is None or v.current == v.pinned for v in visits)
+    if visits and unchanged and all(given.values()) and not check(given, visits, sites, rules):  # type: ignore[arg-type]
+        dates = {k: d for k, d in given.items() if d is not None}
+        return _finish(dates, visits, sites, rules, "UNCHANGED", t0, None, None)
+
+    if settings.prechecks:
+        issues = precheck(visits, sites, rules)
+        if issues:
+            _raise(issues)
+
+    budget = settings.budget(len(visits))
+    prob = _Problem(visits, by_id, rules, settings)
+    chosen, status_a, objective, bound = _partition(prob, budget * 0.4)
+    replanning = any(x is not None for x in prob.current)
+    if not replanning:
+        days = _schedule(prob, chosen)
+        if days is not None:
+            dates = {v.key: prob.date(days[i]) for i, v in enumerate(visits)}
+            return _finish(_route_order(dates, visits, by_id, rules), visits, sites, rules,
+                           status_a, t0, objective, bound)
+
+    # The full model, from the current dates (or, without them, the earliest free
+    # days) made to keep the rules: a complete start the solver can only improve.
+    start = _repair(prob)
+    prob.add_week_groups(start)
+    joint = _Joint(prob, diagnose=False)
+    joint.hint_days(start)
+    status, solver = joint.solve(max(1.0, budget - (time.perf_counter() - t0)))
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        dates = joint.dates(solver)
+        name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
+        return _finish(_route_order(dates, visits, by_id, rules), visits, sites, rules, name, t0,
+                       solver.objective_value, solver.best_objective_bound)
+    if status != cp_model.INFEASIBLE and all(x is not None for x in start):
+        # Out of time: the repaired start keeps every rule (``_finish`` checks it).
+        dates = {v.key: prob.date(start[i]) for i, v in enumerate(visits)}  # type: ignore[arg-type]
+        return _finish(dates, visits, sites, rules, "FEASIBLE", t0, None, None)
+    issues = _diagnose(prob)
+    if status == cp_model.INFEASIBLE and not issues:  # pragma: no cover - the two models disagree
+        raise AssertionError("the planning model is infeasible but the rules are not")
+    # Out of time before any plan, unless the rules alone are contradictory.
+    _raise(issues or [Issue("timeout", {"seconds": round(budget)})])
+    raise AssertionError("unreachable")
+
+
+def _finish(dates: dict[tuple[int, int], date], visits: Sequence[VisitRequest], sites: Sequence[Site],
+            rules: Rules, status: str, t0: float, objective: float | None, bound: float | None) -> Plan:
+    bad = check(dates, visits, sites, rules)
+    if bad:  # a bug in the planner, never a user error: refuse to hand out a broken plan
+        raise AssertionError("planner produced an invalid plan: " + "; ".join(v.message for v in bad))
+    summary = travel_km(dates, sites, rules)
+    moved = sum(1 for v in visits if v.pinned is None and v.current is not None and dates[v.key] != v.current)
+    stats = PlanStats(
+        km=round(summary.km, 1), travel_days=summary.travel_days,
+        trips=sum(1 for t in summary.trips if not t.day_trip), day_trips=summary.day_trips,
+        moved=moved, status=status, wall_s=round(time.perf_counter() - t0, 3),
+        objective=objective, bound=bound,
+    )
+    return Plan(dates=dict(sorted(dates.items())), trips=summary.trips, stats=stats)
+
+
+class _Problem:
+    """What every stage shares: day offsets, possible days, far-away visits, candidate trips."""
+
+    def __init__(self, visits: Sequence[VisitRequest], by_id: Mapping[int, Site], rules: Rules,
+                 settings: SolverSettings):
+        self.visits, self.by_id, self.rules, self.settings = visits, by_id, rules, settings
+        n = len(visits)
+        first = min([s for s, _ in rules.windows.values()] + [v.pinned for v in visits if v.pinned])
+        self.base = first - timedelta(days=first.weekday())  # a Monday, so offset // 7 is the ISO week
+        self.index = {v.key: i for i, v in enumerate(visits)}
+        round_days = {r: [self.off(d) for d in rules.allowed_days(r)] for r in rules.windows}
+        self.allowed = [[self.off(v.pinned)] if v.pinned else round_days[v.round] for v in visits]
+        self.pinned = [self.off(v.pinned) if v.pinned else None for v in visits]
+        self.current = [self.off(v.current) if v.current and v.pinned is None else None for v in visits]
+
+        # Consecutive rounds of one site: (earlier, later) visit indices.
+        rounds: dict[int, list[int]] = defaultdict(list)
+        for v in visits:
+            rounds[v.site_id].append(v.round)
+        self.gap_pairs = [
+            (self.index[(s, a)], self.index[(s, b)])
+            for s in sorted(rounds) for a, b in zip(sorted(rounds[s]), sorted(rounds[s])[1:])
+        ]
+        self.prev = {b: a for a, b in self.gap_pairs}
+        self.next = {a: b for a, b in self.gap_pairs}
+
+        coords = [(by_id[v.site_id].lat, by_id[v.site_id].lon) for v in visits]
+        home = [haversine_km(rules.home, c) for c in coords]
+        self.away = [i for i in range(n) if home[i] > rules.day_trip_km]
+        self.home = {i: home[i] for i in self.away}
+        self.dist = {i: {j: haversine_km(coords[i], coords[j]) for j in self.away} for i in self.away}
+        self.cap = min(rules.max_per_week, 5 * rules.max_per_day)
+        self.trips: dict[tuple[int, ...], int] = {}
+        for r in sorted(rules.windows):
+            members = [i for i in self.away if visits[i].round == r]
+            near = settings.near if self.cap <= 3 else min(settings.near, 5)
+            for key, km in sorted(_candidate_trips(members, self.dist, self.home, self.cap, near).items()):
+                if self._fits(key):
+                    self.trips[key] = round(km)
+
+    def off(self, d: date) -> int:
+        return (d - self.base).days
+
+    def date(self, x: int) -> date:
+        return self.base + timedelta(days=x)
+
+    def _fits(self, key: tuple[int, ...]) -> bool:
+        # Booked members fix the trip's week; every other member must be able to come that week.
+        weeks = {self.pinned[i] // 7 for i in key if self.pinned[i] is not None}
+        if len(weeks) > 1:
+            return False
+        return not weeks or all(any(x // 7 in weeks for x in self.allowed[i]) for i in key)
+
+    def add_week_groups(self, days: Sequence[int | None]) -> None:
+        """The far-away visits that ``days`` put in one week become a candidate trip
+        too, so a start made by hand is priced by its real routes."""
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i in self.away:
+            if days[i] is not None:
+                groups[(self.visits[i].round, days[i] // 7)].append(i)  # type: ignore[operator]
+        for g in groups.values():
+            key = tuple(sorted(g))
+            if 1 < len(key) <= self.cap and key not in self.trips and self._fits(key):
+                self.trips[key] = round(_tour(key, self.dist, self.home)[0])
+
+    def cost(self, key: tuple[int, ...]) -> int:
+        return self.trips[key] + 2 * self.settings.travel_day_km
+
+
+def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.random_seed = settings.seed
+    p.num_workers = max(1, settings.workers)
+    # One worker searches sequentially, so a deterministic budget gives the same plan
+    # every time; more workers need the interleaved (deterministic) parallel search.
+    p.interleave_search = settings.workers > 1
+    p.max_deterministic_time = seconds * DTIME_PER_SECOND
+    p.max_time_in_seconds = seconds + 2  # safety net only; if it fires, determinism is lost
+    return solver
+
+
+def _partition(prob: _Problem, seconds: float) -> tuple[list[tuple[int, ...]], str, float | None, float | None]:
+    """Stage A: the cheapest set of candidate trips covering each far-away visit once."""
+    if not prob.away:
+        return [], "OPTIMAL", 0.0, 0.0
+    m = cp_model.CpModel()
+    keys = sorted(prob.trips)
+    use = {k: m.new_bool_var("") for k in keys}
+    covering: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for k in keys:
+        for i in k:
+            covering[i].append(use[k])
+    for i in prob.away:
+        m.add_exactly_one(covering[i])
+    hinted = set()
+    for r in sorted(prob.rules.windows):
+        members = [i for i in prob.away if prob.visits[i].round == r]
+        hinted |= {tuple(sorted(t)) for t in _savings_routes(members, prob.dist, prob.home, prob.cap)}
+    if all(k in use for k in hinted):
+        for k in keys:
+            m.add_hint(use[k], k in hinted)
+    m.minimize(sum(prob.cost(k) * use[k] for k in keys))
+    solver = _solver(prob.settings, seconds)
+    status = solver.solve(m)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        # Out of time: the savings trips (those a booking does not split) are a valid cover.
+        chosen = sorted(k for k in hinted if k in use)
+        covered = {i for k in chosen for i in k}
+        return chosen + [(i,) for i in prob.away if i not in covered], "FEASIBLE", None, None
+    chosen = [k for k in keys if solver.value(use[k])]
+    name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
+    return chosen, name, solver.objective_value, solver.best_objective_bound
+
+
+def _schedule(prob: _Problem, chosen: Sequence[tuple[int, ...]]) -> list[int] | None:
+    """Stage B: trips into weeks, round by round, earliest week first, each trip's
+    days in its route order; a trip no week can take is split into single visits.
+    None if a single visit finds no day (the full model then takes over)."""
+    rules, n = prob.rules, len(prob.visits)
+    day: list[int | None] = list(prob.pinned)
+    per_day = Counter(x for x in day if x is not None)
+    per_week = Counter(x // 7 for x in day if x is not None)
+    units = [_tour(k, prob.dist, prob.home)[1] for k in chosen]
+    units += [(i,) for i in range(n) if i not in prob.home]  # day trips
+
+    def bounds(i: int) -> tuple[int, int]:
+        lo, hi = -(10**9), 10**9
+        if i in prob.prev and day[prob.prev[i]] is not None:
+            lo = day[prob.prev[i]] + rules.min_gap_days  # type: ignore[operator]
+        if i in prob.next:
+            j = prob.next[i]
+            later = day[j] if day[j] is not None else max(prob.allowed[j])
+            hi = later - rules.min_gap_days  # type: ignore[operator]
+        return lo, hi
+
+    def place(unit: Sequence[int], week: int, ordered: bool) -> dict[int, int] | None:
+        placed: dict[int, int] = {}
+        used: Counter[int] = Counter()
+        prev = -1
+        for i in unit:
+            if day[i] is not None:
+                continue
+            lo, hi = bounds(i)
+            for x in prob.allowed[i]:
+                if x // 7 == week and lo <= x <= hi and (not ordered or x >= prev) \
+                        and per_day[x] + used[x] < rules.max_per_day:
+                    placed[i], prev = x, x
+                    used[x] += 1
+                    break
+            else:
+                return None
+        return placed
+
+    def order(u: Sequence[int]) -> tuple[int, int, int, int]:
+        v = prob.visits[u[0]]
+        return (v.round, 0 if any(day[i] is not None for i in u) else 1, -len(u), min(u))
+
+    queue = sorted(units, key=order)
+    while queue:
+        unit = queue.pop(0)
+        free = [i for i in unit if day[i] is None]
+        if not free:
+            continue
+        fixed = sorted({day[i] // 7 for i in unit if day[i] is not None})  # type: ignore[operator]
+        weeks = fixed or sorted({x // 7 for i in free for x in prob.allowed[i]})
+        for w in weeks:
+            if per_week[w] + len(free) > rules.max_per_week:
+                continue
+            placed = place(unit, w, True) or place(unit, w, False)
+            if placed:
+                for i, x in placed.items():
+                    day[i] = x
+                    per_day[x] += 1
+                    per_week[w] += 1
+                break
+        else:
+            if len(free) == 1:
+                return None
+            queue[:0] = [(i,) for i in free]  # no week takes the whole trip: its visits go one by one
+    return day if all(x is not None for x in day) else None  # type: ignore[return-value]
+
+
+class _Joint:
+    """Stage C, the full CP-SAT model: a day per visit, the rules, candidate trips
+    sharing a week, and the moves. ``diagnose`` builds the feasibility-only
+    variant whose rule groups hang on assumption literals, to name a contradiction."""
+
+    def __init__(self, prob: _Problem, diagnose: bool):
+        self.prob = prob
+        rules, visits = prob.rules, prob.visits
+        self.m = m = cp_model.CpModel()
+        self.groups: list[tuple[cp_model.IntVar, Issue]] = []
+        n = len(visits)
+        label = {i: prob.by_id[v.site_id].label for i, v in enumerate(visits)}
+        if diagnose:
+            # Domains span every working day of every window; windows, earliest and
+            # booked dates become rules that can be switched off one by one.
+            # A year beyond the windows on each side, so a window can show up as a cause.
+            lo = min(s for s, _ in rules.windows.values()) - timedelta(days=365)
+            hi = max(e for _, e in rules.windows.values()) + timedelta(days=365)
+            span = [prob.off(d) for d in rules.working_days(lo, hi)]
+            lit_window = {r: self._group(Issue("rule_window", {"round": r, "start": s.isoformat(),
+                                                               "end": e.isoformat()}))
+                          for r, (s, e) in rules.windows.items()}
+            lit_early = (self._group(Issue("rule_earliest", {"earliest": rules.earliest.isoformat()}))
+                         if rules.earliest else None)
+        self.day: list[cp_model.IntVar] = []
+        self.week: list[cp_model.IntVar] = []
+        for i, v in enumerate(visits):
+            dom = sorted(set(span) | set(prob.allowed[i])) if diagnose else prob.allowed[i]
+            day = m.new_int_var_from_domain(cp_model.Domain.from_values(dom), f"day{i}")
+            week = m.new_int_var_from_domain(cp_model.Domain.from_values(sorted({x // 7 for x in dom})), f"wk{i}")
+            # Offsets count from a Monday, so the ISO week is day // 7: 7w <= day <= 7w + 6.
+            m.add(day >= 7 * week)
+            m.add(day <= 7 * week + 6)
+            self.day.append(day)
+            self.week.append(week)
+            if diagnose:
+                s, e = rules.windows[v.round]
+                m.add_linear_constraint(day, prob.off(s), prob.off(e)).only_enforce_if(lit_window[v.round])
+                if lit_early is not None and v.pinned is None:
+                    m.add(day >= prob.off(rules.earliest)).only_enforce_if(lit_early)  # type: ignore[arg-type]
+                if v.pinned:
+                    lit = self._group(Issue("rule_pinned", {"visits": f"{label[i]} {v.pinned.isoformat()}"}))
+                    m.add(day == prob.off(v.pinned)).only_enforce_if(lit)
+
+        # Per day and per ISO week; optional intervals so the diagnosis can drop them.
+        lit_day = self._group(Issue("rule_per_day", {"limit": rules.max_per_day})) if diagnose else None
+        lit_week = self._group(Issue("rule_per_week", {"limit": rules.max_per_week})) if diagnose else None
+        if rules.max_per_day == 1 and not diagnose:
+            m.add_all_different(self.day)
+        else:
+            m.add_cumulative([self._interval(self.day[i], lit_day) for i in range(n)], [1] * n, rules.max_per_day)
+        m.add_cumulative([self._interval(self.week[i], lit_week) for i in range(n)], [1] * n, rules.max_per_week)
+
+        # Gap between a site's consecutive rounds.
+        lit_gap: dict[int, cp_model.IntVar] = {}
+        for a, b in prob.gap_pairs:
+            c = m.add(self.day[b] - self.day[a] >= rules.min_gap_days)
+            if diagnose:
+                site = visits[a].site_id
+                if site not in lit_gap:
+                    lit_gap[site] = self._group(Issue("rule_gap", {"min": rules.min_gap_days, "sites": label[a]}))
+                c.only_enforce_if(lit_gap[site])
+        if diagnose:
+            return
+
+        # Every far-away visit on exactly one chosen trip; a trip's visits share a week.
+        self.use = {k: m.new_bool_var("") for k in sorted(prob.trips)}
+        covering: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for k, u in self.use.items():
+            for i in k:
+                covering[i].append(u)
+            for j in k[1:]:
+                m.add(self.week[j] == self.week[k[0]]).only_enforce_if(u)
+        for i in prob.away:
+            m.add_exactly_one(covering[i])
+
+        # Moving a visit off its current date costs move_penalty_km.
+        moves: list[cp_model.LinearExprT] = []
+        self.same: dict[int, cp_model.IntVar] = {}
+        for i in range(n):
+            cur = prob.current[i]
+            if cur is None:
+                continue
+            if cur in set(prob.allowed[i]):
+                same = self.same[i] = m.new_bool_var("")
+                m.add(self.day[i] == cur).only_enforce_if(same)
+                m.add(self.day[i] != cur).only_enforce_if(~same)
+                moves.append(1 - same)
+            else:
+                moves.append(1)  # its date is no longer possible: it must move
+        m.minimize(sum(prob.cost(k) * u for k, u in self.use.items())
+                   + prob.settings.move_penalty_km * sum(moves))
+
+    def _group(self, issue: Issue) -> cp_model.IntVar:
+        lit = self.m.new_bool_var(issue.code)
+        self.groups.append((lit, issue))
+        return lit
+
+    def _interval(self, start: cp_model.IntVar, lit: cp_model.IntVar | None) -> cp_model.IntervalVar:
+        if lit is None:
+            return self.m.new_fixed_size_interval_var(start, 1, "")
+        return self.m.new_optional_fixed_size_interval_var(start, 1, lit, "")
+
+    def hint_trips(self, chosen: Iterable[tuple[int, ...]]) -> None:
+        chosen = set(chosen)
+        for k, u in self.use.items():
+            self.m.add_hint(u, k in chosen)
+
+    def hint_days(self, start: Sequence[int | None]) -> None:
+        """Start from these days, the far-away visits grouped into trips as the weeks fall."""
+        prob = self.prob
+        for i, x in enumerate(start):
+            if x is not None:
+                self.m.add_hint(self.day[i], x)
+                self.m.add_hint(self.week[i], x // 7)
+        for i, same in self.same.items():
+            self.m.add_hint(same, start[i] == prob.current[i])
+        groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for i in prob.away:
+            if start[i] is not None:
+                groups[(prob.visits[i].round, start[i] // 7)].append(i)  # type: ignore[operator]
+        chosen: set[tuple[int, ...]] = set()
+        for g in groups.values():
+            key = tuple(sorted(g))
+            chosen |= {key} if key in self.use else {(i,) for i in key}
+        self.hint_trips(chosen)
+
+    def solve(self, seconds: float) -> tuple[int, cp_model.CpSolver]:
+        solver = _solver(self.prob.settings, seconds)
+        return solver.solve(self.m), solver
+
+    def solve_assuming(self, groups: Sequence[tuple[cp_model.IntVar, Issue]], seconds: float) -> tuple[int, cp_model.CpSolver]:
+        solver = cp_model.CpSolver()
+        solver.parameters.random_seed = self.prob.settings.seed
+        solver.parameters.num_workers = 1  # the core comes from the sequential search
+        solver.parameters.max_time_in_seconds = seconds
+        self.m.clear_assumptions()
+        self.m.add_assumptions([lit for lit, _ in groups])
+        return solver.solve(self.m), solver
+
+    def dates(self, solver: cp_model.CpSolver) -> dict[tuple[int, int], date]:
+        return {v.key: self.prob.date(solver.value(self.day[i])) for i, v in enumerate(self.prob.visits)}
+
+
+def _repair(prob: _Problem) -> list[int | None]:
+    """The current dates made to keep the rules again with few changes: keep
+    booked dates, then current ones in date order while they fit; put each
+    visit left over on the possible day nearest its current date (without one,
+    the earliest free day: then this is the greedy plan). May leave a visit
+    without a day (None) when the greedy choice runs into a dead end."""
+    rules, n = prob.rules, len(prob.visits)
+    day: list[int | None] = [None] * n
+    per_day: Counter[int] = Counter()
+    per_week: Counter[int] = Counter()
+
+    def fits(i: int, x: int) -> bool:
+        if per_day[x] >= rules.max_per_day or per_week[x // 7] >= rules.max_per_week:
+            return False
+        a, b = prob.prev.get(i), prob.next.get(i)
+        lo = day[a] + rules.min_gap_days if a is not None and day[a] is not None else -(10**9)  # type: ignore[operator]
+        hi = day[b] - rules.min_gap_days if b is not None and day[b] is not None else 10**9  # type: ignore[operator]
+        if b is not None and day[b] is None:
+            hi = max(prob.allowed[b]) - rules.min_gap_days
+        if a is not None and day[a] is None:
+            lo = min(prob.allowed[a]) + rules.min_gap_days
+        return lo <= x <= hi
+
+    def put(i: int, x: int) -> None:
+        day[i] = x
+        per_day[x] += 1
+        per_week[x // 7] += 1
+
+    for i in range(n):
+        if prob.pinned[i] is not None:
+            put(i, prob.pinned[i])  # type: ignore[arg-type]
+    order = sorted((x, i) for i, x in enumerate(prob.current) if x is not None)
+    for x, i in order:
+        if x in set(prob.allowed[i]) and fits(i, x):
+            put(i, x)
+    for i in range(n):
+        if day[i] is None:
+            target = prob.current[i] if prob.current[i] is not None else prob.allowed[i][0]
+            for x in sorted(prob.allowed[i], key=lambda x: (abs(x - target), x)):
+                if fits(i, x):
+                    put(i, x)
+                    break
+    return day
+
+
+def _diagnose(prob: _Problem) -> list[Issue]:
+    """Name a small set of rule groups that cannot hold together: CP-SAT's core
+    under assumptions, then shrunk by dropping one group at a time while the
+    rest stays contradictory. Empty if the rules can all hold."""
+    model = _Joint(prob, diagnose=True)
+    status, solver = model.solve_assuming(model.groups, 10.0)
+    if status != cp_model.INFEASIBLE:
+        return []
+    by_index = {lit.index: (lit, issue) for lit, issue in model.groups}
+    core = [by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index]
+    keep = core or list(model.groups)
+    for item in list(keep)[:40]:  # bounded effort
+        trial = [g for g in keep if g is not item]
+        if trial and model.solve_assuming(trial, 2.0)[0] == cp_model.INFEASIBLE:
+            keep = trial
+    parts = [i for _, i in keep if i.code not in ("rule_gap", "rule_pinned")]
+    gaps = [str(i.params["sites"]) for _, i in keep if i.code == "rule_gap"]
+    pins = [str(i.params["visits"]) for _, i in keep if i.code == "rule_pinned"]
+    if gaps:
+        shown = ", ".join(gaps[:5]) + (f" och {len(gaps) - 5} till" if len(gaps) > 5 else "")
+        parts.append(Issue("rule_gap", {"min": prob.rules.min_gap_days, "sites": shown}))
+    if pins:
+        parts.append(Issue("rule_pinned", {"visits": ", ".join(pins)}))
+    return [Issue("conflict", {"rules": "; ".join(p.text for p in parts)})]
+
+
+# --------------------------------------------------------------------------
+# Route order within a week
+# --------------------------------------------------------------------------
+
+
+def _route_order(dates: dict[tuple[int, int], date], visits: Sequence[VisitRequest],
+                 by_id: Mapping[int, Site], rules: Rules) -> dict[tuple[int, int], date]:
+    """Within each ISO week, swap the dates of freely placeable visits so the
+    week's trip is driven in its shortest order. Never touches a pinned visit or
+    one the solver left on its ``current`` date; keeps windows and the gap (the
+    days themselves and the counts per day and week do not change)."""
+    dates = dict(dates)
+    req = {v.key: v for v in visits}
+    weeks: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for k, d in dates.items():
+        weeks[_iso_week(d)].append(k)
+    rounds_of: dict[int, list[int]] = defaultdict(list)
+    for v in visits:
+        rounds_of[v.site_id].append(v.round)
+
+    def fits(k: tuple[int, int], assign: Mapping[tuple[int, int], date]) -> bool:
+        d = assign[k]
+        start, end = rules.windows[k[1]]
+        if not start <= d <= end:  # overlapping windows can share a week
+            return False
+        rs = sorted(rounds_of[k[0]])
+        i = rs.index(k[1])
+        if i > 0 and (d - assign[(k[0], rs[i - 1])]).days < rules.min_gap_days:
+            return False
+        return not (i + 1 < len(rs) and (assign[(k[0], rs[i + 1])] - d).days < rules.min_gap_days)
+
+    def week_km(ks: Iterable[tuple[int, int]], assign: Mapping[tuple[int, int], date]) -> float:
+        sub = {k: assign[k] for k in ks}
+        return travel_km(sub, [by_id[k[0]] for k in sub], rules).km
+
+    for wk in sorted(weeks):
+        ks = sorted(weeks[wk])
+        free = [k for k in ks if req[k].pinned is None and (req[k].current is None or req[k].current != dates[k])]
+        if not 2 <= len(free) <= 6:  # 6! orders at most
+            continue
+        best_km, best = week_km(ks, dates), dates
+        for perm in itertools.permutations(dates[k] for k in free):
+            trial = {**dates, **dict(zip(free, perm))}
+            km = week_km(ks, trial)
+            if km < best_km - 1e-6 and all(fits(k, trial) for k in free):
+                best_km, best = km, trial
+        dates = best
+    return dates

@@ -1,0 +1,240 @@
+"""Visits of the adopted sample: creation, planning through planner.py, and the life cycle.
+
+Every change that the kommun has been told about goes out as an iTIP message through the
+outbox, written in the same transaction as the change itself.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date, time
+from typing import Iterable
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..audit import record
+from ..extensions import db
+from ..invites import service as invites
+from ..invites.models import Attendee, Contact
+from ..sampling.models import Site
+from ..sampling.service import adopted_sample
+from . import planner
+from .defaults import assignment
+from .models import (BEKRAFTAD, BOOKED, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, Visit,
+                     VisitPart)
+
+ROUNDS = (1, 2)
+
+
+class VisitError(Exception):
+    """A request that breaks the visit life cycle; the message is for the user."""
+
+
+def default_programme(start: time, end: time) -> list[VisitPart]:
+    """The visit's usual programme (DOMAIN.md): leadership, unions, children and guardians."""
+    return [
+        VisitPart(position=1, kind="ledning", title=_("Dialog med ledningen"), start_time=start, end_time=time(12, 0)),
+        VisitPart(position=2, kind="fack", title=_("Dialog med fackliga företrädare"), start_time=time(13, 0),
+                  end_time=time(14, 0)),
+        VisitPart(position=3, kind="barn", title=_("Samtal med barn och vårdnadshavare"), start_time=time(14, 0),
+                  end_time=end),
+    ]
+
+
+def visits(round_: int | None = None) -> list[Visit]:
+    query = select(Visit).join(Site).order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position)
+    if round_ is not None:
+        query = query.where(Visit.round == round_)
+    return list(db.session.scalars(query))
+
+
+def ensure_visits() -> list[Visit]:
+    """Two visits per active site of the adopted sample; a declined site's open visits are cancelled."""
+    sample = adopted_sample()
+    if sample is None:
+        raise VisitError(_("Inget urval är antaget. Anta ett urval innan besöken planeras."))
+    a = assignment()
+    existing = {(v.site_id, v.round): v for v in db.session.scalars(select(Visit))}
+    created = []
+    for site in sample.active_sites:
+        for r in ROUNDS:
+            if (site.id, r) not in existing:
+                visit = Visit(site=site, round=r, date=None, start_time=a.default_start, end_time=a.default_end,
+                              location="", status=FORSLAG, uid=f"{uuid.uuid4()}@coordinator", sequence=0,
+                              parts=default_programme(a.default_start, a.default_end))
+                db.session.add(visit)
+                created.append(visit)
+    for (site_id, _r), visit in existing.items():
+        if not visit.site.active and visit.status not in (INSTALLD, GENOMFORD):
+            cancel(visit, reason="site_declined")
+    if created:
+        db.session.flush()
+        record("visit.created", object_type="visit", object_id=None, count=len(created))
+    return created
+
+
+# --- planning --------------------------------------------------------------------------------
+
+def rules(earliest: date | None = None) -> planner.Rules:
+    a = assignment()
+    blackouts = tuple(planner.Blackout(b.start_date, b.end_date, b.name)
+                      for b in db.session.scalars(select(Blackout)))
+    return planner.Rules(
+        windows={1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)},
+        blackouts=blackouts, max_per_day=a.max_per_day, max_per_week=a.max_per_week,
+        min_gap_days=a.min_gap_days, home=(a.home_lat, a.home_lon), earliest=earliest)
+
+
+def _planner_inputs(round_: int | None) -> tuple[list[planner.Site], list[planner.VisitRequest]]:
+    open_visits = [v for v in visits() if v.status != INSTALLD]
+    sites = {v.site_id: planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon)
+             for v in open_visits}
+    requests = []
+    for v in open_visits:
+        # Visits outside the requested round, and booked ones, keep their dates.
+        fixed = v.booked or (round_ is not None and v.round != round_)
+        if fixed and v.date is None:
+            continue
+        requests.append(planner.VisitRequest(site_id=v.site_id, round=v.round,
+                                             pinned=v.date if fixed else None, current=v.date))
+    return list(sites.values()), requests
+
+
+def plan(round_: int | None = None, save: bool = False, user=None, time_limit: float | None = None) -> dict:
+    """Propose dates for the visits of one round (1, 2) or both (None)."""
+    ensure_visits()
+    sites, requests = _planner_inputs(round_)
+    try:
+        result = planner.plan(requests, sites, rules(), planner.SolverSettings(time_limit_s=time_limit))
+    except planner.PlanningError as e:
+        raise VisitError("; ".join(e.problems)) from e
+    by_key = {(v.site_id, v.round): v for v in visits()}
+    # Trips are numbered within each round, in date order (the model's "trip number within the
+    # round"). A trip is keyed by its visits' (site, date): a week may mix rounds (trip.round None).
+    round_on = {(site_id, d): r for (site_id, r), d in result.dates.items()}
+    trip_of, numbers = {}, {}
+    for trip in result.trips:
+        rounds = {round_on.get((site_id, d)) for site_id, d in zip(trip.site_ids, trip.dates)}
+        for r in sorted(x for x in rounds if x is not None):
+            numbers[r] = numbers.get(r, 0) + 1
+            for site_id, d in zip(trip.site_ids, trip.dates):
+                if round_on.get((site_id, d)) == r:
+                    trip_of[(site_id, r)] = numbers[r]
+    out = []
+    for (site_id, r), d in sorted(result.dates.items(), key=lambda kv: (kv[1], kv[0])):
+        visit = by_key[(site_id, r)]
+        if round_ is not None and r != round_:
+            continue
+        out.append({"visit_id": visit.id, "site": visit.site.label, "kommunkod": visit.site.kommunkod,
+                    "round": r, "date": d.isoformat(), "trip": trip_of.get((site_id, r)),
+                    "moved": visit.date is not None and visit.date != d})
+        if save and not visit.booked:
+            visit.date = d
+            visit.trip = trip_of.get((site_id, r))
+    st = result.stats
+    stats = {"travel_km": round(st.km, 1), "travel_days": st.travel_days, "trips": st.trips,
+             "day_trips": st.day_trips, "moved": st.moved, "solver_status": st.status,
+             "wall_s": round(st.wall_s, 2)}
+    if save:
+        db.session.flush()
+        record("visit.planned", object_type="visit", object_id=None, round=round_ or "all",
+               visits=len(out), moved=sum(1 for v in out if v["moved"]))
+    return {"visits": out, "stats": stats}
+
+
+def warnings_for(visit: Visit, new_date: date | None) -> list[str]:
+    """Rules a hand change would break (shown to staff, who may still go ahead)."""
+    if new_date is None:
+        return []
+    open_visits = [v for v in visits() if v.status != INSTALLD and (v.date is not None or v.id == visit.id)]
+    dates = {(v.site_id, v.round): v.date for v in open_visits}
+    dates[(visit.site_id, visit.round)] = new_date
+    sites = {v.site_id: planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon)
+             for v in open_visits}
+    requests = [planner.VisitRequest(v.site_id, v.round) for v in open_visits]
+    problems = planner.check(dates, requests, list(sites.values()), rules())
+    # Only what this change touches: its own date, its site, its day or its week.
+    week = new_date.isocalendar()[:2]
+    return [p.message for p in problems
+            if p.site_id == visit.site_id or p.date == new_date
+            or (p.date is not None and p.date.isocalendar()[:2] == week)]
+
+
+# --- life cycle ------------------------------------------------------------------------------
+
+def _attendees_from_contacts(visit: Visit) -> None:
+    if visit.attendees:
+        return
+    contacts = db.session.scalars(select(Contact).where(Contact.site_id == visit.site_id, Contact.active)
+                                  .order_by(Contact.name)).all()
+    invited = {c.id for part in visit.parts for c in part.contacts}
+    for c in contacts:
+        if invited and c.id not in invited:
+            continue
+        visit.attendees.append(Attendee(contact=c, name=c.name, email=c.email, role="REQ-PARTICIPANT",
+                                        partstat="NEEDS-ACTION"))
+
+
+def invite(visit: Visit, user=None) -> None:
+    if visit.status not in (FORSLAG,):
+        raise VisitError(_("Bara föreslagna besök kan bjudas in."))
+    if visit.date is None:
+        raise VisitError(_("Besöket har inget datum än."))
+    _attendees_from_contacts(visit)
+    if not visit.attendees:
+        raise VisitError(_("Besöksplatsen har inga aktiva kontakter att bjuda in. Lägg till kontakter först."))
+    invites.queue_request(visit, user)
+    visit.status = INBJUDEN
+    record("visit.invited", visit, date=visit.date.isoformat())
+
+
+def confirm(visit: Visit, user=None) -> None:
+    if visit.status not in (INBJUDEN, FLYTTAD):
+        raise VisitError(_("Bara inbjudna eller flyttade besök kan bekräftas."))
+    visit.status = BEKRAFTAD
+    record("visit.confirmed", visit)
+
+
+def move(visit: Visit, new_date: date, start: time | None = None, end: time | None = None,
+         location: str | None = None, user=None) -> list[str]:
+    """Change date, time or place. A booked visit gets a new REQUEST (same UID, SEQUENCE+1)."""
+    if visit.status in (INSTALLD, GENOMFORD):
+        raise VisitError(_("Ett inställt eller genomfört besök kan inte flyttas."))
+    start = start or visit.start_time
+    end = end or visit.end_time
+    if end <= start:
+        raise VisitError(_("Sluttiden måste vara efter starttiden."))
+    location = visit.location if location is None else location.strip()
+    changed = (new_date, start, end, location) != (visit.date, visit.start_time, visit.end_time, visit.location)
+    if not changed:
+        return []
+    warnings = warnings_for(visit, new_date)
+    old = visit.date
+    visit.date, visit.start_time, visit.end_time, visit.location = new_date, start, end, location
+    if visit.sent_sequence is not None:
+        visit.sequence += 1
+        invites.queue_request(visit, user)
+        visit.status = FLYTTAD
+    record("visit.moved", visit, old=old.isoformat() if old else None, new=new_date.isoformat(),
+           warnings=len(warnings))
+    return warnings
+
+
+def cancel(visit: Visit, user=None, reason: str = "") -> None:
+    if visit.status in (INSTALLD, GENOMFORD):
+        raise VisitError(_("Besöket är redan inställt eller genomfört."))
+    if visit.sent_sequence is not None and visit.attendees:
+        invites.queue_cancel(visit, user)
+    visit.status = INSTALLD
+    record("visit.cancelled", visit, reason=reason or None)
+
+
+def complete(visit: Visit, user=None) -> None:
+    if visit.status not in (BEKRAFTAD, INBJUDEN, FLYTTAD):
+        raise VisitError(_("Bara bokade besök kan markeras som genomförda."))
+    visit.status = GENOMFORD
+    record("visit.completed", visit)
+
+
+def booked_visits(statuses: Iterable[str] = BOOKED) -> list[Visit]:
+    return [v for v in visits() if v.status in statuses]
