@@ -479,6 +479,20 @@ def test_csv_import_latin1_semicolon_new_and_updated(app, staff):
     assert count_contacts(app) == 3
 
 
+def test_csv_import_accepts_the_role_titles_shown_in_english(app, staff):
+    """The import page lists role titles in the user's language; those titles must work in the file."""
+    sites = adopt(app)
+    kommun = next(s for s in sites if not s["enhet"] and s["kommunkod"] != "0180")
+    english_title = re.search(r"<td>([^<]*[Mm]unicipal[^<]*)</td>", text(staff.get("/sprak/en", follow_redirects=True))
+                              + staff.get("/kontakter/import").get_data(as_text=True))
+    assert english_title, "the import page lists the role titles"
+    data = ("kommunkod,roll,namn,e-post\n"
+            f"{kommun['kommunkod']},{english_title.group(1)},Anna Berg,anna.berg@kommun.se\n").encode()
+    response = upload(staff, data)
+    assert response.status_code == 200, text(response)
+    assert "Anna Berg" in text(response)
+
+
 def test_csv_import_with_errors_writes_nothing_and_names_every_line(app, staff):
     sites = adopt(app)
     kommun = next(s for s in sites if not s["enhet"])

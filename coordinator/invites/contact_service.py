@@ -188,9 +188,11 @@ def _role_lookup() -> dict[str, str]:
     lookup: dict[str, str] = {}
     for key, label in CONTACT_ROLES:
         lookup[key.casefold()] = key
-        lookup[label.casefold()] = key
-        for part in label.split("/"):
-            lookup.setdefault(part.strip().casefold(), key)
+        # The import page shows the titles in the user's language: accept those as well as Swedish.
+        for title in (label, role_label(key)):
+            lookup[title.casefold()] = key
+            for part in title.split("/"):
+                lookup.setdefault(part.strip().casefold(), key)
     return lookup
 
 
