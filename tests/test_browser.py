@@ -69,7 +69,7 @@ def test_wrong_password_is_refused_in_swedish_and_the_right_one_opens_the_overvi
     page.get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Översikt")
     expect(page.get_by_text("Inget urval är antaget än.")).to_be_visible()
-    expect(main_nav(page).get_by_role("link")).to_have_text(["Kommuner", "Urval", "Urvalsprotokoll"])
+    expect(main_nav(page).get_by_role("link")).to_have_text(["Kommuner", "Urval", "Besök", "Urvalsprotokoll"])
     assert_accessible(page, "översikten")
     shot(page, "overview")
 
@@ -135,7 +135,8 @@ def test_staff_draws_adopts_and_replaces_a_declining_site_and_reads_the_protocol
     declining = kommun_of(in_group_1.first)
     decline = section(page, "Registrera att en kommun avböjer")
     site = decline.get_by_label("Besöksplats som avböjer")
-    expect(site.locator("option")).to_have_count(50)
+    expect(site.locator("option")).to_have_count(51)  # the 50 sites and "Välj besöksplats"
+    expect(site).to_have_value("0")  # nothing preselected
     site.select_option(label=declining)
     decline.get_by_label("Datum").fill("2015-03-02")
     decline.get_by_label("Skäl").fill("Kommunen har en pågående omorganisation av socialtjänsten.")

@@ -96,3 +96,32 @@ def test_error_pages_use_the_layout_and_speak_swedish(staff, reader):
     response = reader.get("/register/")
     assert response.status_code == 403
     assert "Ingen behörighet" in response.get_data(as_text=True)
+
+
+def test_every_ui_string_has_an_english_translation_with_the_same_placeholders(tmp_path):
+    """Swedish is the source language; a string added without its English form fails here."""
+    import re as _re
+    from pathlib import Path
+
+    from babel.messages.frontend import CommandLineInterface
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).parent.parent
+    pot = tmp_path / "messages.pot"
+    CommandLineInterface().run(["pybabel", "-q", "extract", "-F", str(root / "babel.cfg"), "-k", "_l", "-k", "N_",
+                                "-o", str(pot), str(root)])
+    extracted = read_po(pot.open("rb"))
+    english = read_po((root / "coordinator/translations/en/LC_MESSAGES/messages.po").open("rb"))
+    placeholders = _re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+    missing, mismatched = [], []
+    for message in extracted:
+        if not message.id:
+            continue
+        translated = english.get(message.id)
+        if translated is None or not translated.string or translated.fuzzy:
+            missing.append(message.id)
+        elif isinstance(message.id, str) and sorted(placeholders.findall(message.id)) != sorted(
+                placeholders.findall(translated.string)):
+            mismatched.append(message.id)
+    assert not missing, f"{len(missing)} strings lack English: {missing[:5]}"
+    assert not mismatched, f"placeholders differ: {mismatched[:5]}"

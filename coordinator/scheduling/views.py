@@ -1,10 +1,422 @@
-from flask import render_template
+"""The visits' pages: what is due and planning, the list, the month calendar, the map, one visit.
+
+Thin views: planning and the life cycle are service.py, the programme is programme.py, the
+read-only page data is overview.py. Every change is a POST with CSRF and the visit's version.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import staff_required
-from . import bp
+from ..extensions import db
+from ..invites import service as invites
+from ..invites.contact_service import role_label
+from ..registry.mapsvg import load_boundaries, render_svg
+from ..registry.reference import DATA_DIR
+from ..sampling.service import adopted_sample
+from . import bp, overview, programme, service
+from .forms import (PART_KIND_LABELS, CancelForm, MoveForm, PlanForm, ProgrammeForm, SavePlanForm,
+                    VersionForm)
+from .models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, STATUSES, Visit)
+
+BOUNDARIES = DATA_DIR / "kommuner.geojson"
+
+STATUS_LABELS = {
+    FORSLAG: _l("förslag"),
+    INBJUDEN: _l("inbjuden"),
+    BEKRAFTAD: _l("bekräftad"),
+    FLYTTAD: _l("flyttad"),
+    GENOMFORD: _l("genomförd"),
+    INSTALLD: _l("inställd"),
+}
+MAP_LABELS = {overview.UNDATED: _l("förslag utan datum"), **STATUS_LABELS}
+CONFLICT = _l("Besöket har ändrats av någon annan sedan du öppnade sidan. Ingenting av det du skickade har "
+              "sparats. Sidan visar nu besöket som det är sparat; gör om ändringen om den fortfarande behövs.")
+
+
+@bp.context_processor
+def visit_helpers():
+    return {
+        "status_label": lambda s: str(STATUS_LABELS.get(s, s)),
+        "weekday": lambda d: format_date(d, "EEEE") if d else "",
+        "hm": lambda t: t.strftime("%H.%M") if t else "",
+        "part_kind_label": lambda k: str(PART_KIND_LABELS.get(k, k)),
+        "role_label": role_label,
+        "km": lambda x: format_decimal(round(x or 0)),
+    }
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _visit_or_404(visit_id: int) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    return visit
+
+
+def _round_arg(value: str | None) -> int | None:
+    return int(value) if value in ("1", "2") else None
+
+
+def _time_limit() -> float | None:
+    """Seconds for the solver from a page; None lets the planner choose (a few seconds for 100 visits)."""
+    return current_app.config.get("PLAN_TIME_LIMIT")
+
+
+def _on_date() -> date:
+    raw = request.args.get("datum", "")
+    try:
+        return date.fromisoformat(raw) if raw else overview.today()
+    except ValueError:
+        flash(_("Datumet ska skrivas ÅÅÅÅ-MM-DD. Visar läget i dag."), "warning")
+        return overview.today()
+
+
+def _problems(message: str) -> list[str]:
+    return [p.strip() for p in message.split("; ") if p.strip()]
+
+
+# --------------------------------------------------------------------------- what is due, and planning
+
+def _index_page(plan_form: PlanForm | None = None, proposal: dict | None = None, errors: list[str] | None = None,
+                save_form: SavePlanForm | None = None, status: int = 200):
+    sample = adopted_sample()
+    if sample is None:
+        return render_template("scheduling/no_sample.html"), status
+    on = _on_date()
+    plan_form = plan_form or PlanForm(formdata=None, omgang=overview.first_round_to_plan())
+    return render_template("scheduling/index.html", sample=sample, due=overview.due(on), on=on,
+                           rounds=overview.round_summaries(),
+                           plan_form=plan_form, proposal=proposal, plan_errors=errors or [],
+                           save_form=save_form, round_labels=dict(plan_form.omgang.choices)), status
 
 
 @bp.route("/")
 @staff_required
 def index():
-    return render_template("scheduling/index.html")
+    return _index_page()
+
+
+@bp.route("/foresla", methods=["POST"])
+@staff_required
+def propose():
+    form = PlanForm()
+    if not form.validate_on_submit():
+        return _index_page(form, status=400)
+    if adopted_sample() is None:
+        return _index_page(status=409)
+    try:
+        # The visits themselves (two per site, without dates) are made at once; the dates are not saved.
+        service.ensure_visits()
+        db.session.commit()
+        result = service.plan(_round_arg(form.omgang.data), save=False, user=current_user,
+                              time_limit=_time_limit())
+    except service.VisitError as e:
+        db.session.rollback()
+        return _index_page(form, errors=_problems(str(e)), status=422)
+    db.session.rollback()
+    proposal = overview.proposal(result)
+    save_form = SavePlanForm(formdata=None, omgang=form.omgang.data, fingerprint=proposal["fingerprint"])
+    return _index_page(form, proposal=proposal, save_form=save_form)
+
+
+@bp.route("/spara", methods=["POST"])
+@staff_required
+def save_plan():
+    form = SavePlanForm()
+    if not form.validate_on_submit() or form.omgang.data not in ("1", "2", "alla"):
+        abort(400)
+    try:
+        result = service.plan(_round_arg(form.omgang.data), save=True, user=current_user, time_limit=_time_limit())
+        db.session.commit()
+    except service.VisitError as e:
+        db.session.rollback()
+        return _index_page(PlanForm(formdata=None, omgang=form.omgang.data), errors=_problems(str(e)), status=422)
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Något besök ändrades av någon annan medan planen sparades. Ingenting sparades; föreslå datum igen."),
+              "error")
+        return redirect(url_for("scheduling.index"))
+    n, moved = len(result["visits"]), sum(1 for v in result["visits"] if v["moved"])
+    if form.fingerprint.data and form.fingerprint.data != overview.fingerprint(result):
+        flash(_("Besöken hade ändrats sedan förslaget visades, så planen räknades om innan den sparades. "
+                "Granska datumen nedan."), "warning")
+    flash(_("Planen är sparad: %(n)d besök har datum, %(moved)d av dem flyttades. Bokade besök ändrades inte.",
+            n=n, moved=moved), "success")
+    return redirect(url_for("scheduling.list_visits", omgang=form.omgang.data if form.omgang.data != "alla" else None))
+
+
+# --------------------------------------------------------------------------- list, calendar, map
+
+@bp.route("/lista")
+@staff_required
+def list_visits():
+    round_ = _round_arg(request.args.get("omgang"))
+    status = request.args.get("status") if request.args.get("status") in STATUSES else None
+    lan = request.args.get("lan") or None
+    every = service.visits()
+    lans = sorted({(v.site.kommun.lanskod, v.site.kommun.lan.namn) for v in every})
+    if lan not in {code for code, _name in lans}:
+        lan = None
+    shown = [v for v in every if (round_ is None or v.round == round_) and (status is None or v.status == status)
+             and (lan is None or v.site.kommun.lanskod == lan)]
+    shown.sort(key=lambda v: (v.date is None, v.date or date.max, v.start_time, v.round, v.site.position))
+    return render_template("scheduling/list.html", visits=shown, total=len(every), round_=round_, status=status,
+                           lan=lan, lans=lans, statuses=STATUSES, sample=adopted_sample())
+
+
+@bp.route("/kalender")
+@staff_required
+def calendar():
+    on = overview.today()
+    year, month = request.args.get("ar", type=int), request.args.get("manad", type=int)
+    if year is None or month is None or not (1900 <= year <= 2200 and 1 <= month <= 12):
+        year, month = overview.default_month(on)
+    m = overview.month(year, month, on)
+    return render_template("scheduling/calendar.html", m=m, title=format_date(date(year, month, 1), "LLLL yyyy"),
+                           prev_title=format_date(date(*m.prev, 1), "LLLL yyyy"),
+                           next_title=format_date(date(*m.next, 1), "LLLL yyyy"),
+                           day_names=[format_date(date(2024, 1, i), "EEEE") for i in range(1, 8)],
+                           day_abbr=[format_date(date(2024, 1, i), "EEE") for i in range(1, 8)])
+
+
+@bp.route("/karta")
+@staff_required
+def karta():
+    round_ = _round_arg(request.args.get("omgang")) or 1
+    data = overview.round_map(round_)
+    fills, labels, links = {}, {}, {}
+    for kod, vs in data.by_kommun.items():
+        vs = sorted(vs, key=lambda v: overview.MAP_ORDER.index(overview.map_key(v)))
+        fills[kod] = overview.MAP_COLOURS[overview.map_key(vs[0])]
+        labels[kod] = "; ".join(
+            _("%(site)s: %(status)s, %(date)s", site=v.site.label, status=MAP_LABELS[overview.map_key(v)],
+              date=v.date.isoformat() if v.date else _("inget datum")) for v in vs)
+        links[kod] = url_for("scheduling.visit", visit_id=vs[0].id)
+    svg = render_svg(
+        load_boundaries(BOUNDARIES), fills, labels, links=links, width=440, id_prefix="besokskarta",
+        title=_("Besöken i omgång %(round)s", round=round_), default_fill="#ececec",
+        desc=_("Kommuner med besök i omgången är färgade efter besökets status enligt teckenförklaringen; "
+               "övriga kommuner är ljusgrå. Tabellen på sidan visar samma uppgifter."),
+        css_class="karta")
+    return render_template("scheduling/map.html", data=data, svg=svg, round_=round_, colours=overview.MAP_COLOURS,
+                           order=overview.MAP_ORDER, map_labels=MAP_LABELS, home=overview.home_name())
+
+
+# --------------------------------------------------------------------------- one visit
+
+def _programme_form(visit: Visit, formdata=None) -> ProgrammeForm:
+    contacts = programme.site_contacts(visit)
+    choices = [(c.id, f"{c.name} ({role_label(c.role)})") for c in contacts]
+    if formdata is None:
+        form = ProgrammeForm(formdata=None, version=visit.version)
+        for part in visit.parts:
+            form.parts.append_entry({"id": str(part.id), "title": part.title, "kind": part.kind,
+                                     "start": part.start_time, "end": part.end_time,
+                                     "contacts": [c.id for c in part.contacts], "remove": False})
+    else:
+        form = ProgrammeForm(formdata)
+    for entry in form.parts:
+        entry.form.contacts.choices = choices
+    return form
+
+
+def _visit_page(visit: Visit, *, move_form: MoveForm | None = None, programme_form: ProgrammeForm | None = None,
+                errors: list[str] | None = None, conflict: bool = False, status: int = 200):
+    if conflict:
+        db.session.rollback()
+        db.session.refresh(visit)
+    if move_form is None:
+        move_form = MoveForm(formdata=None, version=visit.version, date=visit.date, start=visit.start_time,
+                             end=visit.end_time, location=visit.location)
+    else:
+        move_form.version.data = str(visit.version)
+    if programme_form is None:
+        programme_form = _programme_form(visit)
+    else:
+        programme_form.version.data = str(visit.version)
+    return render_template(
+        "scheduling/visit.html", visit=visit, move_form=move_form, programme_form=programme_form,
+        action_form=VersionForm(formdata=None, version=visit.version), errors=errors or [], conflict=conflict,
+        conflict_text=CONFLICT, contacts=programme.site_contacts(visit),
+        contact_count=overview.active_contact_count(visit.site_id),
+        pending=sum(1 for a in visit.attendees if a.partstat == "NEEDS-ACTION"),
+        new_part_kinds=PART_KIND_LABELS), status
+
+
+def _stale(form, visit: Visit) -> bool:
+    return form.version.data != str(visit.version)
+
+
+@bp.route("/<int:visit_id>")
+@staff_required
+def visit(visit_id: int):
+    return _visit_page(_visit_or_404(visit_id))
+
+
+def _act(visit_id: int, action, done: str):
+    """A life-cycle button: check the version, call the service, commit, say what happened."""
+    visit = _visit_or_404(visit_id)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if _stale(form, visit):
+        return _visit_page(visit, conflict=True, status=409)
+    try:
+        action(visit)
+        db.session.commit()
+    except (service.VisitError, invites.InviteError) as e:
+        db.session.rollback()
+        return _visit_page(visit, errors=[str(e)], status=422)
+    except StaleDataError:
+        return _visit_page(visit, conflict=True, status=409)
+    flash(done, "success")
+    return redirect(url_for("scheduling.visit", visit_id=visit.id))
+
+
+@bp.route("/<int:visit_id>/bjud-in", methods=["POST"])
+@staff_required
+def invite(visit_id: int):
+    return _act(visit_id, lambda v: service.invite(v, current_user),
+                _("Inbjudan (METHOD:REQUEST) ligger i utkorgen och skickas vid nästa utskick. "
+                  "Besöket är nu inbjudet."))
+
+
+@bp.route("/<int:visit_id>/bekrafta", methods=["POST"])
+@staff_required
+def confirm(visit_id: int):
+    return _act(visit_id, lambda v: service.confirm(v, current_user), _("Besöket är bekräftat."))
+
+
+@bp.route("/<int:visit_id>/genomfort", methods=["POST"])
+@staff_required
+def complete(visit_id: int):
+    return _act(visit_id, lambda v: service.complete(v, current_user), _("Besöket är markerat som genomfört."))
+
+
+@bp.route("/<int:visit_id>/skicka-program", methods=["POST"])
+@staff_required
+def send_programme(visit_id: int):
+    return _act(visit_id, lambda v: programme.send_update(v, current_user),
+                _("En uppdaterad inbjudan med det aktuella programmet ligger i utkorgen."))
+
+
+@bp.route("/<int:visit_id>/flytta", methods=["POST"])
+@staff_required
+def move(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        if _stale(form, visit):
+            return _visit_page(visit, move_form=form, conflict=True, status=409)
+        return _visit_page(visit, move_form=form, status=400)
+    if _stale(form, visit):
+        return _visit_page(visit, move_form=form, conflict=True, status=409)
+    new = (form.date.data, form.start.data, form.end.data, (form.location.data or "").strip())
+    if new == (visit.date, visit.start_time, visit.end_time, visit.location):
+        flash(_("Datum, tid och plats är desamma som förut; ingenting ändrades."), "info")
+        return redirect(url_for("scheduling.visit", visit_id=visit.id))
+    warnings = service.warnings_for(visit, form.date.data)
+    if warnings and form.confirmed.data != "1":
+        return render_template("scheduling/move_confirm.html", visit=visit, form=form, warnings=warnings,
+                               new=new)
+    was_sent = visit.sent_sequence is not None
+    try:
+        service.move(visit, *new, user=current_user)
+        db.session.commit()
+    except (service.VisitError, invites.InviteError) as e:
+        db.session.rollback()
+        return _visit_page(visit, move_form=form, errors=[str(e)], status=422)
+    except StaleDataError:
+        return _visit_page(visit, move_form=form, conflict=True, status=409)
+    if was_sent:
+        flash(_("Besöket är flyttat. En ny inbjudan med samma UID och SEQUENCE %(seq)s ligger i utkorgen; "
+                "de inbjudna ombeds svara igen.", seq=visit.sequence), "success")
+    else:
+        flash(_("Besöket har nytt datum, ny tid eller ny plats."), "success")
+    if warnings:
+        flash(_("Ändringen bryter mot %(n)d regler för planeringen (se varningarna).", n=len(warnings)), "warning")
+    return redirect(url_for("scheduling.visit", visit_id=visit.id))
+
+
+@bp.route("/<int:visit_id>/stall-in", methods=["GET", "POST"])
+@staff_required
+def cancel(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    if visit.status in (INSTALLD, GENOMFORD):
+        flash(_("Besöket är redan inställt eller genomfört."), "info")
+        return redirect(url_for("scheduling.visit", visit_id=visit.id))
+    will_send = visit.sent_sequence is not None and bool(visit.attendees) and visit.date is not None
+    if request.method == "GET":
+        form = CancelForm(formdata=None, version=visit.version)
+        return render_template("scheduling/cancel.html", visit=visit, form=form, will_send=will_send)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        return render_template("scheduling/cancel.html", visit=visit, form=form, will_send=will_send), 400
+    if _stale(form, visit):
+        return _visit_page(visit, conflict=True, status=409)
+    try:
+        service.cancel(visit, current_user, reason=(form.reason.data or "").strip())
+        db.session.commit()
+    except (service.VisitError, invites.InviteError) as e:
+        db.session.rollback()
+        return _visit_page(visit, errors=[str(e)], status=422)
+    except StaleDataError:
+        return _visit_page(visit, conflict=True, status=409)
+    if will_send:
+        flash(_("Besöket är inställt. Ett återkallande (METHOD:CANCEL, SEQUENCE %(seq)s) ligger i utkorgen.",
+                seq=visit.sequence), "success")
+    else:
+        flash(_("Besöket är inställt. Ingen inbjudan hade skickats, så inget meddelande skickas."), "success")
+    return redirect(url_for("scheduling.visit", visit_id=visit.id))
+
+
+@bp.route("/<int:visit_id>/program", methods=["POST"])
+@staff_required
+def save_programme(visit_id: int):
+    visit = _visit_or_404(visit_id)
+    form = _programme_form(visit, request.form)
+    valid = form.validate_on_submit()
+    if "csrf_token" in form.errors:
+        abort(400)
+    if _stale(form, visit):
+        return _visit_page(visit, programme_form=form, conflict=True, status=409)
+    if not valid:
+        return _visit_page(visit, programme_form=form, status=400)
+    changes = []
+    for entry in form.parts:
+        f = entry.form
+        part_id = int(f.id.data) if (f.id.data or "").isdigit() else None
+        if part_id is None:
+            abort(400)
+        changes.append(programme.PartChange(part_id, f.title.data or "", f.kind.data, f.start.data, f.end.data,
+                                            list(f.contacts.data or []), bool(f.remove.data)))
+    new = form.new.form
+    if (new.title.data or "").strip():
+        changes.append(programme.PartChange(None, new.title.data, new.kind.data, new.start.data, new.end.data, []))
+    try:
+        programme.update_programme(visit, changes, current_user)
+        db.session.commit()
+    except service.VisitError as e:
+        db.session.rollback()
+        return _visit_page(visit, programme_form=form, errors=[str(e)], status=422)
+    except StaleDataError:
+        return _visit_page(visit, programme_form=form, conflict=True, status=409)
+    message = _("Programmet är sparat.")
+    if visit.sent_sequence is not None and visit.status not in (INSTALLD, GENOMFORD):
+        message += " " + _("Inbjudan har redan skickats: skicka det uppdaterade programmet med knappen "
+                           "”Skicka uppdaterat program”.")
+    flash(message, "success")
+    return redirect(url_for("scheduling.visit", visit_id=visit.id, _anchor="program"))

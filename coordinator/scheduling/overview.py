@@ -1,0 +1,292 @@
+"""Read-only views of the visits for the pages: what is due, a month calendar, a round's map and trips.
+
+Nothing here writes; the pages in views.py stay thin by asking these functions.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..invites.models import FAILED, Attendee, Contact, OutboxMessage
+from ..sampling.models import Site
+from . import planner
+from .defaults import assignment
+from .models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, Visit
+from .service import rules, visits
+
+PROPOSAL_HORIZON_DAYS = 42  # proposals in the next six weeks that are not invited yet
+UNANSWERED_AFTER_DAYS = 14  # invitations without an answer for more than two weeks
+UPCOMING_DAYS = 30
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def today() -> date:
+    """Today; `COORDINATOR_TODAY` (YYYY-MM-DD) in the config fixes it for demos and tests."""
+    fixed = current_app.config.get("COORDINATOR_TODAY")
+    return date.fromisoformat(fixed) if fixed else date.today()
+
+
+# --------------------------------------------------------------------------- what is due next
+
+@dataclass
+class Due:
+    on: date
+    undated: list[Visit] = field(default_factory=list)
+    proposals_soon: list[Visit] = field(default_factory=list)
+    unanswered: list[tuple[Visit, date, int]] = field(default_factory=list)  # visit, invited on, pending answers
+    moved: list[Visit] = field(default_factory=list)
+    upcoming: list[Visit] = field(default_factory=list)
+    failed_messages: int = 0
+    total: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.undated or self.proposals_soon or self.unanswered or self.moved or self.upcoming
+                    or self.failed_messages)
+
+
+def _last_request_sent() -> dict[int, datetime]:
+    """Each visit's latest queued REQUEST (when the current invitation went out)."""
+    rows = db.session.execute(select(OutboxMessage.visit_id, func.max(OutboxMessage.created_at))
+                              .where(OutboxMessage.kind == "request", OutboxMessage.visit_id.isnot(None))
+                              .group_by(OutboxMessage.visit_id)).all()
+    return {visit_id: at for visit_id, at in rows}
+
+
+def _local_day(at: datetime) -> date:
+    if at.tzinfo is None:  # SQLite hands back naive UTC
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(STOCKHOLM).date()
+
+
+def due(on: date) -> Due:
+    all_visits = visits()
+    out = Due(on=on, total=len(all_visits))
+    open_visits = [v for v in all_visits if v.status not in (INSTALLD, GENOMFORD)]
+    out.undated = [v for v in open_visits if v.date is None]
+    horizon = on + timedelta(days=PROPOSAL_HORIZON_DAYS)
+    out.proposals_soon = [v for v in open_visits if v.status == FORSLAG and v.date is not None
+                          and on <= v.date <= horizon]
+    sent = _last_request_sent()
+    pending = dict(db.session.execute(
+        select(Attendee.visit_id, func.count()).where(Attendee.partstat == "NEEDS-ACTION")
+        .group_by(Attendee.visit_id)).all())
+    for v in open_visits:
+        if v.status in (INBJUDEN, FLYTTAD) and pending.get(v.id) and v.id in sent:
+            invited_on = _local_day(sent[v.id])
+            if (on - invited_on).days > UNANSWERED_AFTER_DAYS:
+                out.unanswered.append((v, invited_on, pending[v.id]))
+    out.moved = [v for v in open_visits if v.status == FLYTTAD]
+    soon = on + timedelta(days=UPCOMING_DAYS)
+    out.upcoming = sorted((v for v in open_visits if v.status in (INBJUDEN, BEKRAFTAD, FLYTTAD)
+                           and v.date is not None and on <= v.date <= soon), key=lambda v: (v.date, v.start_time))
+    out.failed_messages = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == FAILED)) or 0
+    return out
+
+
+@dataclass
+class RoundSummary:
+    round: int
+    start: date
+    end: date
+    total: int = 0
+    dated: int = 0
+    booked: int = 0
+    done: int = 0
+    cancelled: int = 0
+
+
+def round_summaries() -> list[RoundSummary]:
+    """Per round: how many visits, how many have a date, are booked, done or cancelled."""
+    a = assignment()
+    out = {1: RoundSummary(1, a.round1_start, a.round1_end), 2: RoundSummary(2, a.round2_start, a.round2_end)}
+    for v in visits():
+        s = out.get(v.round)
+        if s is None:
+            continue
+        s.total += 1
+        s.dated += v.date is not None and v.status != INSTALLD
+        s.booked += v.status in (INBJUDEN, BEKRAFTAD, FLYTTAD)
+        s.done += v.status == GENOMFORD
+        s.cancelled += v.status == INSTALLD
+    return [s for s in out.values() if s.total]
+
+
+def first_round_to_plan() -> str:
+    """The planning form's default: the first round with visits without a date."""
+    for v in visits():
+        if v.date is None and v.status != INSTALLD:
+            return str(v.round)
+    return "1"
+
+
+# --------------------------------------------------------------------------- a proposal from the planner
+
+@dataclass
+class TripRow:
+    number: int
+    round: int
+    visits: list[dict]
+
+    @property
+    def first(self) -> str:
+        return self.visits[0]["date"]
+
+    @property
+    def last(self) -> str:
+        return self.visits[-1]["date"]
+
+
+def proposal(result: dict) -> dict:
+    """service.plan's result with the trips grouped, for the proposal table."""
+    trips: dict[tuple[int, int], TripRow] = {}
+    for v in result["visits"]:
+        if v.get("trip") is None:
+            continue
+        key = (v["round"], v["trip"])
+        trips.setdefault(key, TripRow(v["trip"], v["round"], [])).visits.append(v)
+    ordered = sorted(trips.values(), key=lambda t: (t.round, t.number))
+    visit_ids = [v["visit_id"] for v in result["visits"]]
+    by_id = {v.id: v for v in db.session.scalars(select(Visit).where(Visit.id.in_(visit_ids)))} if visit_ids else {}
+    rows = []
+    for v in result["visits"]:
+        visit = by_id.get(v["visit_id"])
+        rows.append({**v, "day": date.fromisoformat(v["date"]), "visit": visit,
+                     "lan": visit.site.kommun.lan.namn if visit else "",
+                     "booked": bool(visit and visit.booked)})
+    return {"rows": rows, "trips": ordered, "stats": result["stats"],
+            "moved": sum(1 for v in result["visits"] if v.get("moved")),
+            "fingerprint": fingerprint(result)}
+
+
+def fingerprint(result: dict) -> str:
+    """A short digest of the proposed dates: tells whether the saved plan is the one that was shown."""
+    text = ";".join(f"{v['visit_id']}={v['date']}" for v in sorted(result["visits"], key=lambda v: v["visit_id"]))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- month calendar
+
+@dataclass
+class Day:
+    day: date
+    in_month: bool
+    holiday: str | None
+    blackouts: list[str]
+    visits: list[Visit]
+    today: bool = False
+
+    @property
+    def weekend(self) -> bool:
+        return self.day.weekday() >= 5
+
+
+@dataclass
+class Month:
+    year: int
+    month: int
+    weeks: list[tuple[int, list[Day]]]  # (ISO week number, Monday..Sunday)
+    prev: tuple[int, int]
+    next: tuple[int, int]
+    count: int
+
+
+def default_month(on: date) -> tuple[int, int]:
+    """The month to open: this month if it has visits, else the next month with a visit, else the last one."""
+    dated = sorted(v.date for v in visits() if v.date is not None and v.status != INSTALLD)
+    if not dated or any(d.year == on.year and d.month == on.month for d in dated):
+        return on.year, on.month
+    later = [d for d in dated if d >= on]
+    d = later[0] if later else dated[-1]
+    return d.year, d.month
+
+
+def month(year: int, month_: int, on: date | None = None) -> Month:
+    cal = calendar.Calendar(firstweekday=0)  # Monday first
+    days = list(cal.itermonthdates(year, month_))
+    first, last = days[0], days[-1]
+    holidays = {**planner.swedish_holidays(first.year), **planner.swedish_holidays(last.year)}
+    blackouts = list(db.session.scalars(select(Blackout).where(Blackout.start_date <= last,
+                                                               Blackout.end_date >= first)
+                                        .order_by(Blackout.start_date)))
+    by_day: dict[date, list[Visit]] = defaultdict(list)
+    query = (select(Visit).join(Site).where(Visit.date >= first, Visit.date <= last)
+             .order_by(Visit.date, Visit.start_time, Site.position))
+    for v in db.session.scalars(query):
+        by_day[v.date].append(v)
+    weeks = []
+    for i in range(0, len(days), 7):
+        week = [Day(d, d.month == month_, holidays.get(d), [b.name for b in blackouts if b.start_date <= d <= b.end_date],
+                    by_day.get(d, []), d == on) for d in days[i:i + 7]]
+        weeks.append((days[i].isocalendar()[1], week))
+    prev = (year - 1, 12) if month_ == 1 else (year, month_ - 1)
+    nxt = (year + 1, 1) if month_ == 12 else (year, month_ + 1)
+    count = sum(len(vs) for d, vs in by_day.items() if d.month == month_)
+    return Month(year, month_, weeks, prev, nxt, count)
+
+
+# --------------------------------------------------------------------------- a round on the map
+
+# Colours of the map by status, from the Okabe–Ito palette (told apart with colour-blindness too);
+# the legend and the table say the same in words.
+UNDATED = "utan_datum"
+MAP_COLOURS = {
+    UNDATED: "#f0e442",
+    FORSLAG: "#e69f00",
+    INBJUDEN: "#56b4e9",
+    FLYTTAD: "#cc79a7",
+    BEKRAFTAD: "#0072b2",
+    GENOMFORD: "#009e73",
+    INSTALLD: "#4d4d4d",
+}
+# Which visit of a kommun with several sites colours it: the one furthest from done.
+MAP_ORDER = (UNDATED, FORSLAG, FLYTTAD, INBJUDEN, BEKRAFTAD, GENOMFORD, INSTALLD)
+
+
+def map_key(v: Visit) -> str:
+    return UNDATED if v.status == FORSLAG and v.date is None else v.status
+
+
+@dataclass
+class RoundMap:
+    round: int
+    visits: list[Visit]
+    by_kommun: dict[str, list[Visit]]
+    counts: dict[str, int]
+    trips: list[planner.Trip]
+    km: float
+    travel_days: int
+    labels: dict[int, str]  # site id -> label
+
+
+def round_map(round_: int) -> RoundMap:
+    vs = visits(round_)
+    by_kommun: dict[str, list[Visit]] = defaultdict(list)
+    counts: dict[str, int] = {k: 0 for k in MAP_ORDER}
+    for v in vs:
+        by_kommun[v.site.kommunkod].append(v)
+        counts[map_key(v)] += 1
+    dated = [v for v in vs if v.date is not None and v.status != INSTALLD]
+    sites = [planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon) for v in dated]
+    summary = planner.travel_km({(v.site_id, v.round): v.date for v in dated}, sites, rules())
+    return RoundMap(round_, vs, dict(by_kommun), counts, list(summary.trips), round(summary.km, 1),
+                    summary.travel_days, {v.site_id: v.site.label for v in vs})
+
+
+def home_name() -> str:
+    a = assignment()
+    return a.home_name if a else "Stockholm"
+
+
+def active_contact_count(site_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Contact)
+                             .where(Contact.site_id == site_id, Contact.active)) or 0
