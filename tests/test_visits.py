@@ -613,3 +613,25 @@ def test_index_lists_what_is_due(app, sites, staff):
     later = text(staff.get("/besok/?datum=2016-01-01"))
     assert "Föreslagna de närmaste sex veckorna" not in later and "Kommande besök" not in later
     assert staff.get("/besok/?datum=igår").status_code == 200
+
+
+def test_a_declining_site_has_its_booked_visit_cancelled_and_the_replacement_gets_visits(app, sites, staff):
+    """Registering a refusal on the sample cancels the site's visits (CANCEL to those invited) and
+    gives the replacement its two visits, in the same transaction."""
+    declining = next(s for s in sites if s != sites[0])
+    visit_id = dated_visit(app, declining, date(2015, 3, 10))
+    add_contacts(app, declining, 2)
+    assert staff.post(f"/besok/{visit_id}/bjud-in", {"version": version_of(app, visit_id)}).status_code == 302
+    with app.app_context():
+        sample_id = db.session.get(Site, declining).sample_id
+    response = staff.post(f"/urval/{sample_id}/avboj", {"site_id": str(declining), "declined_on": "2015-03-01",
+                                                        "reason": "Omorganisation"})
+    assert response.status_code == 302
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert visit.status == "installd"
+        kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        assert kinds == ["request", "cancel"]
+        replacement = db.session.scalar(select(Site).where(Site.replaces_id == declining))
+        assert replacement is not None
+        assert sorted(v.round for v in db.session.scalars(select(Visit).where(Visit.site_id == replacement.id))) == [1, 2]
