@@ -42,7 +42,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
     from .registry import bp as registry_bp
+    from .dialogue import bp as dialogue_bp
     from .invites import bp as invites_bp
+    from .plans import bp as plans_bp
     from .sampling import bp as sampling_bp
     from .scheduling import bp as scheduling_bp
 
@@ -52,6 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(sampling_bp)
     app.register_blueprint(scheduling_bp)
     app.register_blueprint(invites_bp)
+    app.register_blueprint(dialogue_bp)
+    app.register_blueprint(plans_bp)
 
     from .cli import register_commands
     register_commands(app)

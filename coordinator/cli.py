@@ -51,11 +51,13 @@ def setup(admin_email: str) -> None:
     from .extensions import db
     from .registry.reference import load_reference_data
 
+    from .dialogue.defaults import load_dialogue_defaults
     from .scheduling.defaults import load_assignment_defaults
 
     upgrade()
     counts = load_reference_data()
     load_assignment_defaults()
+    load_dialogue_defaults()
     click.echo(f"Databas klar: {counts['kommuner']} kommuner, {counts['lan']} län "
                f"({counts['population']} nya befolkningsrader).")
     if db.session.scalar(select(User).where(User.role == "admin")) is None:

@@ -77,11 +77,13 @@ def backend_app(backend, tmp_path_factory):
 
         from coordinator.auth.models import User
         from coordinator.registry.reference import load_reference_data
+        from coordinator.dialogue.defaults import load_dialogue_defaults
         from coordinator.scheduling.defaults import load_assignment_defaults
 
         upgrade()  # the real migrations, not create_all: they are what production runs
         load_reference_data()
         load_assignment_defaults()
+        load_dialogue_defaults()
         for role, email in USERS.items():
             user = User(email=email, name=f"Test {role}", role=role)
             user.set_password(PASSWORD)
@@ -123,6 +125,8 @@ def _reset(app) -> None:
             db.session.execute(delete(model))
         db.session.commit()
         load_assignment_defaults()
+        from coordinator.dialogue.defaults import load_dialogue_defaults
+        load_dialogue_defaults()  # the codebook and questions are emptied above with the notes
 
 
 @pytest.fixture

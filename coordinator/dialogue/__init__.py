@@ -1,0 +1,6 @@
+"""Dialogue notes per visit: the fixed questions, passages tagged with themes, revisions, search."""
+from flask import Blueprint
+
+bp = Blueprint("dialogue", __name__, url_prefix="/dialog")
+
+from . import models, views  # noqa: E402,F401
