@@ -69,7 +69,7 @@ def test_wrong_password_is_refused_in_swedish_and_the_right_one_opens_the_overvi
     page.get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Översikt")
     expect(page.get_by_text("Inget urval är antaget än.")).to_be_visible()
-    expect(main_nav(page).get_by_role("link")).to_have_text(["Kommuner", "Urval", "Besök", "Handlingsplaner", "Urvalsprotokoll"])
+    expect(main_nav(page).get_by_role("link")).to_have_text(["Kommuner", "Urval", "Besök", "Dialoger", "Handlingsplaner", "Urvalsprotokoll"])
     assert_accessible(page, "översikten")
     shot(page, "overview")
 

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("dialogue", __name__, url_prefix="/dialog")
 
-from . import models, views  # noqa: E402,F401
+from . import codebook, models, overview, search, views  # noqa: E402,F401
