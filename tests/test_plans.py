@@ -648,8 +648,8 @@ def test_followup_without_a_plan_is_404_and_the_editor_explains(app, sites, staf
 # --------------------------------------------------------------------------- in a real browser
 
 @pytest.mark.browser
-def test_browser_draft_a_plan_report_through_the_link_and_see_it_at_the_follow_up(page, browser, live_server, app,
-                                                                                  sites):
+def test_browser_note_with_tags_then_plan_kommun_link_report_and_follow_up(page, browser, live_server, app,
+                                                                            sites):
     from playwright.sync_api import expect
 
     from .conftest import SHOTS, assert_accessible, browser_login
@@ -658,9 +658,30 @@ def test_browser_draft_a_plan_report_through_the_link_and_see_it_at_the_follow_u
         SHOTS.mkdir(parents=True, exist_ok=True)
         p.screenshot(path=SHOTS / f"plans-{name}.png", full_page=True)
 
+    from coordinator.scheduling.models import Visit
+    from coordinator.scheduling.service import ensure_visits
+
     with app.app_context():
         label = db.session.get(Site, sites[0]).label
+        ensure_visits()
+        db.session.commit()
+        first_visit = db.session.scalar(select(Visit).where(Visit.site_id == sites[0], Visit.round == 1)).id
     browser_login(page, "staff")
+
+    # The note from the first visit, written in the editor with a theme and a flag.
+    page.goto(f"/dialog/besok/{first_visit}")
+    passage = page.locator("#avsnitt-fraga-1 fieldset.passage-new").first
+    passage.locator("textarea").fill("Kommunen saknar familjehem för tonåringar.")
+    passage.locator("summary", has_text="Teman").click()
+    passage.get_by_label("Brist på familjehem").check()
+    passage.get_by_label("Hinder").check()
+    page.get_by_role("button", name="Spara anteckningen").click()
+    expect(page.get_by_role("status").first).to_be_visible()
+    expect(page.locator("#avsnitt-fraga-1 textarea").first).to_have_value("Kommunen saknar familjehem för tonåringar.")
+    expect(page.locator("#avsnitt-fraga-1 .chosen-themes").first).to_contain_text("Brist på familjehem")
+    assert_accessible(page, "note editor")
+    shot(page, "note")
+
     page.get_by_role("navigation", name="Huvudmeny").get_by_role("link", name="Handlingsplaner").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Handlingsplaner")
     assert_accessible(page, "index")
@@ -710,7 +731,8 @@ def test_browser_draft_a_plan_report_through_the_link_and_see_it_at_the_follow_u
     page.get_by_role("link", name="Uppföljning vid andra besöket").click()
     expect(page.locator("ul.figures")).to_contain_text("1 av 1 aktiviteter genomförda (100 %)")
     expect(page.locator(".followup-main")).to_contain_text("Alla nyanställda har en mentor sedan januari.")
-    expect(page.locator(".followup-note")).to_contain_text("Det finns ingen anteckning från första besöket")
+    # Side by side with what was said at the first visit.
+    expect(page.locator(".followup-note")).to_contain_text("Kommunen saknar familjehem för tonåringar.")
     page.get_by_label("Läget för mål 1: Stabil bemanning").fill("Bemanningen är stabil.")
     page.get_by_label("Det mest angelägna härnäst").fill("Handläggningstiderna.")
     page.get_by_role("button", name="Spara uppföljningen").click()
