@@ -267,8 +267,9 @@ def test_inflected_swedish_words_are_found(app, staff, visits):
     assert hit_ids(app, "barn placering") == set()
 
 
-def test_inflected_swedish_words_are_found(app, visits, backend):
-    """PostgreSQL stems with its Swedish configuration; SQLite strips common endings into prefix queries."""
+def test_words_are_found_by_another_inflection_than_the_text_has(app, visits, backend):
+    """Not a prefix of the text's word: PostgreSQL finds it by the Swedish stem, SQLite by stripping
+    common endings into a prefix query. Phrases and exclusions are PostgreSQL's websearch syntax."""
     vid = next(iter(visits))
     placeringar, barnen, hem = add_passages(app, vid, {"text": "Placeringar i familjehem ökar."},
                                             {"text": "Barnen kom till tals."},
