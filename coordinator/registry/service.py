@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 
 from ..extensions import db
+from ..sampling.design import GroupRule
 from .models import Kommun, Lan, OjGroup, Population, PopulationImport, SamplingDefaults, Stadsdel
 
 
@@ -35,9 +37,16 @@ def defaults() -> SamplingDefaults:
     return db.session.get(SamplingDefaults, 1) or SamplingDefaults(id=1, reference_year=2014)
 
 
-def group_of(folkmangd: int, rules: list[OjGroup]) -> int:
+def design_rules() -> tuple[GroupRule, ...]:
+    """The admin's ÖJ groups as the sampling design's rules: the one place where the stored
+    inclusive upper bound (14 999, as DOMAIN.md writes it) becomes the design's exclusive one."""
+    return tuple(GroupRule(g.number, g.lower, None if g.upper is None else g.upper + 1,
+                           g.allocation, g.districts_per_city) for g in group_rules())
+
+
+def group_of(folkmangd: int, rules: Sequence[GroupRule]) -> int:
     for rule in rules:
-        if folkmangd >= rule.lower and (rule.upper is None or folkmangd <= rule.upper):
+        if rule.contains(folkmangd):
             return rule.number
     raise RegistryError(f"folkmängden {folkmangd} faller utanför alla grupper")
 
@@ -48,7 +57,7 @@ def groups(year: int) -> dict[str, int]:
     if not pop:
         from flask_babel import gettext as _
         raise RegistryError(_("Det finns inga befolkningssiffror för år %(year)s.", year=year))
-    rules = group_rules()
+    rules = design_rules()
     return {kod: group_of(n, rules) for kod, n in pop.items()}
 
 
@@ -138,7 +147,7 @@ class KommunRow:
     skr2017_namn: str | None
 
 
-def _safe_group(n: int | None, rules: list[OjGroup]) -> int | None:
+def _safe_group(n: int | None, rules: Sequence[GroupRule]) -> int | None:
     if n is None:
         return None
     try:
@@ -155,7 +164,7 @@ def kommun_rows(year: int | None, lanskod: str | None = None, grupp: int | None 
              .outerjoin(Population, (Population.kommunkod == Kommun.kommunkod) & (Population.year == year)))
     if lanskod:
         query = query.where(Kommun.lanskod == lanskod)
-    rules = group_rules()
+    rules = design_rules()
     rows = [KommunRow(k.kommunkod, k.namn, k.lanskod, lan, n, _safe_group(n, rules),
                       k.skr2017_kod, k.skr2017_namn)
             for k, lan, n in db.session.execute(query)]
@@ -206,7 +215,7 @@ def group_lan_table(year: int) -> GroupLanTable:
 
 def groups_lenient(year: int) -> dict[str, int | None]:
     """Like groups(), but a kommun without figures or outside every group maps to None."""
-    rules = group_rules()
+    rules = design_rules()
     return {kod: _safe_group(n, rules) for kod, n in population(year).items()}
 
 
@@ -243,7 +252,7 @@ def kommun_detail(kommunkod: str) -> KommunDetail | None:
         .where(Population.kommunkod == kommunkod).order_by(Population.year)).all()
     series: list[YearFigure] = []
     previous: dict[int, int] = {}
-    rules = group_rules()
+    rules = design_rules()
     for year, n, import_id, filnamn in rows:
         before = previous.get(year - 1)
         series.append(YearFigure(year, n, None if before is None else n - before, import_id, filnamn or "",

@@ -41,12 +41,9 @@ def samples() -> list[Sample]:
 # --- frame and settings ----------------------------------------------------------------------
 
 def current_settings(balance_skr: bool | None = None) -> design.Settings:
-    """The admin's ÖJ groups and options as a design.Settings (DB upper bounds are inclusive)."""
+    """The admin's ÖJ groups and options as a design.Settings."""
     defaults = registry.defaults()
-    rules = tuple(
-        design.GroupRule(g.number, g.lower, None if g.upper is None else g.upper + 1,
-                         g.allocation, g.districts_per_city)
-        for g in registry.group_rules())
+    rules = registry.design_rules()
     return design.Settings(groups=rules, require_all_lan=defaults.require_all_lan,
                            balance_skr=defaults.balance_skr if balance_skr is None else balance_skr)
 
