@@ -24,6 +24,17 @@ def _site_choices(sample: Sample) -> list[tuple[int, str]]:
     return [(0, _("Välj besöksplats"))] + [(s.id, s.label) for s in sample.active_sites]
 
 
+def _decline_form(sample: Sample) -> DeclineForm:
+    form = DeclineForm()
+    form.site_id.choices = _site_choices(sample)
+    return form
+
+
+def _detail_page(sample: Sample, decline_form: DeclineForm) -> str:
+    return render_template("sampling/detail.html", **service.protocol_context(sample),
+                           adopt_form=AdoptForm(version=sample.version), decline_form=decline_form)
+
+
 def _year_choices(form) -> None:
     form.year.choices = [(y, str(y)) for y in reversed(registry.available_years())]
     if form.year.data is None:
@@ -72,11 +83,7 @@ def draw():
 @staff_required
 def detail(sample_id: int):
     sample = _get(sample_id)
-    adopt_form = AdoptForm(version=sample.version)
-    decline_form = DeclineForm()
-    decline_form.site_id.choices = _site_choices(sample)
-    return render_template("sampling/detail.html", **service.protocol_context(sample),
-                           adopt_form=adopt_form, decline_form=decline_form)
+    return _detail_page(sample, _decline_form(sample))
 
 
 @bp.route("/<int:sample_id>/anta", methods=["POST"])
@@ -114,8 +121,7 @@ def delete(sample_id: int):
 @staff_required
 def decline(sample_id: int):
     sample = _get(sample_id)
-    form = DeclineForm()
-    form.site_id.choices = _site_choices(sample)
+    form = _decline_form(sample)
     if form.validate_on_submit():
         # Local import: scheduling builds on sampling, not the other way round.
         from ..scheduling.service import VisitError, ensure_visits
@@ -123,8 +129,7 @@ def decline(sample_id: int):
         site = next((s for s in sample.active_sites if s.id == form.site_id.data), None)
         if site is None:
             form.site_id.errors.append(_("Välj vilken besöksplats som avböjer."))
-            return render_template("sampling/detail.html", **service.protocol_context(sample),
-                                   adopt_form=AdoptForm(version=sample.version), decline_form=form), 400
+            return _detail_page(sample, form), 400
         try:
             d = service.record_decline(sample, site, form.declined_on.data, form.reason.data, current_user)
             # Same transaction: the declined site's visits are cancelled (CANCEL mails queued) and
@@ -141,9 +146,7 @@ def decline(sample_id: int):
                 flash(_("%(old)s avböjer. Ingen reserv uppfyller alla regler; platsen står utan ersättare.",
                         old=site.label), "warning")
             return redirect(url_for("sampling.detail", sample_id=sample_id))
-    adopt_form = AdoptForm(version=sample.version)
-    return render_template("sampling/detail.html", **service.protocol_context(sample),
-                           adopt_form=adopt_form, decline_form=form), 400
+    return _detail_page(sample, form), 400
 
 
 @bp.route("/handplockat", methods=["GET", "POST"])

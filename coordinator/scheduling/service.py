@@ -85,10 +85,14 @@ def rules(earliest: date | None = None) -> planner.Rules:
         min_gap_days=a.min_gap_days, home=(a.home_lat, a.home_lon), earliest=earliest)
 
 
-def _planner_inputs(round_: int | None) -> tuple[list[planner.Site], list[planner.VisitRequest]]:
-    open_visits = [v for v in visits() if v.status != INSTALLD]
-    sites = {v.site_id: planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon)
-             for v in open_visits}
+def _planner_sites(open_visits: list[Visit]) -> list[planner.Site]:
+    return list({v.site_id: planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon)
+                 for v in open_visits}.values())
+
+
+def _planner_inputs(round_: int | None, all_visits: list[Visit]) -> tuple[list[planner.Site],
+                                                                         list[planner.VisitRequest]]:
+    open_visits = [v for v in all_visits if v.status != INSTALLD]
     requests = []
     for v in open_visits:
         # Visits outside the requested round, and booked ones, keep their dates.
@@ -97,18 +101,19 @@ def _planner_inputs(round_: int | None) -> tuple[list[planner.Site], list[planne
             continue
         requests.append(planner.VisitRequest(site_id=v.site_id, round=v.round,
                                              pinned=v.date if fixed else None, current=v.date))
-    return list(sites.values()), requests
+    return _planner_sites(open_visits), requests
 
 
 def plan(round_: int | None = None, save: bool = False, user=None, time_limit: float | None = None) -> dict:
     """Propose dates for the visits of one round (1, 2) or both (None)."""
     ensure_visits()
-    sites, requests = _planner_inputs(round_)
+    all_visits = visits()
+    sites, requests = _planner_inputs(round_, all_visits)
     try:
         result = planner.plan(requests, sites, rules(), planner.SolverSettings(time_limit_s=time_limit))
     except planner.PlanningError as e:
         raise VisitError("; ".join(e.problems)) from e
-    by_key = {(v.site_id, v.round): v for v in visits()}
+    by_key = {(v.site_id, v.round): v for v in all_visits}
     # Trips are numbered within each round, in date order (the model's "trip number within the
     # round"). A trip is keyed by its visits' (site, date): a week may mix rounds (trip.round None).
     round_on = {(site_id, d): r for (site_id, r), d in result.dates.items()}
@@ -149,10 +154,8 @@ def warnings_for(visit: Visit, new_date: date | None) -> list[str]:
     open_visits = [v for v in visits() if v.status != INSTALLD and (v.date is not None or v.id == visit.id)]
     dates = {(v.site_id, v.round): v.date for v in open_visits}
     dates[(visit.site_id, visit.round)] = new_date
-    sites = {v.site_id: planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon)
-             for v in open_visits}
     requests = [planner.VisitRequest(v.site_id, v.round) for v in open_visits]
-    problems = planner.check(dates, requests, list(sites.values()), rules())
+    problems = planner.check(dates, requests, _planner_sites(open_visits), rules())
     # Only what this change touches: its own date, its site, its day or its week.
     week = new_date.isocalendar()[:2]
     return [p.message for p in problems
