@@ -43,6 +43,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .registry import bp as registry_bp
     from .dialogue import bp as dialogue_bp
+    from .events import bp as events_bp
+    from .measurement import bp as measurement_bp
+    from .reports import bp as reports_bp
     from .invites import bp as invites_bp
     from .plans import bp as plans_bp
     from .sampling import bp as sampling_bp
@@ -56,6 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(invites_bp)
     app.register_blueprint(dialogue_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(measurement_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(reports_bp)
 
     from .cli import register_commands
     register_commands(app)
@@ -78,7 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     @login_required
     def index():
         if current_user.role == "reader":
-            return redirect(url_for("sampling.protocol_current"))
+            return redirect(url_for("reports.index"))  # the ministry reads the issued reports
         from .sampling.service import adopted_sample
         return render_template("index.html", adopted=adopted_sample())
 

@@ -31,14 +31,19 @@ def fail(message: str, as_json: bool = False, code: int = 1):
 
 def register_commands(app: Flask) -> None:
     from .auth.cli import user_cli
+    from .demo import demo
     from .invites.cli import invites_cli, outbox_cli
+    from .measurement.cli import measurement_cli
     from .registry.cli import registry_cli
+    from .reports.cli import report_cli
     from .sampling.cli import sample_cli
     from .scheduling.cli import schedule_cli
 
-    for group in (user_cli, registry_cli, sample_cli, schedule_cli, invites_cli, outbox_cli):
+    for group in (user_cli, registry_cli, sample_cli, schedule_cli, invites_cli, outbox_cli, measurement_cli,
+                  report_cli):
         app.cli.add_command(group)
     app.cli.add_command(setup)
+    app.cli.add_command(demo)
 
 
 @click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")
@@ -52,12 +57,14 @@ def setup(admin_email: str) -> None:
     from .registry.reference import load_reference_data
 
     from .dialogue.defaults import load_dialogue_defaults
+    from .events.defaults import load_organisation_defaults
     from .scheduling.defaults import load_assignment_defaults
 
     upgrade()
     counts = load_reference_data()
     load_assignment_defaults()
     load_dialogue_defaults()
+    load_organisation_defaults()
     click.echo(f"Databas klar: {counts['kommuner']} kommuner, {counts['lan']} län "
                f"({counts['population']} nya befolkningsrader).")
     if db.session.scalar(select(User).where(User.role == "admin")) is None:

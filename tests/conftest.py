@@ -127,6 +127,8 @@ def _reset(app) -> None:
         load_assignment_defaults()
         from coordinator.dialogue.defaults import load_dialogue_defaults
         load_dialogue_defaults()  # the codebook and questions are emptied above with the notes
+        from coordinator.events.defaults import load_organisation_defaults
+        load_organisation_defaults()  # the shipped organisations, emptied above with the events
 
 
 @pytest.fixture

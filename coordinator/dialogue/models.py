@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit import utcnow
@@ -55,11 +55,13 @@ class Theme(db.Model):
 
 
 class Note(db.Model):
-    """The note from one visit's dialogue; its text lives in passages."""
+    """The note from one visit's dialogue, or from an event (hearing, round table...); text lives in passages."""
     __tablename__ = "note"
+    __table_args__ = (CheckConstraint("(visit_id IS NULL) <> (event_id IS NULL)", name="visit_or_event"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), unique=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), unique=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
@@ -69,6 +71,7 @@ class Note(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     visit = relationship("Visit")
+    event = relationship("Event")
     updated_by = relationship("User")
     passages: Mapped[list[Passage]] = relationship(back_populates="note", cascade="all, delete-orphan",
                                                    order_by="(Passage.section, Passage.position)")

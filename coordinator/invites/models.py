@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..audit import utcnow
@@ -47,21 +47,28 @@ class Contact(db.Model):
 
 
 class Attendee(db.Model):
-    """A contact invited to a visit, with their answer (iCalendar PARTSTAT)."""
+    """A contact invited to a visit, or a person invited to an event, with their answer (iCalendar PARTSTAT)."""
     __tablename__ = "attendee"
+    __table_args__ = (CheckConstraint("(visit_id IS NULL) <> (event_id IS NULL)", name="visit_or_event"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    # Either a visit's attendee (a contact at the site) or an event's (a person from an organisation).
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30), default="REQ-PARTICIPANT")
     partstat: Mapped[str] = mapped_column(String(20), default="NEEDS-ACTION")
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     comment: Mapped[str] = mapped_column(Text, default="")
+    attended: Mapped[bool | None] = mapped_column(Boolean)  # for events: recorded afterwards
 
     visit = relationship("Visit", back_populates="attendees")
+    event = relationship("Event", back_populates="attendees")
     contact = relationship("Contact")
+    organisation = relationship("Organisation")
 
 
 class OutboxMessage(db.Model):
@@ -71,7 +78,10 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # request | cancel
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), index=True)
+    measurement_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("measurement_request.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # request | cancel | matning | paminnelse
     sequence: Mapped[int | None] = mapped_column(Integer)
     recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
     subject: Mapped[str] = mapped_column(String(300))
@@ -83,6 +93,7 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     visit = relationship("Visit")
+    event = relationship("Event")
 
 
 class FeedToken(db.Model):

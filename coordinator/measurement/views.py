@@ -1,0 +1,9 @@
+"""Measurement pages (to be written)."""
+from ..auth import staff_required
+from . import bp
+
+
+@bp.route("/matningar/")
+@staff_required
+def index():
+    return "matningar"

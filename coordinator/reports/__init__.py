@@ -1,0 +1,6 @@
+"""Quarterly summaries to the minister and the final-report basis: figures, PDF, HTML, issued archive."""
+from flask import Blueprint
+
+bp = Blueprint("reports", __name__)
+
+from . import models, views  # noqa: E402,F401

@@ -1,0 +1,77 @@
+"""Quarterly summaries and the final-report basis: staff narratives with revisions, issued versions."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+
+from ..audit import utcnow
+from ..extensions import db
+
+QUARTERLY, FINAL = "kvartal", "slut"
+REPORT_KINDS = (QUARTERLY, FINAL)
+# A report's period: "2015Q3" for a quarter; "slut" for the final-report basis (the whole assignment).
+FINAL_PERIOD = "slut"
+# The staff-written sections a report includes, in order.
+NARRATIVE_SECTIONS = ("iakttagelser", "analys", "atgarder")  # observations, analysis, proposed measures
+
+
+class Narrative(db.Model):
+    """A staff-written section of one period's report; every save keeps a revision."""
+    __tablename__ = "report_narrative"
+    __table_args__ = (UniqueConstraint("period", "section"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), index=True)
+    section: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    updated_by = relationship("User")
+    revisions: Mapped[list[NarrativeRevision]] = relationship(
+        back_populates="narrative", cascade="all, delete-orphan", order_by="NarrativeRevision.number")
+
+
+class NarrativeRevision(db.Model):
+    __tablename__ = "report_narrative_revision"
+    __table_args__ = (UniqueConstraint("narrative_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    narrative_id: Mapped[int] = mapped_column(ForeignKey("report_narrative.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    narrative: Mapped[Narrative] = relationship(back_populates="revisions")
+    user = relationship("User")
+
+
+class IssuedReport(db.Model):
+    """A frozen report: the exact PDF bytes, the HTML and the figures, with the PDF's SHA-256.
+
+    Rows are never updated; a correction is issued as a new version of the same period."""
+    __tablename__ = "issued_report"
+    __table_args__ = (UniqueConstraint("kind", "period", "version_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(20), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")  # what changed from the previous version
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    html: Mapped[str] = deferred(mapped_column(Text))
+
+    issued_by = relationship("User")
