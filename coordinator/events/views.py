@@ -1,4 +1,5 @@
 """Event pages (to be written)."""
+from flask import render_template
 from ..auth import staff_required
 from . import bp
 
@@ -6,4 +7,4 @@ from . import bp
 @bp.route("/dialogforum/")
 @staff_required
 def index():
-    return "dialogforum"
+    return render_template("events/index.html")

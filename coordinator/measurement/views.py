@@ -1,4 +1,5 @@
 """Measurement pages (to be written)."""
+from flask import render_template
 from ..auth import staff_required
 from . import bp
 
@@ -6,4 +7,4 @@ from . import bp
 @bp.route("/matningar/")
 @staff_required
 def index():
-    return "matningar"
+    return render_template("measurement/index.html")

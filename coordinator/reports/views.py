@@ -1,4 +1,5 @@
 """Report pages (to be written)."""
+from flask import render_template
 from flask_login import login_required
 
 from . import bp
@@ -7,4 +8,4 @@ from . import bp
 @bp.route("/rapporter/")
 @login_required
 def index():
-    return "rapporter"
+    return render_template("reports/index.html")
