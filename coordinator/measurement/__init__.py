@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("measurement", __name__)
 
-from . import models, views  # noqa: E402,F401
+from . import models, results_views, views  # noqa: E402,F401
