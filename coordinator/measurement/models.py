@@ -15,6 +15,8 @@ ONE, MANY, NUMBER, TEXT = "en", "flera", "tal", "text"
 QUESTION_KINDS = (ONE, MANY, NUMBER, TEXT)
 # The field's usual fixed options (DOMAIN.md), offered when a one-choice question is made.
 STANDARD_OPTIONS = ("Ja", "Ja, i viss mån", "Nej", "Vet ej")
+# The value stored for the "Annat, ange" choice (its text is in MeasurementAnswer.other_text).
+OTHER_OPTION = "Annat, ange"
 
 
 class Questionnaire(db.Model):
@@ -85,7 +87,11 @@ class MeasurementRequest(db.Model):
 
 
 class MeasurementAnswer(db.Model):
-    """One answer. value: the option (en), a list of options (flera), a number as text (tal), or text."""
+    """One answer. value: the option (en), a list of options (flera), a number as text (tal), or text.
+
+    A submitted number is canonical ("1234.5": point, no spaces); a draft keeps what was typed.
+    The "Annat, ange" choice is stored as OTHER_OPTION (in the list for flera) with other_text.
+    """
     __tablename__ = "measurement_answer"
     __table_args__ = (UniqueConstraint("request_id", "question_id"),)
 

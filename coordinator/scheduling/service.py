@@ -104,13 +104,14 @@ def _planner_inputs(round_: int | None, all_visits: list[Visit]) -> tuple[list[p
     return _planner_sites(open_visits), requests
 
 
-def plan(round_: int | None = None, save: bool = False, user=None, time_limit: float | None = None) -> dict:
-    """Propose dates for the visits of one round (1, 2) or both (None)."""
+def plan(round_: int | None = None, save: bool = False, user=None, time_limit: float | None = None,
+         earliest: date | None = None) -> dict:
+    """Propose dates for the visits of one round (1, 2) or both (None); none before `earliest` if given."""
     ensure_visits()
     all_visits = visits()
     sites, requests = _planner_inputs(round_, all_visits)
     try:
-        result = planner.plan(requests, sites, rules(), planner.SolverSettings(time_limit_s=time_limit))
+        result = planner.plan(requests, sites, rules(earliest), planner.SolverSettings(time_limit_s=time_limit))
     except planner.PlanningError as e:
         raise VisitError("; ".join(e.problems)) from e
     by_key = {(v.site_id, v.round): v for v in all_visits}

@@ -1,0 +1,355 @@
+"""`coordinator demo`: a whole, consistent, clearly invented demo assignment on the configured database.
+
+The demo runs once per backend (module-scoped, on the session's app); the tests read what it made.
+The last tests run it again (refused, then with --replace) and compare the result with the first
+run. The module's teardown empties the working data as the `app` fixture does.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from coordinator.auth.models import User
+from coordinator.demo import texts
+from coordinator.dialogue import personnummer
+from coordinator.dialogue.models import Note, Passage, Theme
+from coordinator.events.models import GENOMFORT, Event
+from coordinator.extensions import db
+from coordinator.invites.models import PENDING, Attendee, Contact, OutboxMessage
+from coordinator.measurement.models import MeasurementRequest
+from coordinator.measurement.rules import skipped
+from coordinator.plans.models import ActionPlan, PlanActivity
+from coordinator.registry.models import Kommun, Population
+from coordinator.registry.reference import read_csv
+from coordinator.reports.models import Narrative
+from coordinator.sampling.models import ADOPTED, Decline, Sample, Site
+from coordinator.scheduling.defaults import assignment
+from coordinator.scheduling.models import GENOMFORD, INSTALLD, Visit
+
+from .conftest import USERS, Client, _reset
+
+AS_OF = date(2016, 10, 31)
+DEMO_EMAIL = re.compile(r"^[a-z0-9.\-]+@(?:[a-z0-9\-]+\.)*example\.(?:se|org|com|net)$")
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(args=["demo", *args])
+
+
+def population_fingerprint(app) -> tuple:
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(Population)),
+                db.session.scalar(select(func.sum(Population.folkmangd))),
+                db.session.scalar(select(func.count()).select_from(Kommun)))
+
+
+def fingerprint(app) -> dict:
+    """Everything the demo made, without database ids or secrets (UIDs, nonces)."""
+    with app.app_context():
+        def key(site: Site) -> str:
+            return f"{site.kommunkod}/{site.enhet}"
+
+        def note_key(note: Note) -> str:
+            return f"{key(note.visit.site)}#{note.visit.round}" if note.visit_id else f"event {note.event.date}"
+
+        return {
+            "assignment": assignment().name,
+            "sites": sorted((s.position, key(s), s.active, s.grupp) for s in db.session.scalars(select(Site))),
+            "declines": sorted((key(d.site), str(d.declined_on), d.reason, key(d.replacement))
+                               for d in db.session.scalars(select(Decline))),
+            "visits": sorted((key(v.site), v.round, str(v.date), v.status, v.location, v.sequence)
+                             for v in db.session.scalars(select(Visit))),
+            "contacts": sorted((key(c.site), c.role, c.name, c.email, c.organisation)
+                               for c in db.session.scalars(select(Contact))),
+            "attendees": sorted((a.name, a.email, a.partstat, str(a.attended))
+                                for a in db.session.scalars(select(Attendee))),
+            "passages": sorted((note_key(p.note), p.section, p.position, p.text, tuple(t.name for t in p.themes),
+                                p.gott_exempel, p.hinder, p.nationell_fraga, p.citat, p.quote_reason,
+                                p.attribution_cleared) for p in db.session.scalars(select(Passage))),
+            "plans": sorted((key(p.site), p.challenges, p.followup_summary, p.most_urgent,
+                             tuple((g.title, g.theme.name if g.theme else None, g.situation,
+                                    tuple((a.description, a.decided, a.status, str(a.due_date), a.kommun_comment)
+                                          for a in g.activities)) for g in p.goals))
+                            for p in db.session.scalars(select(ActionPlan))),
+            "events": sorted((str(e.date), e.title, e.status,
+                              tuple(sorted(eo.organisation.name for eo in e.organisations)))
+                             for e in db.session.scalars(select(Event))),
+            "measurement": sorted((key(r.site), r.round, str(r.submitted_at), tuple(sorted(
+                (a.question.position, json.dumps(a.value, ensure_ascii=False), a.other_text, a.comment)
+                for a in r.answers))) for r in db.session.scalars(select(MeasurementRequest))),
+            "narratives": sorted((n.period, n.section, n.text, len(n.revisions))
+                                 for n in db.session.scalars(select(Narrative))),
+        }
+
+
+@pytest.fixture(scope="module")
+def demo(backend_app):
+    """The demo made once on this backend through the CLI: (the app, its --json summary, reference figures before)."""
+    app = backend_app
+    _reset(app)
+    before = population_fingerprint(app)
+    result = run(app, "--json")
+    assert result.exit_code == 0, result.output
+    yield app, json.loads(result.output), before
+    _reset(app)
+
+
+def aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- the text it is made of
+
+def test_the_snippets_are_tagged_from_the_shipped_codebook_and_hold_no_personnummer():
+    codebook = {r["tema"] for r in read_csv("teman.csv")}
+    assert set(texts.THEMES.values()) <= codebook
+    snippets = [p for ps in texts.SECTIONS.values() for p in ps] + texts.QUOTES + texts.EVENT_PASSAGES
+    flags = {"gott_exempel", "hinder", "nationell_fraga", "citat:manga", "citat:unik"}
+    for p in snippets:
+        assert p.themes and set(p.themes.split()) <= set(texts.THEMES), p.text
+        assert set(p.flags.split()) <= flags and p.size in ("", "liten", "stor", "stadsdel"), p.text
+        assert not personnummer.find(p.text)
+    assert {key for key, *_rest in texts.GOALS} <= set(texts.THEMES)
+    # Every dialogue question has snippets for both visits.
+    for nr in range(1, 8):
+        assert {p.round for p in texts.SECTIONS[f"fraga-{nr}"]} >= {0}
+
+
+# --------------------------------------------------------------------------- the sample and the visits
+
+def test_an_adopted_sample_of_fifty_active_sites_with_declines_replaced(demo):
+    app, summary, _before = demo
+    with app.app_context():
+        sample = db.session.scalar(select(Sample).where(Sample.status == ADOPTED))
+        assert sample is not None and "(demo)" in sample.name
+        assert len(sample.active_sites) == 50
+        declines = list(db.session.scalars(select(Decline)))
+        assert len(declines) >= 2
+        for d in declines:
+            assert not d.site.active
+            assert d.replacement is not None and d.replacement.active and d.replacement.replaces_id == d.site_id
+            assert d.reason.startswith(texts.MARK)
+            first_visit = min(v.date for v in db.session.scalars(select(Visit)))
+            assert aware(sample.adopted_at).date() <= d.declined_on < first_visit
+        assert "(demo)" in assignment().name
+    assert summary["sites"] == 50 and summary["replacements"] == summary["declines"] >= 2
+
+
+def test_every_site_has_two_visits_and_the_second_keeps_the_minimum_gap(demo):
+    app, _summary, _before = demo
+    with app.app_context():
+        gap = assignment().min_gap_days
+        sample = db.session.scalar(select(Sample).where(Sample.status == ADOPTED))
+        by_site = defaultdict(dict)
+        for v in db.session.scalars(select(Visit)):
+            by_site[v.site_id][v.round] = v
+        for site in sample.active_sites:
+            visits = by_site[site.id]
+            assert set(visits) == {1, 2}, site.label
+            assert visits[1].date is not None and visits[2].date is not None
+            assert (visits[2].date - visits[1].date).days >= gap, site.label
+        # Declined sites were never visited.
+        assert not any(by_site.get(s.id) for s in sample.sites if not s.active)
+
+
+def test_visits_before_the_day_are_held_and_later_ones_booked_or_proposed(demo):
+    app, summary, _before = demo
+    with app.app_context():
+        visits = list(db.session.scalars(select(Visit)))
+        statuses = Counter(v.status for v in visits)
+        for v in visits:
+            if v.date < AS_OF:
+                assert v.status == GENOMFORD, (v.site.label, v.round, v.date, v.status)
+            else:
+                assert v.status != GENOMFORD and v.status != INSTALLD
+        assert statuses[GENOMFORD] > 50  # the first round and part of the second
+        assert statuses["forslag"] and statuses["bekraftad"] and statuses["flyttad"] == 1
+        assert {v.round for v in visits if v.status == GENOMFORD} == {1, 2}
+        # Held visits had accepted invitations; nothing is left for the mail worker to send.
+        for v in visits:
+            if v.status == GENOMFORD:
+                assert v.attendees and any(a.partstat == "ACCEPTED" for a in v.attendees)
+        assert not db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                                     .where(OutboxMessage.status == PENDING))
+    assert summary["visits"] == dict(statuses)
+
+
+def test_contacts_and_attendees_are_invented_people_at_example_domains(demo):
+    app, _summary, _before = demo
+    with app.app_context():
+        contacts = list(db.session.scalars(select(Contact)))
+        attendees = list(db.session.scalars(select(Attendee)))
+        assert len(contacts) >= 50 * 4 and any(a.event_id for a in attendees)
+        for person in [*contacts, *attendees]:
+            assert DEMO_EMAIL.match(person.email), person.email
+            assert person.name.startswith("Demo "), person.name
+        assert all(not c.phone for c in contacts)
+
+
+# --------------------------------------------------------------------------- notes, plans, events
+
+def test_notes_with_passages_exist_for_held_visits_only(demo):
+    app, _summary, _before = demo
+    with app.app_context():
+        notes = {n.visit_id: n for n in db.session.scalars(select(Note).where(Note.visit_id.isnot(None)))}
+        for v in db.session.scalars(select(Visit)):
+            if v.status == GENOMFORD:
+                assert v.id in notes and 8 <= len(notes[v.id].passages) <= 15, (v.site.label, v.round)
+                assert notes[v.id].revisions
+                assert aware(notes[v.id].updated_at).date() >= v.date
+            else:
+                assert v.id not in notes
+
+
+def test_every_passage_is_marked_demo_and_tagged_from_the_codebook(demo):
+    app, _summary, _before = demo
+    with app.app_context():
+        passages = list(db.session.scalars(select(Passage)))
+        codebook = {t.id for t in db.session.scalars(select(Theme))}
+        assert len(passages) > 500
+        assert all(p.text.startswith(texts.MARK + " ") for p in passages)
+        assert all(p.themes for p in passages) and {t.id for p in passages for t in p.themes} <= codebook
+        flags = Counter(f for p in passages for f in ("gott_exempel", "hinder", "nationell_fraga", "citat")
+                        if getattr(p, f))
+        assert all(flags[f] for f in ("gott_exempel", "hinder", "nationell_fraga", "citat"))
+        quotes = [p for p in passages if p.citat]
+        assert all(p.quote_reason in ("manga", "unik") for p in quotes)
+        assert any(p.attribution_cleared for p in quotes) and not all(p.attribution_cleared for p in quotes)
+        assert not any(p.attribution_cleared for p in passages if not p.citat)
+
+
+def test_plans_are_made_at_first_visits_and_followed_up_at_second_visits_held(demo):
+    app, _summary, _before = demo
+    with app.app_context():
+        plans = list(db.session.scalars(select(ActionPlan)))
+        assert len(plans) >= 20
+        visits = {(v.site_id, v.round): v for v in db.session.scalars(select(Visit))}
+        for plan in plans:
+            first, second = visits[(plan.site_id, 1)], visits[(plan.site_id, 2)]
+            assert first.status == GENOMFORD and aware(plan.created_at).date() > first.date
+            assert plan.challenges.startswith(texts.MARK) and plan.goals
+            assert all(g.theme is not None and g.activities for g in plan.goals)
+            followed_up = bool(plan.followup_summary)
+            assert followed_up == (second.status == GENOMFORD), plan.site.label
+            if followed_up:
+                assert all(g.situation.startswith(texts.MARK) for g in plan.goals)
+        activities = list(db.session.scalars(select(PlanActivity)))
+        decided = [a for a in activities if a.decided]
+        undecided = [a for a in activities if not a.decided]
+        done = lambda acts: sum(a.status == "genomford" for a in acts) / len(acts)  # noqa: E731
+        assert decided and undecided and done(decided) > done(undecided)
+        assert all(aware(a.kommun_updated_at).date() <= AS_OF for a in activities if a.kommun_updated_at)
+
+
+def test_events_before_the_day_are_held_with_notes_and_the_national_dialogue_is_there(demo):
+    app, summary, _before = demo
+    with app.app_context():
+        events = list(db.session.scalars(select(Event).order_by(Event.date)))
+        kinds = {e.kind for e in events}
+        assert {"nationell_dialog", "hearing", "rundabord", "samrad"} <= kinds
+        national = next(e for e in events if e.kind == "nationell_dialog")
+        assert national.date == date(2015, 3, 16) and len(national.organisations) >= 10
+        notes = {n.event_id: n for n in db.session.scalars(select(Note).where(Note.event_id.isnot(None)))}
+        for e in events:
+            assert "(demo)" in e.title and e.description.startswith(texts.MARK)
+            held = e.date < AS_OF
+            assert (e.status == GENOMFORT) == held
+            assert (e.id in notes and len(notes[e.id].passages) >= 6) == held
+        assert summary["event_notes"] == len(notes) > 0
+
+
+def test_measurement_answers_are_submitted_before_the_visits_and_follow_the_skip_rules(demo):
+    app, summary, _before = demo
+    with app.app_context():
+        requests = list(db.session.scalars(select(MeasurementRequest)))
+        visits = {(v.site_id, v.round): v for v in db.session.scalars(select(Visit))}
+        submitted = [r for r in requests if r.submitted_at]
+        assert len(submitted) > 50 and len(submitted) < len(requests)
+        for r in requests:
+            visit = visits[(r.site_id, r.round)]
+            assert visit.booked and aware(r.sent_at).date() < visit.date
+            if r.submitted_at:
+                assert aware(r.sent_at) < aware(r.submitted_at) and aware(r.submitted_at).date() < visit.date
+                assert aware(r.submitted_at).date() <= AS_OF
+                questions = r.questionnaire.questions
+                answers = {a.question_id: a.value for a in r.answers}
+                gone = skipped(questions, answers)
+                assert not gone & set(answers)
+                assert all(q.id in answers for q in questions if q.required and q.id not in gone)
+        assert summary["measurements_submitted"] == len(submitted)
+
+
+def test_narratives_are_written_for_the_quarters_before_the_day(demo):
+    app, summary, _before = demo
+    with app.app_context():
+        narratives = list(db.session.scalars(select(Narrative)))
+        periods = sorted({n.period for n in narratives})
+        assert periods == ["2015Q1", "2015Q2", "2015Q3", "2015Q4", "2016Q1", "2016Q2", "2016Q3"]
+        assert all(n.text.startswith(texts.MARK) and n.revisions and n.revisions[-1].text == n.text
+                   for n in narratives)
+        # The figures in the texts are the demo's own: visits held in 2015Q3.
+        held = db.session.scalar(select(func.count()).select_from(Visit).where(
+            Visit.status == GENOMFORD, Visit.date >= date(2015, 7, 1), Visit.date <= date(2015, 9, 30)))
+        q3 = next(n for n in narratives if n.period == "2015Q3" and n.section == "iakttagelser")
+        assert f"genomfördes {held} besök" in q3.text
+    assert summary["narrative_periods"] == periods
+
+
+def test_reference_data_is_untouched(demo):
+    app, _summary, before = demo
+    assert population_fingerprint(app) == before
+
+
+def test_the_pages_show_the_demo(demo):
+    app, _summary, _before = demo
+    staff = Client(app, USERS["staff"])
+    with app.app_context():
+        visit = db.session.scalar(select(Visit).where(Visit.status == GENOMFORD).order_by(Visit.date))
+        site_id = db.session.scalar(select(ActionPlan.site_id).order_by(ActionPlan.id))
+    for url in ("/besok/lista", f"/besok/{visit.id}", f"/dialog/besok/{visit.id}", "/dialog/oversikt",
+                "/dialog/citat", f"/handlingsplaner/plats/{site_id}", "/urval/protokoll"):
+        response = staff.get(url)
+        assert response.status_code == 200, url
+    assert "[Demo]" in staff.get(f"/dialog/besok/{visit.id}").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------- running it again
+
+def test_a_second_run_is_refused_without_replace_and_changes_nothing(demo):
+    app, _summary, _before = demo
+    before = fingerprint(app)
+    result = run(app)
+    assert result.exit_code == 1
+    assert "innehåller redan arbetsmaterial" in result.output and "--replace" in result.output
+    assert fingerprint(app) == before
+
+
+def test_replace_with_an_as_of_outside_the_assignment_is_refused_before_deleting(demo):
+    app, _summary, _before = demo
+    before = fingerprint(app)
+    result = run(app, "--replace", "--as-of", "2018-01-01")
+    assert result.exit_code == 1 and "--as-of" in result.output
+    assert fingerprint(app) == before
+
+
+def test_replace_deletes_the_working_data_and_the_same_seed_makes_the_same_demo(demo):
+    app, _summary, before_population = demo
+    before = fingerprint(app)
+    with app.app_context():
+        users = db.session.scalar(select(func.count()).select_from(User))
+    result = run(app, "--replace")
+    assert result.exit_code == 0, result.output
+    assert "Raderade arbetsmaterialet" in result.output and "Demouppdraget är klart" in result.output
+    assert "coordinator report quarterly 2016Q3" in result.output
+    after = fingerprint(app)
+    assert after == before
+    assert after["assignment"].count("(demo)") == 1
+    assert population_fingerprint(app) == before_population
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == users
+        assert db.session.scalar(select(func.count()).select_from(Sample)) == 1
