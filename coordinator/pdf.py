@@ -131,6 +131,26 @@ def fmt_dec(x, digits: int = 2, empty: str = "–") -> str:
     return (MINUS if negative else "") + _group(whole) + ("," + frac if frac else "")
 
 
+def fmt_count(n, locale: str = "sv", empty: str = "–") -> str:
+    """A count in the reader's language: Swedish as fmt_int, other languages by babel's rules."""
+    if n is None:
+        return empty
+    if locale.startswith("sv"):
+        return fmt_int(n)
+    from babel.numbers import format_decimal
+    return format_decimal(n, locale=locale)
+
+
+def fmt_pct(share, locale: str = "sv", empty: str = "–") -> str:
+    """A share (0..1) as a whole percentage: "38 %" in Swedish (non-breaking space), babel's format elsewhere."""
+    if share is None:
+        return empty
+    if locale.startswith("sv"):
+        return f"{fmt_int(share * 100)}{NBSP}%"
+    from babel.numbers import format_percent
+    return format_percent(share, locale=locale)
+
+
 def fmt_dt(dt: datetime | None, tz: str = "Europe/Stockholm", fmt: str = "%Y-%m-%d %H:%M",
            empty: str = "–") -> str:
     """A stored timestamp in the office's time zone. Naive values are taken as UTC (SQLite)."""
@@ -345,13 +365,17 @@ def _default_page_label(page: int, pages: int) -> str:
 
 def build(story: list, title: str, author: str, subject: str = "", lang: str = "sv-SE",
           page_label: Callable[[int, int], str] | None = None, footer_text: str | None = None,
-          header_mark: str | None = None, keywords: Sequence[str] = ()) -> bytes:
+          header_mark: str | None = None, keywords: Sequence[str] = (), created: datetime | None = None,
+          watermark: str | None = None) -> bytes:
     """Lay out the story on A4 and return the PDF.
 
     Every page gets a footer: footer_text (default the title) on the left and page_label(page,
     pages) on the right ("Sida 1 av 4"; pass a translated callable for other languages).
     header_mark, if given, is printed in red at the top right of every page (e.g. "UTKAST").
     The document info carries title, author, subject, keywords and the language (lang).
+    created, if given, makes the file reproducible: the same story and date give the same bytes
+    (reportlab's invariant mode, with this date as the creation date instead of 2000-01-01).
+    watermark, if given, is printed large, light and diagonal across every page (e.g. "UTKAST").
     """
     register_fonts()
     label = page_label or _default_page_label
@@ -363,6 +387,8 @@ def build(story: list, title: str, author: str, subject: str = "", lang: str = "
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._saved_pages: list[dict] = []
+            if created is not None:
+                self._doc._timeStamp = _FixedTimeStamp(created)
 
         def showPage(self):
             self._saved_pages.append(dict(self.__dict__))
@@ -389,6 +415,14 @@ def build(story: list, title: str, author: str, subject: str = "", lang: str = "
             room = CONTENT_WIDTH - pdfmetrics.stringWidth(right, FONT, 8) - 8 * mm
             self.drawString(MARGIN_LEFT, y, _fit(footer, FONT, 8, room))
             self.drawRightString(width - MARGIN_RIGHT, y, right)
+            if watermark:
+                self.setFillColor(ALERT, alpha=0.07)
+                self.setFont(FONT_BOLD, 110)
+                self.translate(width / 2, PAGE_SIZE[1] / 2)
+                self.rotate(55)
+                self.drawCentredString(0, -38, watermark)
+                self.rotate(-55)
+                self.translate(-width / 2, -PAGE_SIZE[1] / 2)
             if header_mark:
                 self.setFillColor(ALERT)
                 self.setFont(FONT_BOLD, 9)
@@ -400,9 +434,20 @@ def build(story: list, title: str, author: str, subject: str = "", lang: str = "
         buf, pagesize=PAGE_SIZE, leftMargin=MARGIN_LEFT, rightMargin=MARGIN_RIGHT, topMargin=MARGIN_TOP,
         bottomMargin=MARGIN_BOTTOM, title=title, author=author, subject=subject, keywords=list(keywords),
         creator="coordinator", lang=lang, displayDocTitle=True, initialFontName=FONT,
-        keepTogetherClass=_KeepWithNext)
+        keepTogetherClass=_KeepWithNext, invariant=1 if created is not None else None)
     doc.build(story, canvasmaker=NumberedCanvas)
     return buf.getvalue()
+
+
+class _FixedTimeStamp:
+    """What reportlab's PDF info reads for CreationDate/ModDate: a given UTC time."""
+
+    def __init__(self, when: datetime):
+        if when.tzinfo is not None:
+            when = when.astimezone(timezone.utc)
+        self.YMDhms = (when.year, when.month, when.day, when.hour, when.minute, when.second)
+        self.dhh = self.dmm = 0
+        self.tzname = "UTC"
 
 
 def _fit(text: str, font: str, size: float, room: float) -> str:

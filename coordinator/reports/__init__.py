@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
-from . import models, views  # noqa: E402,F401
+from . import content, models, views  # noqa: E402,F401  (content: the report body's template globals)
