@@ -39,7 +39,8 @@ OUTBOX_STATUS_LABELS = {
     SENT: _l("skickat"),
     FAILED: _l("misslyckat"),
 }
-KIND_LABELS = {"request": _l("Inbjudan"), "cancel": _l("Inställt")}
+KIND_LABELS = {"request": _l("Inbjudan"), "cancel": _l("Inställt"), "matning": _l("Mätning"),
+               "paminnelse": _l("Påminnelse om mätning")}
 REPLY_MAX_BYTES = 1024 * 1024
 
 

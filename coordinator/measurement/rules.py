@@ -33,16 +33,45 @@ def skipped(questions: Sequence[QuestionLike], answers: Mapping[int, Any]) -> se
     return out
 
 
+def N_(message: str) -> str:
+    """Mark a message for extraction; the pages translate it (rule_problems gives msgid and params)."""
+    return message
+
+
+NOT_ONE_CHOICE = N_("Fråga %(nr)s: hoppregler finns bara för frågor med ett svar.")
+NOT_FORWARD = N_("Fråga %(nr)s: ”%(option)s” kan bara hoppa framåt.")
+NO_TARGET = N_("Fråga %(nr)s: fråga %(target)s finns inte.")
+NO_OPTION = N_("Fråga %(nr)s: det finns inget svarsalternativ ”%(option)s”.")
+
+
+def rule_problems(questions: Sequence[QuestionLike]) -> list[tuple[int, str, dict[str, Any]]]:
+    """Problems with a questionnaire's rules as (position, msgid, params), for the caller to translate.
+
+    A rule may jump to any later question, or to the end (one past the last position).
+    """
+    positions = {q.position for q in questions}
+    end = max(positions, default=0) + 1
+    problems: list[tuple[int, str, dict[str, Any]]] = []
+    for q in sorted(questions, key=lambda q: q.position):
+        options = getattr(q, "options", None)
+        for option, target in (q.skip_rules or {}).items():
+            params = {"nr": q.position, "option": option, "target": target}
+            try:
+                target = int(target)
+            except (TypeError, ValueError):
+                problems.append((q.position, NO_TARGET, params))
+                continue
+            if q.kind != "en":
+                problems.append((q.position, NOT_ONE_CHOICE, params))
+            elif options is not None and option not in options:
+                problems.append((q.position, NO_OPTION, params))
+            elif target <= q.position:
+                problems.append((q.position, NOT_FORWARD, params))
+            elif target not in positions and target != end:
+                problems.append((q.position, NO_TARGET, params))
+    return problems
+
+
 def check_rules(questions: Sequence[QuestionLike]) -> list[tuple[int, str]]:
     """Problems with a questionnaire's rules: (position, Swedish message); empty when all is well."""
-    positions = {q.position for q in questions}
-    problems = []
-    for q in sorted(questions, key=lambda q: q.position):
-        for option, target in (q.skip_rules or {}).items():
-            if q.kind != "en":
-                problems.append((q.position, f"Fråga {q.position}: hoppregler finns bara för frågor med ett svar."))
-            elif int(target) <= q.position:
-                problems.append((q.position, f"Fråga {q.position}: ”{option}” kan bara hoppa framåt."))
-            elif int(target) not in positions and int(target) != max(positions, default=0) + 1:
-                problems.append((q.position, f"Fråga {q.position}: fråga {target} finns inte."))
-    return problems
+    return [(position, message % params) for position, message, params in rule_problems(questions)]

@@ -14,25 +14,22 @@ every activity of the plan, avbrutna included, and states the denominator.
 """
 from __future__ import annotations
 
-import hmac
-import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
-from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import case, func, select
 
+from .. import links
 from ..audit import record, utcnow
 from ..extensions import db
+# The kommun links' generic parts live in coordinator/links.py; named here as the plans' API.
+from ..links import ACTIVE, LinkRefused, aware, expires_at_for, last_valid_day, link_state, today  # noqa: F401
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from .models import (ACTIVITY_STATUSES, AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanActivity, PlanGoal,
                      PlanLink)
 
-TZ = ZoneInfo("Europe/Stockholm")
 LINK_DAYS = 60
 LINK_SALT = "plan-link"
 LINK_ACTOR = "kommunlänk {id}"
@@ -56,17 +53,6 @@ class StaleError(PlanError):
 def _(s: str, **kw) -> str:
     from flask_babel import gettext
     return gettext(s, **kw)
-
-
-def aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
-def today() -> date:
-    return datetime.now(TZ).date()
 
 
 def _check(expected: int | str | None, actual: int) -> None:
@@ -476,49 +462,19 @@ def kommun_report(link: PlanLink, activity: PlanActivity, expected_version, stat
 
 # --------------------------------------------------------------------------- kommun links
 
-class _FixedTimeSigner(TimestampSigner):
-    """Signs with a given timestamp (the link's creation), so a link's URL never changes."""
-
-    def __init__(self, *args, timestamp: int | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fixed = timestamp
-
-    def get_timestamp(self) -> int:
-        return self._fixed if self._fixed is not None else super().get_timestamp()
-
-
-def _serializer(timestamp: int | None = None) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=LINK_SALT, signer=_FixedTimeSigner,
-                                  signer_kwargs={"timestamp": timestamp})
+def _serializer(timestamp: int | None = None):
+    return links.serializer(LINK_SALT, timestamp)
 
 
 def token_for(link: PlanLink) -> str:
-    return _serializer(int(aware(link.created_at).timestamp())).dumps({"l": link.id, "n": link.nonce})
-
-
-def expires_at_for(last_day: date) -> datetime:
-    """A link chosen "valid through" a date works until midnight after it, Swedish time (stored in UTC)."""
-    return datetime.combine(last_day + timedelta(days=1), time(0), TZ).astimezone(timezone.utc)
-
-
-def last_valid_day(link: PlanLink) -> date:
-    return (aware(link.expires_at).astimezone(TZ) - timedelta(microseconds=1)).date()
-
-
-ACTIVE, EXPIRED, REVOKED = "aktiv", "utgangen", "aterkallad"
-
-
-def link_state(link: PlanLink, now: datetime | None = None) -> str:
-    if link.revoked_at is not None:
-        return REVOKED
-    return ACTIVE if aware(link.expires_at) > (now or utcnow()) else EXPIRED
+    return links.token_for(link, LINK_SALT)
 
 
 def create_link(plan: ActionPlan, last_day: date, user=None) -> PlanLink:
     if last_day <= today():
         raise PlanError(_("Länken måste gälla minst till och med i morgon."))
     created = utcnow().replace(microsecond=0)
-    link = PlanLink(plan=plan, nonce=secrets.token_urlsafe(32), created_at=created,
+    link = PlanLink(plan=plan, nonce=links.new_nonce(), created_at=created,
                     created_by_id=getattr(user, "id", None), expires_at=expires_at_for(last_day))
     db.session.add(link)
     db.session.flush()
@@ -535,42 +491,9 @@ def revoke_link(link: PlanLink, user=None) -> bool:
     return True
 
 
-class LinkRefused(Exception):
-    """The token opens nothing: `reason` is "invalid" (tampered or unknown; 404), "expired" or "revoked" (403)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-    @property
-    def status(self) -> int:
-        return 404 if self.reason == "invalid" else 403
-
-
 def resolve_token(token: str) -> PlanLink:
     """The link a token stands for, after checking the signature, its age, the nonce and the row."""
-    s = _serializer()
-    try:
-        payload = s.loads(token)
-    except BadSignature:
-        raise LinkRefused("invalid") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("l"), int) or not isinstance(payload.get("n"), str):
-        raise LinkRefused("invalid")
-    link = db.session.get(PlanLink, payload["l"])
-    if link is None or not hmac.compare_digest(link.nonce.encode(), payload["n"].encode()):
-        raise LinkRefused("invalid")
-    if link.revoked_at is not None:
-        raise LinkRefused("revoked")
-    max_age = (aware(link.expires_at) - aware(link.created_at)).total_seconds()
-    try:
-        s.loads(token, max_age=max(0, int(max_age)))
-    except SignatureExpired:
-        raise LinkRefused("expired") from None
-    except BadSignature:
-        raise LinkRefused("invalid") from None
-    if aware(link.expires_at) <= utcnow():
-        raise LinkRefused("expired")
-    return link
+    return links.resolve(token, LINK_SALT, PlanLink)
 
 
 def touch_link(link: PlanLink) -> None:

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import links
 from ..auth import staff_required
 from ..extensions import db
 from ..sampling.service import adopted_sample
@@ -51,10 +52,7 @@ def plan_helpers():
 @bp.after_request
 def link_headers(response):
     """Link pages: the token must not leak through Referer, nor stay in a shared computer's cache."""
-    if request.endpoint in LINK_ENDPOINTS:
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return links.private_page(response) if request.endpoint in LINK_ENDPOINTS else response
 
 
 # --------------------------------------------------------------------------- helpers
