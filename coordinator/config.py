@@ -60,4 +60,6 @@ def from_environment(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "OUTBOX_BACKOFF_SECONDS": int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60")),  # doubles per attempt
+        # The app's address as kommuner reach it, for links in mail sent outside a web request (CLI, cron).
+        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
     }
