@@ -41,13 +41,33 @@ def categories() -> list[ThemeCategory]:
 
 
 def usage() -> dict[int, tuple[int, int]]:
-    """Per theme id: (passages tagged, distinct visits whose notes have them)."""
+    """Per theme id: (passages tagged, from visit and event notes; distinct visits whose notes have them).
+    The events they come from are counted by event_usage()."""
     rows = db.session.execute(
         select(PassageTheme.theme_id, func.count(distinct(PassageTheme.passage_id)),
                func.count(distinct(Note.visit_id)))
         .join(Passage, Passage.id == PassageTheme.passage_id).join(Note, Note.id == Passage.note_id)
         .group_by(PassageTheme.theme_id))
     return {theme_id: (passages, visits) for theme_id, passages, visits in rows}
+
+
+def event_usage() -> dict[int, int]:
+    """Per theme id: distinct events (dialogforum) whose notes have passages tagged with it."""
+    rows = db.session.execute(
+        select(PassageTheme.theme_id, func.count(distinct(Note.event_id)))
+        .join(Passage, Passage.id == PassageTheme.passage_id).join(Note, Note.id == Passage.note_id)
+        .where(Note.event_id.isnot(None)).group_by(PassageTheme.theme_id))
+    return dict(rows.all())
+
+
+def events_of(theme_ids: list[int]) -> int:
+    """Distinct events whose notes have passages tagged with any of the themes."""
+    if not theme_ids:
+        return 0
+    return db.session.scalar(
+        select(func.count(distinct(Note.event_id))).select_from(PassageTheme)
+        .join(Passage, Passage.id == PassageTheme.passage_id).join(Note, Note.id == Passage.note_id)
+        .where(PassageTheme.theme_id.in_(theme_ids))) or 0
 
 
 def theme_usage(theme_id: int) -> tuple[int, int]:
@@ -288,7 +308,7 @@ def _codebook_page(category_form=None, theme_form=None, status=200):
         theme_form = ThemeForm(formdata=None)
         theme_form.category.choices = _category_choices()
     return render_template("dialogue/codebook.html", categories=categories(), usage=usage(),
-                           category_form=category_form, theme_form=theme_form), status
+                           event_usage=event_usage(), category_form=category_form, theme_form=theme_form), status
 
 
 @bp.route("/teman")
@@ -343,7 +363,7 @@ def _theme_page(theme: Theme, form: ThemeForm | None = None, merge_form: MergeFo
     merged_from = list(db.session.scalars(select(Theme).where(Theme.merged_into_id == theme.id).order_by(Theme.name)))
     return render_template("dialogue/codebook_theme.html", theme=theme, form=form, merge_form=merge_form,
                            retire_form=RetireForm(formdata=None), passages=passages, visits=visits,
-                           merged_from=merged_from), status
+                           events=events_of([theme.id]), merged_from=merged_from), status
 
 
 @bp.route("/teman/<int:theme_id>", methods=["GET", "POST"])
@@ -419,7 +439,7 @@ def _category_page(category: ThemeCategory, form: CategoryForm | None = None, st
     passages, visits = usage_of(theme_ids) if theme_ids else (0, 0)
     return render_template("dialogue/codebook_category.html", category=category, form=form,
                            retire_form=RetireForm(formdata=None), passages=passages, visits=visits,
-                           usage=usage()), status
+                           events=events_of(theme_ids), usage=usage()), status
 
 
 @bp.route("/teman/kategori/<int:category_id>", methods=["GET", "POST"])

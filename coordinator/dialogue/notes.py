@@ -1,4 +1,8 @@
-"""Dialogue notes: one per visit, passages per section, revisions, drafts, conflicts, personnummer check.
+"""Dialogue notes: one per visit or event, passages per section, revisions, drafts, conflicts, personnummer check.
+
+A note belongs to a visit or to an event (a hearing, a round table…: coordinator/events), its
+"subject"; everything else about notes is the same for both. Event notes have fewer sections
+(EVENT_EXTRA_SECTIONS).
 
 Service functions: they audit (ids, section keys and counts only — never note text) and do not
 commit; the views commit or roll back.
@@ -50,7 +54,13 @@ FLAG_LABELS = {
     "citat": _l("Citat"),
 }
 QUOTE_REASON_LABELS = {"manga": _l("många sa det"), "unik": _l("unik synpunkt")}
+# Event notes use the seven questions and "Övriga iakttagelser": the questions are the frame every
+# analysis is made in, so what agencies and organisations say lands under the same sections as what
+# the kommuner say. "fack" and "barn" are parts of a visit's programme (the dialogue with the kommun's
+# union representatives, talks with children and guardians) that an event does not have.
+EVENT_EXTRA_SECTIONS = ("ovrigt",)
 assert set(SECTION_TITLES) == set(EXTRA_SECTIONS) and set(FLAG_LABELS) == set(FLAGS)
+assert set(EVENT_EXTRA_SECTIONS) <= set(EXTRA_SECTIONS)
 assert set(QUOTE_REASON_LABELS) == set(QUOTE_REASONS)
 
 CONTENT_FORMAT = 1
@@ -95,7 +105,7 @@ def question_key(nr: int) -> str:
     return f"fraga-{nr}"
 
 
-def sections(*contents: dict | None) -> list[Section]:
+def sections(*contents: dict | None, extras: tuple[str, ...] = EXTRA_SECTIONS) -> list[Section]:
     """The note's sections in order: active questions (and any inactive one with text), then the others."""
     used = {key for c in contents if c for key, ps in c.get("sections", {}).items() if ps}
     result = []
@@ -103,12 +113,17 @@ def sections(*contents: dict | None) -> list[Section]:
         key = question_key(q.nr)
         if q.active or key in used:
             result.append(Section(key, _("Fråga %(nr)d", nr=q.nr), q))
-    result += [Section(key, str(title)) for key, title in SECTION_TITLES.items()]
+    result += [Section(key, str(title)) for key, title in SECTION_TITLES.items() if key in extras]
     return result
 
 
-def valid_section_keys() -> set[str]:
-    return {question_key(nr) for nr in db.session.scalars(select(DialogueQuestion.nr))} | set(EXTRA_SECTIONS)
+def valid_section_keys(extras: tuple[str, ...] = EXTRA_SECTIONS) -> set[str]:
+    return {question_key(nr) for nr in db.session.scalars(select(DialogueQuestion.nr))} | set(extras)
+
+
+def extras_for(note: Note) -> tuple[str, ...]:
+    """The sections besides the questions that the note can have: a visit's three, an event's one."""
+    return EVENT_EXTRA_SECTIONS if note.event_id is not None else EXTRA_SECTIONS
 
 
 def section_title(key: str) -> str:
@@ -223,20 +238,30 @@ def passage_count(content: dict | None) -> int:
 
 # --------------------------------------------------------------------------- notes
 
-def note_for(visit) -> Note | None:
-    """The visit's note with its passages and their themes loaded."""
-    return db.session.scalar(select(Note).where(Note.visit_id == visit.id).options(
+def _owner_column(subject):
+    """Note.visit_id or Note.event_id: where a note points at `subject` (a Visit or an Event)."""
+    return Note.event_id if subject.__tablename__ == "event" else Note.visit_id
+
+
+def owner_ids(note: Note) -> dict[str, int]:
+    """What the audit log names the note's subject by: {"visit_id": …} or {"event_id": …}."""
+    return {"event_id": note.event_id} if note.event_id is not None else {"visit_id": note.visit_id}
+
+
+def note_for(subject) -> Note | None:
+    """The note of a visit or an event, with its passages and their themes loaded."""
+    return db.session.scalar(select(Note).where(_owner_column(subject) == subject.id).options(
         selectinload(Note.passages).selectinload(Passage.themes)))
 
 
-def get_or_create_note(visit) -> Note:
-    """The visit's note; an empty one (version 1, no revisions) is made the first time."""
-    note = note_for(visit)
+def get_or_create_note(subject) -> Note:
+    """The note of a visit or an event; an empty one (version 1, no revisions) is made the first time."""
+    note = note_for(subject)
     if note is None:
-        note = Note(visit=visit, version=1)
+        note = Note(version=1, **{subject.__tablename__: subject})
         db.session.add(note)
         db.session.flush()
-        record("note.created", note, visit_id=visit.id)
+        record("note.created", note, **owner_ids(note))
     return note
 
 
@@ -257,10 +282,11 @@ def snapshot(note: Note) -> dict[str, Any]:
     return {"format": CONTENT_FORMAT, "version": note.version, "sections": result}
 
 
-def check(content: dict | None) -> list[Problem]:
-    """What stops the content from being saved: personnummer in the text, quotes without a reason."""
+def check(content: dict | None, extras: tuple[str, ...] = EXTRA_SECTIONS) -> list[Problem]:
+    """What stops the content from being saved: personnummer in the text, quotes without a reason,
+    a section the note cannot have (`extras`: the sections besides the questions)."""
     problems = []
-    valid = valid_section_keys()
+    valid = valid_section_keys(extras)
     for key, ps in sorted(passages_of(content).items(), key=lambda kv: _section_order(kv[0])):
         for i, p in enumerate(ps):
             if p["remove"] or not p["text"]:
@@ -337,7 +363,7 @@ def _write(note: Note, content: dict, user, restored_from: int | None = None) ->
         discard_draft(note, user)
     db.session.flush()
     details = {"restored_from": restored_from} if restored_from else {}
-    record("note.restored" if restored_from else "note.saved", note, visit_id=note.visit_id,
+    record("note.restored" if restored_from else "note.saved", note, **owner_ids(note),
            revision=revision.number, version=note.version, passages=passage_count(after), added=added,
            removed=len(existing), sections_changed=changed_sections(before, after), **details)
     return revision
@@ -349,7 +375,7 @@ def apply(note: Note, content: dict, user, base_version: int | None) -> NoteRevi
     Returns the new revision, or None when the content is what is already saved (the user's
     draft is dropped either way).
     """
-    problems = check(content)
+    problems = check(content, extras_for(note))
     if problems:
         raise ContentRefused(problems)
     if base_version is None or base_version != note.version:
@@ -417,7 +443,7 @@ def restore(note: Note, number: int, user, base_version: int | None) -> NoteRevi
     current_ids = {p.id for p in note.passages}
     content = {"sections": {key: [{**p, "id": p.get("id") if p.get("id") in current_ids else None} for p in ps]
                             for key, ps in (old.content.get("sections") or {}).items()}}
-    problems = check(content)
+    problems = check(content, extras_for(note))
     if problems:
         raise ContentRefused(problems)
     if same_content(content, snapshot(note)):
@@ -495,8 +521,9 @@ class Merge:
     version: int = 0
 
 
-def passage_labels(p: dict, theme_names: dict[int, str]) -> tuple[list[str], list[str]]:
-    """A passage's theme names (current names; the stored ones for themes gone since) and its flags."""
+def passage_labels(p: dict, theme_names: dict[int, str], event: bool = False) -> tuple[list[str], list[str]]:
+    """A passage's theme names (current names; the stored ones for themes gone since) and its flags.
+    `event`: the passage is from an event's note (cleared for attribution to who said it, not a kommun)."""
     ids, stored = p.get("themes") or [], p.get("theme_names") or []
     names = [theme_names.get(t) or (stored[i] if i < len(stored) else "?") for i, t in enumerate(ids)]
     flags = []
@@ -507,7 +534,7 @@ def passage_labels(p: dict, theme_names: dict[int, str]) -> tuple[list[str], lis
                 label += f" ({QUOTE_REASON_LABELS[p['quote_reason']]})"
             flags.append(label)
     if p.get("attribution_cleared"):
-        flags.append(_("Får tillskrivas kommunen"))
+        flags.append(_("Får tillskrivas den som sa det") if event else _("Får tillskrivas kommunen"))
     return names, flags
 
 
@@ -515,9 +542,9 @@ def theme_names() -> dict[int, str]:
     return {t.id: t.name for t in _all_themes().values()}
 
 
-def _passage_block(p: dict, names_by_id: dict[int, str]) -> str:
+def _passage_block(p: dict, names_by_id: dict[int, str], event: bool = False) -> str:
     """A passage as text for the comparison: the text, then its themes and flags on a line."""
-    names, flags = passage_labels(p, names_by_id)
+    names, flags = passage_labels(p, names_by_id, event)
     tags = []
     if names:
         tags.append(_("Teman: %(names)s", names=", ".join(names)))
@@ -547,8 +574,8 @@ def _diff_html(a: str, b: str) -> tuple[Markup, Markup]:
     return Markup("").join(left), Markup("").join(right)
 
 
-def _section_text(ps: list[dict], theme_names: dict[int, str]) -> str:
-    return "\n\n".join(_passage_block(p, theme_names) for p in ps)
+def _section_text(ps: list[dict], theme_names: dict[int, str], event: bool = False) -> str:
+    return "\n\n".join(_passage_block(p, theme_names, event) for p in ps)
 
 
 def merge(note: Note, mine: dict, base_version: int | None) -> Merge:
@@ -613,8 +640,8 @@ def merge(note: Note, mine: dict, base_version: int | None) -> Merge:
     comparisons = []
     mine_norm, saved_norm = normalize(mine)["sections"], saved["sections"]
     for key in sorted(set(mine_norm) | set(saved_norm), key=_section_order):
-        a = _section_text(mine_norm.get(key, []), names_by_id)
-        b = _section_text(saved_norm.get(key, []), names_by_id)
+        a = _section_text(mine_norm.get(key, []), names_by_id, note.event_id is not None)
+        b = _section_text(saved_norm.get(key, []), names_by_id, note.event_id is not None)
         if a == b:
             continue
         left, right = _diff_html(a, b)
@@ -629,23 +656,30 @@ def merge(note: Note, mine: dict, base_version: int | None) -> Merge:
 
 @dataclass
 class NoteStatus:
-    visit: Any
+    subject: Any                  # the visit or the event
     note_id: int | None
     passages: int
     saved_at: datetime | None
     saved_by: str | None
 
+    @property
+    def visit(self):
+        return self.subject
 
-def note_statuses(visits: list) -> list[NoteStatus]:
-    """Per visit: whether it has a note, how many passages, and who saved it last and when."""
+
+def note_statuses(subjects: list) -> list[NoteStatus]:
+    """Per visit (or per event): whether it has a note, how many passages, and who saved it last and when."""
     from ..auth.models import User
 
+    if not subjects:
+        return []
+    column = _owner_column(subjects[0])
     counts = dict(db.session.execute(select(Passage.note_id, func.count()).group_by(Passage.note_id)).all())
-    notes = {n.visit_id: n for n in db.session.scalars(select(Note))}
+    notes = {getattr(n, column.key): n for n in db.session.scalars(select(Note).where(column.isnot(None)))}
     revised = set(db.session.scalars(select(NoteRevision.note_id).distinct()))
     users = {u.id: u.name for u in db.session.scalars(select(User))}
     rows = []
-    for v in visits:
+    for v in subjects:
         n = notes.get(v.id)
         if n is None:
             rows.append(NoteStatus(v, None, 0, None, None))

@@ -4,9 +4,11 @@
   passages tagged with it and the number of distinct visit sites they come from. Every count
   links to the search page with the matching filters, which lists exactly the passages counted.
   The denominator is always shown: visits with a note (a note with at least one passage) per
-  group and round.
+  group and round. Event notes (hearings, round tables…: coordinator/events) have no group or
+  round: they are their own column, "Dialogforum", counting passages and distinct events, with
+  the events that have a note as its denominator.
 - ``/dialog/goda-exempel``, ``/dialog/hinder``, ``/dialog/nationella-fragor``: the passages with
-  that flag, grouped by theme, with site and round.
+  that flag, grouped by theme, with site and round (or, from an event, marked so with its title and kind).
 - ``/dialog/citat``: quotes with the reason they were chosen. A quote is not attributed to a
   named kommun unless the passage is cleared for it; otherwise it reads "en kommun i grupp N"
   (and the län and date, which could identify it, are left out).
@@ -22,16 +24,15 @@ from urllib.parse import urlencode
 from flask import abort, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import distinct, exists, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from ..auth import staff_required
 from ..extensions import db
-from ..registry.models import Kommun
 from ..sampling.models import Site
 from ..scheduling.models import Visit
 from . import bp
 from .models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
-from .search import ROUNDS, Filters, apply_filters, group_numbers, page_helpers
+from .search import BESOK, FORUM, ROUNDS, Filters, apply_filters, group_numbers, page_helpers, passage_loads
 
 
 @dataclass
@@ -45,10 +46,11 @@ class ThemeRow:
     theme: Theme
     cells: dict[tuple[int, int], Cell]   # (group, round) -> counts
     totals: dict[int, Cell]              # round -> counts over all groups
+    forum: Cell = field(default_factory=Cell)  # event passages; `sites` counts distinct events
 
     @property
     def used(self) -> bool:
-        return any(c.passages for c in self.totals.values())
+        return bool(self.forum.passages) or any(c.passages for c in self.totals.values())
 
 
 @dataclass
@@ -59,10 +61,17 @@ class Crosstab:
     notes: dict[tuple[int, int], int]    # (group, round) -> visits with a note: the denominator
     notes_total: dict[int, int]          # round -> visits with a note
     flag: str | None = None
+    forum_notes: int = 0                 # events with a note: the Dialogforum column's denominator
 
 
 def _with_passages():
     return exists().where(Passage.note_id == Note.id)
+
+
+def forum_note_count() -> int:
+    """Events whose note has at least one passage."""
+    return db.session.scalar(select(func.count(distinct(Note.id))).where(Note.event_id.isnot(None),
+                                                                          _with_passages())) or 0
 
 
 def note_counts() -> dict[tuple[int, int], int]:
@@ -93,19 +102,27 @@ def crosstab(flag: str | None = None) -> Crosstab:
     for theme_id, r, passages, sites in counted(Visit.round):
         totals[theme_id][r] = Cell(passages, sites)
     cells, totals = dict(cells), dict(totals)
+    forum_stmt = (select(PassageTheme.theme_id, func.count(distinct(Passage.id)), func.count(distinct(Note.event_id)))
+                  .select_from(PassageTheme).join(Passage, Passage.id == PassageTheme.passage_id)
+                  .join(Note, Note.id == Passage.note_id).where(Note.event_id.isnot(None))
+                  .group_by(PassageTheme.theme_id))
+    if flag:
+        forum_stmt = forum_stmt.where(getattr(Passage, flag).is_(True))
+    forum = {theme_id: Cell(passages, events) for theme_id, passages, events in db.session.execute(forum_stmt)}
 
     rows = []
     categories = db.session.scalars(select(ThemeCategory).order_by(ThemeCategory.position, ThemeCategory.name)
                                     .options(selectinload(ThemeCategory.themes))).all()
     for category in categories:
         themes = [ThemeRow(t, {(g, r): cells.get(t.id, {}).get((g, r), Cell()) for g in groups for r in ROUNDS},
-                           {r: totals.get(t.id, {}).get(r, Cell()) for r in ROUNDS})
-                  for t in category.themes if t.merged_into_id is None or t.id in totals]
+                           {r: totals.get(t.id, {}).get(r, Cell()) for r in ROUNDS}, forum.get(t.id, Cell()))
+                  for t in category.themes if t.merged_into_id is None or t.id in totals or t.id in forum]
         rows.append((category, themes))
     notes = note_counts()
     full = {(g, r): notes.get((g, r), 0) for g in groups for r in ROUNDS}
     return Crosstab(groups=groups, rounds=ROUNDS, categories=rows, notes=full,
-                    notes_total={r: sum(n for (_g, rr), n in notes.items() if rr == r) for r in ROUNDS}, flag=flag)
+                    notes_total={r: sum(n for (_g, rr), n in notes.items() if rr == r) for r in ROUNDS}, flag=flag,
+                    forum_notes=forum_note_count())
 
 
 # --------------------------------------------------------------------------- flagged passages
@@ -125,17 +142,25 @@ class Flagged:
     total: int                    # distinct passages with the flag (a passage with two themes shows twice)
     visits: int                   # distinct visits they come from
     notes: int                    # visits with a note within the filters: the denominator
+    visit_passages: int = 0       # of `total`, from visits
+    forum_passages: int = 0       # of `total`, from events (dialogforum)
+    events: int = 0               # distinct events they come from
+    event_notes: int = 0          # events with a note within the filters (0 when a visit-only filter is set)
+
+
+def _order(p: Passage) -> tuple:
+    """Visits by round, group and site; then events by date and title."""
+    v, ev = p.note.visit, p.note.event
+    if v is not None:
+        return (0, v.round, v.site.grupp, v.site.label, p.section, p.position, p.id)
+    return (1, 0, 0, f"{ev.date.isoformat()} {ev.title}", p.section, p.position, p.id)
 
 
 def flagged(flag: str, filters: Filters) -> Flagged:
-    filters = Filters(grupp=filters.grupp, lan=filters.lan, omgang=filters.omgang, tema=filters.tema, flagga=flag)
-    stmt = apply_filters(select(Passage), filters).options(
-        joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun)
-        .joinedload(Kommun.lan),
-        selectinload(Passage.themes).joinedload(Theme.category))
-    passages = db.session.scalars(stmt).unique().all()
-    passages.sort(key=lambda p: (p.note.visit.round, p.note.visit.site.grupp, p.note.visit.site.label,
-                                 p.section, p.position, p.id))
+    filters = Filters(grupp=filters.grupp, lan=filters.lan, omgang=filters.omgang, tema=filters.tema, flagga=flag,
+                      kalla=filters.kalla)
+    passages = db.session.scalars(apply_filters(select(Passage), filters).options(*passage_loads())).unique().all()
+    passages.sort(key=_order)
     by_theme: dict[int | None, Section] = {}
     for p in passages:
         themes = [t for t in p.themes if filters.tema is None or t.id == filters.tema] or [None]
@@ -148,10 +173,19 @@ def flagged(flag: str, filters: Filters) -> Flagged:
         s.theme is None, s.category.position if s.category else 0, s.category.name if s.category else "",
         s.theme.name if s.theme else ""))
 
-    denominator = apply_filters(select(func.count(distinct(Note.id))).select_from(Passage),
-                                Filters(grupp=filters.grupp, lan=filters.lan, omgang=filters.omgang))
+    def denominator(source: str) -> int:
+        if filters.kalla not in (None, source):
+            return 0
+        stmt = apply_filters(select(func.count(distinct(Note.id))).select_from(Passage),
+                             Filters(grupp=filters.grupp, lan=filters.lan, omgang=filters.omgang, kalla=source))
+        return db.session.scalar(stmt) or 0
+
+    from_visits = [p for p in passages if p.note.visit_id is not None]
     return Flagged(flag=flag, filters=filters, sections=sections, total=len(passages),
-                   visits=len({p.note.visit_id for p in passages}), notes=db.session.scalar(denominator) or 0)
+                   visits=len({p.note.visit_id for p in from_visits}), notes=denominator(BESOK),
+                   visit_passages=len(from_visits), forum_passages=len(passages) - len(from_visits),
+                   events=len({p.note.event_id for p in passages if p.note.event_id is not None}),
+                   event_notes=denominator(FORUM))
 
 
 # --------------------------------------------------------------------------- pages
@@ -162,6 +196,7 @@ def cell_links(table: Crosstab) -> dict[tuple, tuple[str, str]]:
     base = url_for("dialogue.search_page")
     one_group = gettext("%(theme)s, grupp %(g)s, omgång %(r)s: %(p)s passager från %(s)s besöksplatser")
     all_groups = gettext("%(theme)s, alla grupper, omgång %(r)s: %(p)s passager från %(s)s besöksplatser")
+    forum = gettext("%(theme)s, dialogforum: %(p)s passager från %(s)s dialogforum")
     extra = [("flagga", table.flag)] if table.flag else []
     links = {}
     for _category, rows in table.categories:
@@ -179,6 +214,11 @@ def cell_links(table: Crosstab) -> dict[tuple, tuple[str, str]]:
                     links[(row.theme.id, None, r)] = (f"{base}?{urlencode(args)}",
                                                       all_groups % {"theme": name, "r": r, "p": c.passages,
                                                                     "s": c.sites})
+            if row.forum.passages:
+                args = [("tema", row.theme.id), ("kalla", FORUM), *extra]
+                links[(row.theme.id, FORUM, None)] = (f"{base}?{urlencode(args)}",
+                                                      forum % {"theme": name, "p": row.forum.passages,
+                                                               "s": row.forum.sites})
     return links
 
 

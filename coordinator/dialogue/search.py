@@ -19,6 +19,10 @@ Ranked with ``bm25``; snippets from ``snippet()``.
 Both backends mark the matches with two private-use characters; the snippet is HTML-escaped
 first and only then are the markers turned into ``<mark>``, so passage text can never inject
 markup. An empty query with filters is a filtered listing (newest visits first).
+
+Passages come from visit notes and from event notes (hearings, round tables…: coordinator/events).
+Events have no ÖJ group, län or round, so filtering by any of those lists visit passages only; the
+`kalla` filter (besok / forum) picks one source.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth import staff_required
+from ..events.models import Event
 from ..extensions import db
 from ..registry.models import Kommun, Lan, OjGroup
 from ..sampling.models import Site
@@ -44,6 +49,8 @@ from .models import FLAGS, DialogueQuestion, Note, Passage, PassageTheme, Theme,
 PAGE_SIZE = 50
 MARK_START, MARK_END = "\ue000", "\ue001"  # private-use characters: never typed, never HTML
 ROUNDS = (1, 2)
+BESOK, FORUM = "besok", "forum"
+SOURCES = (BESOK, FORUM)  # where a passage was said: at a visit, or at an event (dialogforum)
 
 FLAG_LABELS = {
     "gott_exempel": _l("Gott exempel / framgångsfaktor"),
@@ -76,15 +83,18 @@ class Filters:
     lan: str | None = None
     omgang: int | None = None
     flagga: str | None = None
+    kalla: str | None = None  # BESOK or FORUM: visit passages or event passages only
 
     @classmethod
     def from_args(cls, args) -> Filters:
         """From the query string; anything malformed is ignored rather than an error."""
         lan = (args.get("lan") or "").strip()
         flagga = args.get("flagga") or None
+        kalla = args.get("kalla") or None
         return cls(tema=_int(args.get("tema")), grupp=_int(args.get("grupp")),
                    lan=lan if re.fullmatch(r"\d{2}", lan) else None,
-                   omgang=_int(args.get("omgang"), ROUNDS), flagga=flagga if flagga in FLAGS else None)
+                   omgang=_int(args.get("omgang"), ROUNDS), flagga=flagga if flagga in FLAGS else None,
+                   kalla=kalla if kalla in SOURCES else None)
 
     def as_args(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.__dict__.items() if v is not None}
@@ -95,9 +105,15 @@ class Filters:
 
 
 def apply_filters(stmt, f: Filters):
-    """Join a select over Passage to its visit and site, and restrict it by the filters."""
-    stmt = (stmt.join(Note, Note.id == Passage.note_id).join(Visit, Visit.id == Note.visit_id)
-            .join(Site, Site.id == Visit.site_id))
+    """Join a select over Passage to its visit and site or its event, and restrict it by the filters.
+
+    Outer joins: an event passage has no visit or site, so a group, län or round filter leaves it out."""
+    stmt = (stmt.join(Note, Note.id == Passage.note_id).outerjoin(Visit, Visit.id == Note.visit_id)
+            .outerjoin(Site, Site.id == Visit.site_id).outerjoin(Event, Event.id == Note.event_id))
+    if f.kalla == BESOK:
+        stmt = stmt.where(Note.visit_id.isnot(None))
+    elif f.kalla == FORUM:
+        stmt = stmt.where(Note.event_id.isnot(None))
     if f.tema is not None:
         stmt = stmt.where(Passage.id.in_(select(PassageTheme.passage_id).where(PassageTheme.theme_id == f.tema)))
     if f.grupp is not None:
@@ -283,8 +299,9 @@ def search(q: str, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE) -
     if not q:
         base = apply_filters(select(Passage.id), filters)
         result.total = db.session.scalar(select(func.count()).select_from(base.subquery()))
+        day = func.coalesce(Visit.date, Event.date)
         ids = list(db.session.scalars(
-            base.order_by(Visit.date.is_(None), Visit.date.desc(), Visit.id, Passage.section, Passage.position,
+            base.order_by(day.is_(None), day.desc(), Note.id, Passage.section, Passage.position,
                           Passage.id).limit(per_page).offset(offset)))
     elif dialect == "postgresql":
         ids, ranks, total = _pg_ranked(q, filters, per_page, offset)
@@ -323,12 +340,16 @@ def load_passages(ids: list[int]) -> dict[int, Passage]:
     """Passages with everything a result line shows, in a fixed number of queries."""
     if not ids:
         return {}
-    rows = db.session.scalars(
-        select(Passage).where(Passage.id.in_(ids)).options(
-            joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun)
-            .joinedload(Kommun.lan),
-            selectinload(Passage.themes).joinedload(Theme.category))).unique()
+    rows = db.session.scalars(select(Passage).where(Passage.id.in_(ids)).options(*passage_loads())).unique()
     return {p.id: p for p in rows}
+
+
+def passage_loads() -> tuple:
+    """Loader options for showing passages: the visit with its site, kommun and län, or the event; themes."""
+    return (joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun)
+            .joinedload(Kommun.lan),
+            joinedload(Passage.note).joinedload(Note.event),
+            selectinload(Passage.themes).joinedload(Theme.category))
 
 
 # --------------------------------------------------------------------------- shared page helpers
@@ -351,6 +372,8 @@ def _note_endpoint() -> str | None:
 
 def note_url(passage: Passage, endpoint: str | None = None) -> str:
     """The note the passage belongs to, at the passage's section (else the visit's page)."""
+    if passage.note.event_id is not None:
+        return url_for("dialogue.event_note", event_id=passage.note.event_id, _anchor=f"avsnitt-{passage.section}")
     endpoint = endpoint or _note_endpoint()
     if endpoint:
         return url_for(endpoint, visit_id=passage.note.visit_id, _anchor=f"avsnitt-{passage.section}")
@@ -380,7 +403,7 @@ def page_helpers(questions: dict[int, DialogueQuestion] | None = None) -> dict:
     """What the templates of the compiled pages use, translated once per page: a page can show hundreds
     of passages, and a lookup per label per passage would cost more than the rest of the page."""
     endpoint = _note_endpoint()
-    urls: dict[tuple[int, str], str] = {}  # (visit, section) -> the note's URL, built once
+    urls: dict[tuple[int, str], str] = {}  # (note, section) -> the note's URL, built once
     flags = {flag: str(label) for flag, label in FLAG_LABELS.items()}
     questions = questions if questions is not None else questions_by_nr()
     question = _("Fråga %(nr)s")
@@ -392,8 +415,8 @@ def page_helpers(questions: dict[int, DialogueQuestion] | None = None) -> dict:
         "reason_names": {reason: str(label) for reason, label in QUOTE_REASON_LABELS.items()},
         "section_names": section_names(questions),
         "short_sections": short_sections,
-        "note_url": lambda p: urls.get((p.note.visit_id, p.section)) or urls.setdefault(
-            (p.note.visit_id, p.section), note_url(p, endpoint)),
+        "note_url": lambda p: urls.get((p.note_id, p.section)) or urls.setdefault(
+            (p.note_id, p.section), note_url(p, endpoint)),
         "flag_list": flag_list,
         # Labels of a passage card; "%(n)s" ones are filled in by the template's format filter.
         "L": {
@@ -402,6 +425,7 @@ def page_helpers(questions: dict[int, DialogueQuestion] | None = None) -> dict:
             "no_themes": _("inga teman"), "no_flags": _("inga"), "no_date": _("inget datum"),
             "reason": _("Varför citatet valdes"), "no_reason": _("inget skäl angivet"),
             "anonymous": _("En kommun i grupp %(n)s"), "round": _("omgång %(n)s"), "also": _("Även"),
+            "forum": _("Dialogforum"), "kind": _("Slag"), "from_forum": _("Från ett dialogforum"),
         },
     }
 
@@ -415,4 +439,5 @@ def search_page():
     filters = Filters.from_args(request.args)
     result = search(q, filters, page=_int(request.args.get("sida")) or 1)
     return render_template("dialogue/search.html", result=result, q=q, filters=filters, themes=theme_choices(),
-                           groups=group_numbers(), lans=lan_choices(), flags=FLAGS, rounds=ROUNDS, **page_helpers())
+                           groups=group_numbers(), lans=lan_choices(), flags=FLAGS, rounds=ROUNDS,
+                           **page_helpers())

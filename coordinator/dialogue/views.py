@@ -3,8 +3,14 @@
 Thin views: the logic is notes.py. Every change is a POST with CSRF and the note's `version`; a
 save based on an older version is refused and shown as a merge of both versions.
 Never log or audit note text: ids, section keys and counts only.
+
+The same pages serve a visit's note (/dialog/besok/<visit_id>…) and an event's note
+(/dialog/forum/<event_id>…, endpoints prefixed "event_"): each view takes a NoteSubject.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import staff_required
+from ..events.models import Event
 from ..extensions import db
 from ..scheduling.models import Visit
 from ..scheduling.service import visits as all_visits
@@ -34,24 +41,70 @@ def _helpers() -> dict:
             "quote_reason_labels": notes.QUOTE_REASON_LABELS, "flags": FLAGS}
 
 
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
+@dataclass
+class NoteSubject:
+    """What a note is about, a visit or an event, and the URLs of its note pages."""
+    obj: Visit | Event
+
+    @property
+    def is_event(self) -> bool:
+        return isinstance(self.obj, Event)
+
+    @property
+    def visit(self) -> Visit | None:
+        return None if self.is_event else self.obj
+
+    @property
+    def event(self) -> Event | None:
+        return self.obj if self.is_event else None
+
+    def endpoint(self, page: str) -> str:
+        return f"dialogue.event_{page}" if self.is_event else f"dialogue.{page}"
+
+    def url(self, page: str, **kw) -> str:
+        key = "event_id" if self.is_event else "visit_id"
+        return url_for(self.endpoint(page), **{key: self.obj.id}, **kw)
+
+
+def _subject(visit_id: int | None = None, event_id: int | None = None) -> NoteSubject:
+    obj = db.session.get(Event, event_id) if event_id is not None else db.session.get(Visit, visit_id)
+    if obj is None:
         abort(404)
-    return visit
+    return NoteSubject(obj)
 
 
-def _note(visit: Visit) -> Note:
-    """The visit's note, made (and committed) the first time it is opened."""
-    note = notes.note_for(visit)
+def _routes(rule: str, page: str, methods: tuple[str, ...] = ("GET",)):
+    """Register the view for a visit's note (/besok/<visit_id>…, endpoint `page`) and for an event's
+    (/forum/<event_id>…, endpoint "event_" + `page`). The view takes the NoteSubject."""
+    def register(view):
+        def for_visit(visit_id: int, **kw):
+            return view(_subject(visit_id=visit_id), **kw)
+
+        def for_event(event_id: int, **kw):
+            return view(_subject(event_id=event_id), **kw)
+
+        bp.add_url_rule(f"/besok/<int:visit_id>{rule}", page, staff_required(for_visit), methods=methods)
+        bp.add_url_rule(f"/forum/<int:event_id>{rule}", f"event_{page}", staff_required(for_event), methods=methods)
+        return view
+    return register
+
+
+def _note(subject: NoteSubject) -> Note:
+    """The subject's note, made (and committed) the first time it is opened."""
+    note = notes.note_for(subject.obj)
     if note is not None:
         return note
     try:
-        notes.get_or_create_note(visit)
+        notes.get_or_create_note(subject.obj)
         db.session.commit()
     except IntegrityError:  # opened at the same moment by someone else
         db.session.rollback()
-    return notes.note_for(visit)
+    return notes.note_for(subject.obj)
+
+
+def _page(template: str, subject: NoteSubject, **context):
+    return render_template(template, subject=subject, visit=subject.visit, event=subject.event, **context,
+                           **_helpers())
 
 
 # --------------------------------------------------------------------------- the list
@@ -63,8 +116,11 @@ def index():
     by_round: dict[int, list] = {}
     for row in rows:
         by_round.setdefault(row.visit.round, []).append(row)
+    events = notes.note_statuses(list(db.session.scalars(select(Event).order_by(Event.date.desc(), Event.id))))
     return render_template("dialogue/notes_index.html", by_round=sorted(by_round.items()),
-                           total=len(rows), with_notes=sum(1 for r in rows if r.passages), **_helpers())
+                           total=len(rows), with_notes=sum(1 for r in rows if r.passages),
+                           events=[r for r in events if r.passages or r.subject.status != "installt"],
+                           **_helpers())
 
 
 # --------------------------------------------------------------------------- the editor
@@ -74,7 +130,8 @@ def _theme_groups() -> list[ThemeCategory]:
                                    .order_by(ThemeCategory.position, ThemeCategory.name)))
 
 
-def _editor_sections(content: dict, saved: dict, problems: list[notes.Problem]) -> list[dict]:
+def _editor_sections(content: dict, saved: dict, problems: list[notes.Problem],
+                     extras: tuple[str, ...]) -> list[dict]:
     """Per section: its passages for the form (each with its index and themes to offer), then one empty slot."""
     categories = _theme_groups()
     by_passage: dict[tuple[str, int], list[notes.Problem]] = {}
@@ -82,7 +139,7 @@ def _editor_sections(content: dict, saved: dict, problems: list[notes.Problem]) 
         by_passage.setdefault((p.section, p.index), []).append(p)
     passages = notes.passages_of(content)
     result = []
-    for section in notes.sections(content, saved):
+    for section in notes.sections(content, saved, extras=extras):
         entries = []
         for i, p in enumerate([*passages.get(section.key, []), notes.empty_passage()]):
             attached = set(p["themes"])
@@ -98,52 +155,50 @@ def _editor_sections(content: dict, saved: dict, problems: list[notes.Problem]) 
     return result
 
 
-def _editor(visit: Visit, note: Note, content: dict, version: int | None, *, problems=None, merge=None,
+def _editor(subject: NoteSubject, note: Note, content: dict, version: int | None, *, problems=None, merge=None,
             draft=None, draft_loaded=None, status: int = 200):
     saved = notes.snapshot(note)
     content = notes.compact(content)
     problems = problems or []
     form = NoteForm(formdata=None, version="" if version is None else str(version))
-    return render_template(
-        "dialogue/note.html", visit=visit, note=note, form=form, sections=_editor_sections(content, saved, problems),
+    return _page(
+        "dialogue/note.html", subject, note=note, form=form,
+        sections=_editor_sections(content, saved, problems, notes.extras_for(note)),
         problems=problems, merge=merge, draft=draft, draft_loaded=draft_loaded,
         saved=bool(note.revisions), passages=notes.passage_count(saved),
         draft_stale=draft is not None and notes.draft_is_stale(note, draft),
-        discard_form=VersionForm(formdata=None, version=note.version), **_helpers()), status
+        discard_form=VersionForm(formdata=None, version=note.version)), status
 
 
-@bp.route("/besok/<int:visit_id>")
-@staff_required
-def note(visit_id: int):
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
+@_routes("", "note")
+def note(subject: NoteSubject):
+    note = _note(subject)
     if request.args.get("utkast") == "1":
         draft = notes.load_draft(note, current_user)
         if draft is None:
             flash(_("Det finns inget sparat utkast."), "warning")
-            return redirect(url_for("dialogue.note", visit_id=visit.id))
+            return redirect(subject.url("note"))
         if draft.base_version != note.version:
             # Saved by someone since the draft began: show both versions to merge.
             merge = notes.merge(note, draft.content, draft.base_version)
-            return _editor(visit, note, merge.content, note.version, merge=merge, draft_loaded=draft)
-        return _editor(visit, note, draft.content, draft.base_version, draft_loaded=draft)
-    return _editor(visit, note, notes.snapshot(note), note.version, draft=notes.pending_draft(note, current_user))
+            return _editor(subject, note, merge.content, note.version, merge=merge, draft_loaded=draft)
+        return _editor(subject, note, draft.content, draft.base_version, draft_loaded=draft)
+    return _editor(subject, note, notes.snapshot(note), note.version, draft=notes.pending_draft(note, current_user))
 
 
-def _conflict(visit: Visit, content: dict, base: int | None):
+def _conflict(subject: NoteSubject, content: dict, base: int | None):
     db.session.rollback()
-    note = notes.note_for(visit)
+    note = notes.note_for(subject.obj)
     current_app.logger.info("note %s: save on version %s refused, now at version %s", note.id, base, note.version)
     merge = notes.merge(note, content, base)
     merged = notes.compact(merge.content)
-    return _editor(visit, note, merged, note.version, merge=merge, problems=notes.check(merged), status=409)
+    return _editor(subject, note, merged, note.version, merge=merge,
+                   problems=notes.check(merged, notes.extras_for(note)), status=409)
 
 
-@bp.route("/besok/<int:visit_id>", methods=["POST"])
-@staff_required
-def note_save(visit_id: int):
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
+@_routes("", "note_save", methods=("POST",))
+def note_save(subject: NoteSubject):
+    note = _note(subject)
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
@@ -154,24 +209,22 @@ def note_save(visit_id: int):
         db.session.commit()
     except notes.ContentRefused as e:
         db.session.rollback()
-        return _editor(visit, notes.note_for(visit), content, base, problems=e.problems, status=422)
+        return _editor(subject, notes.note_for(subject.obj), content, base, problems=e.problems, status=422)
     except (notes.NoteConflict, StaleDataError, IntegrityError):
-        return _conflict(visit, content, base)
+        return _conflict(subject, content, base)
     if revision is None:
         flash(_("Inga ändringar att spara."), "success")
     else:
         flash(_("Anteckningen är sparad (version %(n)d).", n=revision.number), "success")
-    return redirect(url_for("dialogue.note", visit_id=visit.id))
+    return redirect(subject.url("note"))
 
 
 # --------------------------------------------------------------------------- drafts (autosave)
 
-@bp.route("/besok/<int:visit_id>/utkast", methods=["POST"])
-@staff_required
-def note_autosave(visit_id: int):
+@_routes("/utkast", "note_autosave", methods=("POST",))
+def note_autosave(subject: NoteSubject):
     """What the user has typed, kept as their draft (from static/notes.js). 204, no content."""
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
+    note = _note(subject)
     form = NoteForm()
     if not form.validate_on_submit():
         abort(400)
@@ -188,54 +241,45 @@ def note_autosave(visit_id: int):
     return "", 204
 
 
-@bp.route("/besok/<int:visit_id>/utkast/kasta", methods=["POST"])
-@staff_required
-def note_discard_draft(visit_id: int):
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
+@_routes("/utkast/kasta", "note_discard_draft", methods=("POST",))
+def note_discard_draft(subject: NoteSubject):
+    note = _note(subject)
     if not VersionForm().validate_on_submit():
         abort(400)
     notes.discard_draft(note, current_user)
     db.session.commit()
     flash(_("Utkastet är kastat."), "success")
-    return redirect(url_for("dialogue.note", visit_id=visit.id))
+    return redirect(subject.url("note"))
 
 
 # --------------------------------------------------------------------------- history
 
-@bp.route("/besok/<int:visit_id>/historik")
-@staff_required
-def note_history(visit_id: int):
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
-    return render_template("dialogue/note_history.html", visit=visit, note=note, rows=notes.history(note),
-                           **_helpers())
+@_routes("/historik", "note_history")
+def note_history(subject: NoteSubject):
+    note = _note(subject)
+    return _page("dialogue/note_history.html", subject, note=note, rows=notes.history(note))
 
 
-@bp.route("/besok/<int:visit_id>/historik/<int:number>")
-@staff_required
-def note_revision(visit_id: int, number: int):
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
+@_routes("/historik/<int:number>", "note_revision")
+def note_revision(subject: NoteSubject, number: int):
+    note = _note(subject)
     rev = notes.revision(note, number)
     if rev is None:
         abort(404)
     previous = notes.previous_revision(note, number)
     content = notes.normalize(rev.content)
     current = note.revisions[-1].number if note.revisions else None
-    return render_template(
-        "dialogue/note_revision.html", visit=visit, note=note, rev=rev, content=content,
-        sections=notes.sections(rev.content), changed=set(notes.changed_sections(
+    return _page(
+        "dialogue/note_revision.html", subject, note=note, rev=rev, content=content,
+        sections=notes.sections(rev.content, extras=notes.extras_for(note)), changed=set(notes.changed_sections(
             previous.content if previous else None, rev.content)),
         is_current=number == current, restore_form=VersionForm(formdata=None, version=note.version),
-        passage_labels=notes.passage_labels, theme_names=notes.theme_names(), **_helpers())
+        passage_labels=partial(notes.passage_labels, event=subject.is_event), theme_names=notes.theme_names())
 
 
-@bp.route("/besok/<int:visit_id>/historik/<int:number>/aterstall", methods=["POST"])
-@staff_required
-def note_restore(visit_id: int, number: int):
-    visit = _visit_or_404(visit_id)
-    note = _note(visit)
+@_routes("/historik/<int:number>/aterstall", "note_restore", methods=("POST",))
+def note_restore(subject: NoteSubject, number: int):
+    note = _note(subject)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -246,12 +290,12 @@ def note_restore(visit_id: int, number: int):
         db.session.rollback()
         for problem in e.problems:
             flash(problem.message, "error")
-        return redirect(url_for("dialogue.note_revision", visit_id=visit.id, number=number))
+        return redirect(subject.url("note_revision", number=number))
     except (notes.NoteConflict, StaleDataError, IntegrityError):
         db.session.rollback()
         flash(_("Anteckningen har sparats av någon annan sedan du öppnade sidan. Ingenting återställdes; "
                 "jämför med historiken och försök igen."), "error")
-        return redirect(url_for("dialogue.note_history", visit_id=visit.id))
+        return redirect(subject.url("note_history"))
     except notes.NoteError:
         db.session.rollback()
         abort(404)
@@ -259,4 +303,4 @@ def note_restore(visit_id: int, number: int):
         flash(_("Version %(n)d har samma innehåll som anteckningen nu. Ingenting ändrades.", n=number), "success")
     else:
         flash(_("Version %(old)d är återställd som ny version %(n)d.", old=number, n=revision.number), "success")
-    return redirect(url_for("dialogue.note", visit_id=visit.id))
+    return redirect(subject.url("note"))

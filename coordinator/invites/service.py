@@ -114,22 +114,40 @@ def calendar_for(visit: Visit, method: str = "REQUEST") -> bytes:
 
 
 # --- queueing ----------------------------------------------------------------------------
+# Generic over what the invitation is for: a Visit or an Event (coordinator/events), both with
+# `uid`, `sequence`, `sent_sequence` and `attendees`; the outbox row points at it by its table name.
 
-def _queue(visit: Visit, method: str, event: ical.Event, update: bool, user=None) -> OutboxMessage:
+def queue(owner, method: str, event: ical.Event, update: bool, user=None, wording: mail.Wording = mail.VISIT,
+          to: tuple[ical.Person, ...] | None = None, extra: tuple[tuple[str, str], ...] = ()) -> OutboxMessage:
+    """Write the iMIP mail of `event` to the outbox for `owner` (a visit or an event). Does not commit.
+
+    `to`: the recipients when not every attendee (people added after the invitation went out).
+    """
     now = utcnow()
     calendar = ical.to_bytes(ical.request(event, now) if method == ical.REQUEST else ical.cancel(event, now))
-    msg = mail.build_message(event, method, calendar, update=update, now=now)
+    msg = mail.build_message(event, method, calendar, update=update, now=now, wording=wording, to=to, extra=extra)
+    recipients = event.attendees if to is None else to
     message = OutboxMessage(
-        visit=visit, kind=method.lower(), sequence=event.sequence,
-        recipients=", ".join(p.email for p in event.attendees),
+        kind=method.lower(), sequence=event.sequence,
+        recipients=", ".join(p.email for p in recipients),
         subject=mail.subject(event, method, update)[:300], message=mail.as_text(msg),
-        status=PENDING, attempts=0, next_attempt_at=now, last_error="")
+        status=PENDING, attempts=0, next_attempt_at=now, last_error="", **{owner.__tablename__: owner})
     db.session.add(message)
-    visit.sent_sequence = event.sequence
+    owner.sent_sequence = event.sequence
     db.session.flush()
-    record("invite.queued", visit, method=method, sequence=event.sequence, outbox_id=message.id,
-           recipients=len(event.attendees), **_actor(user))
+    record("invite.queued", owner, method=method, sequence=event.sequence, outbox_id=message.id,
+           recipients=len(recipients), **_actor(user))
     return message
+
+
+def ask_again(owner) -> bool:
+    """Before a REQUEST: True when one was sent before (an update). When SEQUENCE rose since (time or
+    place changed), every attendee's answer goes back to NEEDS-ACTION: they are asked again."""
+    update = owner.sent_sequence is not None
+    if update and (owner.sequence or 0) > owner.sent_sequence:
+        for attendee in owner.attendees:
+            attendee.partstat, attendee.responded_at = "NEEDS-ACTION", None
+    return update
 
 
 def queue_request(visit: Visit, user=None) -> OutboxMessage:
@@ -142,12 +160,25 @@ def queue_request(visit: Visit, user=None) -> OutboxMessage:
         raise InviteError(_("Besöket är inställt; en inbjudan kan inte skickas."))
     if not visit.attendees:
         raise InviteError(_("Besöket har inga inbjudna kontakter"))
-    update = visit.sent_sequence is not None
-    if update and (visit.sequence or 0) > visit.sent_sequence:
-        for attendee in visit.attendees:
-            attendee.partstat, attendee.responded_at = "NEEDS-ACTION", None
+    update = ask_again(visit)
     event = visit_event(visit)
-    return _queue(visit, ical.REQUEST, event, update, user)
+    from ..measurement.service import invitation_links  # the site's unanswered questionnaire goes along
+    return queue(visit, ical.REQUEST, event, update, user, extra=tuple(invitation_links(visit)))
+
+
+def cancel_owner(owner, build, user=None, wording: mail.Wording = mail.VISIT,
+                 sendable: bool = True) -> OutboxMessage | None:
+    """Raise SEQUENCE and queue METHOD:CANCEL (same UID) to every attendee. Does not commit.
+
+    `build` makes the calendar event of `owner` (called after SEQUENCE is raised). Returns None,
+    queueing nothing, when no invitation was ever sent, nobody is invited or the owner cannot be
+    sent (`sendable` False): there is then no calendar entry to remove. SEQUENCE rises in every case.
+    """
+    owner.sequence = (owner.sequence or 0) + 1
+    if owner.sent_sequence is None or not owner.attendees or not sendable:
+        record("invite.cancel_not_sent", owner, sequence=owner.sequence, **_actor(user))
+        return None
+    return queue(owner, ical.CANCEL, build(owner), False, user, wording)
 
 
 def queue_cancel(visit: Visit, user=None) -> OutboxMessage | None:
@@ -156,12 +187,7 @@ def queue_cancel(visit: Visit, user=None) -> OutboxMessage | None:
     Returns None, queueing nothing, when no invitation was ever sent or nobody is invited: there
     is then no calendar entry to remove. The SEQUENCE is raised in every case.
     """
-    visit.sequence = (visit.sequence or 0) + 1
-    if visit.sent_sequence is None or not visit.attendees or visit.date is None:
-        record("invite.cancel_not_sent", visit, sequence=visit.sequence, **_actor(user))
-        return None
-    event = visit_event(visit)
-    return _queue(visit, ical.CANCEL, event, False, user)
+    return cancel_owner(visit, visit_event, user, sendable=visit.date is not None)
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -175,8 +201,8 @@ def record_partstat(attendee: Attendee, partstat: str, comment: str = "", user=N
     attendee.comment = comment or ""
     attendee.responded_at = utcnow()
     # The comment may hold personal details: the log says only whether there was one.
-    record("invite.partstat", attendee, visit_id=attendee.visit_id, partstat=partstat,
-           comment=bool(comment), **_actor(user))
+    owner = {"event_id": attendee.event_id} if attendee.event_id is not None else {"visit_id": attendee.visit_id}
+    record("invite.partstat", attendee, **owner, partstat=partstat, comment=bool(comment), **_actor(user))
     return attendee
 
 
