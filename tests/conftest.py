@@ -84,6 +84,8 @@ def backend_app(backend, tmp_path_factory):
         load_reference_data()
         load_assignment_defaults()
         load_dialogue_defaults()
+        from coordinator.events.defaults import load_organisation_defaults
+        load_organisation_defaults()
         for role, email in USERS.items():
             user = User(email=email, name=f"Test {role}", role=role)
             user.set_password(PASSWORD)
