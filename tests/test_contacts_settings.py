@@ -19,6 +19,8 @@ from coordinator.sampling.models import Site
 from coordinator.sampling.service import adopted_sample
 from coordinator.scheduling.models import Assignment, Blackout, Phase
 
+from .helpers import adopt_sample, cli_json
+
 SETTINGS = "/besok/uppdrag"
 
 
@@ -60,16 +62,9 @@ def audit(app, action: str) -> list[AuditEvent]:
         return events
 
 
-def cli_json(app, *args):
-    result = app.test_cli_runner().invoke(args=[*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 def adopt(app) -> list[dict]:
     """Draw and adopt the 50 visit sites; returns them as (id, kommunkod, enhet, label) dicts."""
-    sample_id = cli_json(app, "sample", "draw", "--year", "2014", "--seed", "7", "--save")["id"]
-    cli_json(app, "sample", "adopt", str(sample_id))
+    adopt_sample(app)
     with app.app_context():
         return [{"id": s.id, "kommunkod": s.kommunkod, "enhet": s.enhet, "label": s.label}
                 for s in adopted_sample().active_sites]

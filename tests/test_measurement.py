@@ -19,12 +19,13 @@ from sqlalchemy import select
 from coordinator.audit import AuditEvent
 from coordinator.extensions import db
 from coordinator.invites.models import Contact, OutboxMessage
-from coordinator.measurement import service
+from coordinator.measurement import service, tabulate
 from coordinator.measurement.models import OTHER_OPTION, STANDARD_OPTIONS, MeasurementRequest, Question, Questionnaire
 from coordinator.sampling.models import Site
 from coordinator.scheduling.models import FORSLAG, Visit
 
 from .conftest import Client
+from .helpers import audit_events
 from .test_invites import deliver, make_visit, sites, smtp  # noqa: F401  (fixtures)
 from .test_plans import text
 
@@ -103,14 +104,6 @@ def form(app, request_id: int, ids: list[int], answers: dict, action: str = "spa
             position, suffix = key.split("-")
             data[f"q{ids[int(position) - 1]}-{suffix}"] = value
     return data
-
-
-def events(app, prefix: str = "measurement.") -> list[AuditEvent]:
-    with app.app_context():
-        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action.startswith(prefix))
-                                  .order_by(AuditEvent.id)).all()
-        db.session.expunge_all()
-        return rows
 
 
 def outbox(app, kind: str | None = None) -> list[OutboxMessage]:
@@ -208,7 +201,7 @@ def test_staff_build_a_questionnaire_with_standard_options_and_a_skip_rule(app, 
     page = text(staff.get(base))
     assert "Om du svarar ”Nej”, gå vidare till fråga 3." in page
     assert "Om du svarar ”Vet ej” är du klar" in page
-    log = [e.action for e in events(app)]
+    log = [e.action for e in audit_events(app, "measurement.")]
     assert log.count("measurement.question_added") == 3 and "measurement.question_updated" in log
 
 
@@ -240,7 +233,7 @@ def test_moving_and_removing_questions_keep_each_rule_on_its_question(app, sites
         db.session.commit()
         assert q[a].skip_rules == {"Nej": 2, "Vet ej": 5}
         assert service.rule_messages(qn.questions) == []
-    assert [e.action for e in events(app, "measurement.question_moved")] == ["measurement.question_moved"]
+    assert [e.action for e in audit_events(app, "measurement.question_moved")] == ["measurement.question_moved"]
 
 
 def test_a_stale_questionnaire_edit_is_refused_and_keeps_what_was_typed(app, sites, staff):
@@ -373,7 +366,7 @@ def test_save_and_continue_later_keeps_a_draft_without_required_answers(app, sit
     html = anon.get(f"/matning/{token}").get_data(as_text=True)
     assert 'value="1234,5"' in html and 'value="Halvskrivet"' in html and 'value="Ja" checked' in html
     assert 'value="ungefär 2015"' in html
-    log = [e for e in events(app) if e.action == "measurement.saved"]
+    log = [e for e in audit_events(app, "measurement.") if e.action == "measurement.saved"]
     assert len(log) == 1 and log[0].actor == f"mätningslänk {rid}" and log[0].user_id is None
     with app.app_context():
         every = db.session.scalars(select(AuditEvent)).all()
@@ -386,12 +379,12 @@ def test_save_and_continue_later_keeps_a_draft_without_required_answers(app, sit
     ("\u22123", "-3"), ("0,0", "0"), ("007", "7"), ("2.5", "2.5"), (" 45 ", "45"), ("1\u202f000\u202f000", "1000000"),
 ])
 def test_numbers_are_read_as_swedes_write_them(typed, stored):
-    assert service.parse_number(typed) == stored
+    assert tabulate.number_text(typed) == stored
 
 
 @pytest.mark.parametrize("typed", ["", "tolv", "12 kr", "1.234,5", "1,2,3", "12e3", "+-3", ",5"])
 def test_what_is_not_a_number_is_refused(typed):
-    assert service.parse_number(typed) is None
+    assert tabulate.number_text(typed) is None
 
 
 def test_a_token_opens_its_own_request_only(app, sites, anon):
@@ -462,7 +455,7 @@ def test_expired_and_revoked_links_are_refused_in_swedish(app, sites, anon, staf
     with app.app_context():
         new_token = service.token_for(db.session.get(MeasurementRequest, rid))
     assert anon.get(f"/matning/{new_token}").status_code == 200
-    actions = [e.action for e in events(app)]
+    actions = [e.action for e in audit_events(app, "measurement.")]
     assert {"measurement.last_day", "measurement.link_revoked", "measurement.link_renewed"} <= set(actions)
 
 
@@ -486,7 +479,7 @@ def test_answers_are_submitted_once_and_then_shown_read_only(app, sites, anon):
         assert r.status_code == 409
         assert "Svaren är redan inskickade" in text(r)
         assert request_row(app, rid) == stored
-    assert [e.action for e in events(app) if e.action.startswith("measurement.submitted")] == [
+    assert [e.action for e in audit_events(app, "measurement.") if e.action.startswith("measurement.submitted")] == [
         "measurement.submitted"]
 
 
@@ -514,7 +507,7 @@ def test_a_double_submit_at_the_same_moment_is_accepted_once(app, sites):
     assert sorted(codes) == [302, 409]
     row = request_row(app, rid)
     assert row["submitted_at"] is not None and row["answers"][ids["q"][2]][0] in ("10", "11")
-    assert len([e for e in events(app) if e.action == "measurement.submitted"]) == 1
+    assert len([e for e in audit_events(app, "measurement.") if e.action == "measurement.submitted"]) == 1
 
 
 def test_a_concurrent_submit_loses_on_the_version_and_writes_nothing(app, sites, anon):
@@ -590,7 +583,7 @@ def test_the_link_goes_out_by_mail_through_a_real_smtp_server(app, sites, staff,
     # The link in the mail opens the form.
     path = link[link.index("/matning/"):]
     assert anon.get(path).status_code == 200
-    assert {"measurement.sent", "measurement.request_created"} <= {e.action for e in events(app)}
+    assert {"measurement.sent", "measurement.request_created"} <= {e.action for e in audit_events(app, "measurement.")}
 
 
 def test_a_reminder_goes_once_to_those_who_have_not_answered_before_a_near_visit(app, sites, smtp, anon):
@@ -673,7 +666,7 @@ def test_the_visit_invitation_carries_the_link_while_it_is_unanswered(app, sites
     assert row["sent_at"] is not None
     with app.app_context():
         assert db.session.get(MeasurementRequest, rid).questionnaire.locked
-    assert "measurement.sent_with_invitation" in [e.action for e in events(app)]
+    assert "measurement.sent_with_invitation" in [e.action for e in audit_events(app, "measurement.")]
     deliver(app)
     (_sender, _rcpt, content), = smtp.handler.received
     assert f"/matning/{token}" in plain_text(content)

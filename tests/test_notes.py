@@ -23,6 +23,7 @@ from coordinator.extensions import db
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import Visit
 from tests.conftest import SHOTS, assert_accessible, browser_login
+from tests.helpers import adopt_sample
 
 TODAY = date(2025, 6, 1)
 
@@ -83,21 +84,14 @@ def test_a_date_of_birth_in_the_future_is_not_plausible():
 
 # --------------------------------------------------------------------------- helpers
 
-def cli_json(app, *args):
-    result = app.test_cli_runner().invoke(args=[*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 @pytest.fixture
 def visit_ids(app):
     """An adopted sample (drawn and adopted through the CLI) and its visits; ids of round 1 then round 2."""
-    data = cli_json(app, "sample", "draw", "--year", "2014", "--seed", "7", "--save")
-    cli_json(app, "sample", "adopt", str(data["id"]))
+    sample_id = adopt_sample(app)
     with app.app_context():
         from coordinator.scheduling.service import ensure_visits
 
-        assert db.session.get(Sample, data["id"]).active_sites
+        assert db.session.get(Sample, sample_id).active_sites
         ensure_visits()
         db.session.commit()
         return list(db.session.scalars(select(Visit.id).order_by(Visit.round, Visit.id)))

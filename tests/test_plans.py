@@ -22,24 +22,19 @@ from coordinator.plans import service
 from coordinator.plans.models import ActionPlan, PlanActivity, PlanGoal, PlanLink
 from coordinator.sampling.models import Sample, Site
 
+from .helpers import adopt_sample, audit_events
+
 STAFF = "staff@test.se"
 
 
 # --------------------------------------------------------------------------- helpers
 
-def cli_json(app, *args):
-    result = app.test_cli_runner().invoke(args=[*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 @pytest.fixture
 def sites(app):
     """An adopted sample (drawn and adopted through the CLI); the ids of its active sites."""
-    data = cli_json(app, "sample", "draw", "--year", "2014", "--seed", "7", "--save")
-    cli_json(app, "sample", "adopt", str(data["id"]))
+    sample_id = adopt_sample(app)
     with app.app_context():
-        return [s.id for s in db.session.get(Sample, data["id"]).active_sites]
+        return [s.id for s in db.session.get(Sample, sample_id).active_sites]
 
 
 def text(response) -> str:
@@ -98,14 +93,6 @@ def make_link(app, plan_id: int, days: int = 60) -> tuple[int, str]:
         db.session.commit()
         with app.test_request_context():
             return link.id, service.token_for(link)
-
-
-def events(app, prefix: str = "plan.") -> list[AuditEvent]:
-    with app.app_context():
-        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action.startswith(prefix))
-                                  .order_by(AuditEvent.id)).all()
-        db.session.expunge_all()
-        return rows
 
 
 ACTIVITY_FORM = {"description": "Inför BBIC fullt ut", "responsible": "IFO-chefen", "decided": "y",
@@ -219,7 +206,7 @@ def test_plan_crud_through_the_pages_is_audited(app, sites, staff):
         assert [g.id for g in plan.goals] == [g2] and plan.goals[0].position == 1
         assert db.session.get(PlanActivity, a1) is None
 
-    log = events(app)
+    log = audit_events(app, "plan.")
     assert [e.action for e in log] == [
         "plan.created", "plan.updated", "plan.goal_added", "plan.goal_added", "plan.goal_updated", "plan.goal_moved",
         "plan.activity_added", "plan.activity_added", "plan.activity_updated", "plan.activity_removed",
@@ -406,7 +393,7 @@ def test_a_link_opens_its_own_plan_only(app, sites, anon):
     row = activity_row(app, act)
     assert row["status"] == "pagar" and row["kommun_comment"] == "Upphandling pågår"
     assert row["kommun_updated_at"] is not None and row["version"] == v + 1
-    log = [e for e in events(app) if e.action == "plan.kommun_report"]
+    log = [e for e in audit_events(app, "plan.") if e.action == "plan.kommun_report"]
     assert len(log) == 1
     assert log[0].actor == f"kommunlänk {link_a}" and log[0].user_id is None
     assert log[0].object_type == "plan_activity" and log[0].object_id == str(act)
@@ -490,7 +477,7 @@ def test_expired_revoked_and_tampered_links_are_refused(app, sites, anon, staff)
         assert "Länken fungerar inte" in text(r)
         assert anon.post(f"/plan/{bad}/aktivitet/{act}", form).status_code == 404
     assert activity_row(app, act)["status"] == "pagar" and activity_row(app, act)["kommun_comment"] == ""
-    assert not [e for e in events(app) if e.action == "plan.kommun_report"]
+    assert not [e for e in audit_events(app, "plan.") if e.action == "plan.kommun_report"]
 
 
 def test_staff_create_list_and_revoke_links(app, sites, staff):
@@ -518,7 +505,7 @@ def test_staff_create_list_and_revoke_links(app, sites, staff):
     assert staff.post(f"{base}/lankar/{link_id}/aterkalla", {}).status_code == 302
     page = text(staff.get(base))
     assert "återkallad" in page and f"/plan/{token}" not in staff.get(base).get_data(as_text=True)
-    log = events(app, "plan.link")
+    log = audit_events(app, "plan.link")
     assert [e.action for e in log] == ["plan.link_created", "plan.link_revoked"]
     assert log[0].details["valid_through"] == chosen.isoformat() and log[0].actor == STAFF
     assert all(token not in json.dumps(e.details) for e in log)
@@ -592,7 +579,7 @@ def test_followup_text_is_saved_audited_and_guarded(app, sites, staff, admin):
         plan = service.plan_for(sites[0])
         assert (plan.followup_summary, plan.most_urgent) == ("Arbetet har kommit långt.", "Rekrytering.")
         assert [g.situation for g in plan.goals] == ["Nästan klart.", "", "Har börjat."]
-    log = events(app, "plan.followup")
+    log = audit_events(app, "plan.followup")
     assert len(log) == 1 and log[0].details == {"site_id": sites[0], "fields": ["followup_summary", "most_urgent"],
                                                 "goals_situation": [ids["goals"][0], ids["goals"][2]]}
     r = admin.post(url, {**form, "most_urgent": "Något annat"})

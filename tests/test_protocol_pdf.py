@@ -1,6 +1,5 @@
 """The sample protocol as a PDF: content, access, a hand-picked sample, and the shared PDF basics."""
 import io
-import json
 import re
 
 import pytest
@@ -11,11 +10,7 @@ from coordinator import pdf
 from coordinator.extensions import db
 from coordinator.sampling.models import Decline, Sample
 
-
-def cli_json(app, *args):
-    result = app.test_cli_runner().invoke(args=[*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+from .helpers import cli_json
 
 
 def read_pdf(response):

@@ -27,30 +27,25 @@ from coordinator.reports.models import FINAL, QUARTERLY, IssuedReport, Narrative
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import Visit
 
+from .helpers import adopt_sample
+
 PERIOD = "2015Q3"
 STAFF = "staff@test.se"
 
 
 # --------------------------------------------------------------------------- helpers
 
-def cli_json(app, *args):
-    result = app.test_cli_runner().invoke(args=[*args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.output)
-
-
 @pytest.fixture
 def quarter_visits(app):
     """An adopted sample with its visits; three round-1 visits fall in 2015 Q3: two held, one booked.
 
     Returns the ids (held, held, booked); the first has a dialogue note with one passage."""
-    data = cli_json(app, "sample", "draw", "--year", "2014", "--seed", "7", "--save")
-    cli_json(app, "sample", "adopt", str(data["id"]))
+    sample_id = adopt_sample(app)
     with app.app_context():
         from coordinator.dialogue import notes
         from coordinator.scheduling.service import ensure_visits
 
-        assert db.session.get(Sample, data["id"]).active_sites
+        assert db.session.get(Sample, sample_id).active_sites
         ensure_visits()
         db.session.flush()
         ids = list(db.session.scalars(select(Visit.id).where(Visit.round == 1).order_by(Visit.id).limit(3)))

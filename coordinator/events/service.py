@@ -23,9 +23,11 @@ from sqlalchemy.orm import selectinload
 
 from ..audit import record, utcnow
 from ..extensions import db
+from ..i18n import _
 from ..invites import ical, mail
 from ..invites import service as invites
 from ..invites.models import Attendee, OutboxMessage
+from ..versions import check_version
 from .models import (EVENT_KINDS, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANERAT, Event, EventOrganisation,
                      Organisation)
 
@@ -46,11 +48,6 @@ KIND_WORDS = {
 assert set(KIND_WORDS) == set(EVENT_KINDS)
 
 
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
-
-
 class EventError(Exception):
     """A change that is refused; the message is for the user (translated)."""
 
@@ -69,12 +66,6 @@ class FieldError(EventError):
 
 def today() -> date:
     return datetime.now(ical.STOCKHOLM).date()
-
-
-def check_version(obj, expected: int | str | None) -> None:
-    if expected is None or str(expected).strip() != str(obj.version):
-        raise StaleError(_("Någon annan har sparat en ändring sedan du öppnade sidan. Det du skickade har inte "
-                           "sparats."))
 
 
 def _touch(event: Event) -> None:
@@ -126,7 +117,7 @@ def create_organisation(values: dict, user=None) -> Organisation:
 
 def update_organisation(organisation: Organisation, version, values: dict, user=None) -> list[str]:
     """Returns the fields that changed (none: nothing is written)."""
-    check_version(organisation, version)
+    check_version(version, organisation.version, StaleError)
     _check_organisation(values, organisation)
     changed = [k for k in ORGANISATION_FIELDS if getattr(organisation, k) != values[k]]
     if not changed:
@@ -142,7 +133,7 @@ def update_organisation(organisation: Organisation, version, values: dict, user=
 
 def set_organisation_active(organisation: Organisation, version, active: bool, user=None) -> bool:
     """(De)activate: an inactive organisation is not offered for new events but stays on old ones."""
-    check_version(organisation, version)
+    check_version(version, organisation.version, StaleError)
     if organisation.active == active:
         return False
     organisation.active = active
@@ -220,7 +211,7 @@ def update_event(event: Event, version, values: dict, organisation_ids: list[int
 
     Returns (the fields that changed, "organisationer" among them if the list changed; the queued mail).
     """
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     _check_values(values)
     changed = [k for k in EVENT_FIELDS if getattr(event, k) != values[k]]
     if _set_links(event, "invited", set(organisation_ids)):
@@ -248,7 +239,7 @@ def _attendee(event: Event, attendee_id: int) -> Attendee:
 
 def add_attendee(event: Event, version, name: str, email: str, organisation_id: int | None,
                  user=None) -> Attendee:
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     if event.status == INSTALLT:
         raise EventError(_("Dialogforumet är inställt; ingen kan bjudas in."))
     folded = email.strip().casefold()
@@ -267,7 +258,7 @@ def add_attendee(event: Event, version, name: str, email: str, organisation_id: 
 
 def remove_attendee(event: Event, version, attendee_id: int, user=None) -> bool:
     """Returns True when the person had already been sent the invitation (they should be told)."""
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     attendee = _attendee(event, attendee_id)
     was_sent = attendee.email.strip().casefold() in invited_addresses(event)
     event.attendees.remove(attendee)
@@ -286,7 +277,7 @@ def set_partstat(event: Event, attendee_id: int, partstat: str, comment: str = "
 
 
 def mark_held(event: Event, version, user=None, on: date | None = None) -> None:
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     if event.status != PLANERAT:
         raise EventError(_("Bara planerade dialogforum kan markeras som genomförda."))
     if event.date > (on or today()):
@@ -300,7 +291,7 @@ def mark_held(event: Event, version, user=None, on: date | None = None) -> None:
 
 def cancel(event: Event, version, reason: str = "", user=None) -> OutboxMessage | None:
     """Cancel a planned event; everyone who got the invitation gets METHOD:CANCEL (SEQUENCE + 1)."""
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     if event.status != PLANERAT:
         raise EventError(_("Bara planerade dialogforum kan ställas in."))
     event.status = INSTALLT
@@ -315,7 +306,7 @@ def record_attendance(event: Event, version, organisations_attended: set[int],
                       attendees_attended: dict[int, bool | None], user=None) -> bool:
     """Who came, recorded afterwards: organisations (invited or not) and each invited person
     (True / False / None = not known). Returns False when nothing changed."""
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     if event.status != GENOMFORT:
         raise EventError(_("Närvaro registreras när dialogforumet är genomfört."))
     changed = _set_links(event, "attended", set(organisations_attended))
@@ -406,7 +397,7 @@ def queue_request(event: Event, user=None, to: list[Attendee] | None = None) -> 
 def invite(event: Event, version, user=None) -> OutboxMessage:
     """Send the invitation: to everyone the first time; afterwards to those who have not had the
     current one (added since). Does not commit."""
-    check_version(event, version)
+    check_version(version, event.version, StaleError)
     if event.status != PLANERAT:
         raise EventError(_("Bara planerade dialogforum kan bjudas in till."))
     if event.sent_sequence is None:

@@ -6,7 +6,7 @@ kept and shown beside what is stored now. Staff only: readers (the ministry) get
 """
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,9 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import staff_required
 from ..extensions import db
+from ..forms import abort_if_bad_csrf
 from ..invites.models import PARTSTATS, OutboxMessage
 from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
-from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS
+from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS, calendar_response
 from ..plans.views import CONFLICT_TEXT  # the same words for every refused stale save
 from . import bp, service
 from .forms import (KIND_LABELS, ORGANISATION_KIND_LABELS, STATUS_LABELS, AttendeeForm, CancelForm, EventForm,
@@ -38,11 +39,6 @@ def event_helpers():
         "event_status_label": lambda s: str(STATUS_LABELS.get(s, s)),
         "organisation_kind_label": lambda k: str(ORGANISATION_KIND_LABELS.get(k, k)),
     }
-
-
-def _bad_csrf(form) -> None:
-    if "csrf_token" in form.errors:
-        abort(400)
 
 
 def _event_or_404(event_id: int) -> Event:
@@ -116,7 +112,7 @@ def new():
         return _form_page(None, _event_form(None))
     form = _event_form(None, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _form_page(None, form, status=400)
     try:
         event = service.create_event(form.values(), form.organisations.data or [], current_user)
@@ -157,7 +153,7 @@ def edit(event_id: int):
         return _form_page(event, _event_form(event))
     form = _event_form(event, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _form_page(event, form, status=400)
     try:
         changed, message = service.update_event(event, form.version.data, form.values(),
@@ -244,7 +240,7 @@ def add_attendee(event_id: int):
     event = _event_or_404(event_id)
     form = _attendee_form(event, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _event_page(event, attendee_form=form, status=400)
     try:
         attendee = service.add_attendee(event, form.version.data, form.name.data, form.email.data,
@@ -321,10 +317,7 @@ def event_ics(event_id: int):
     except service.EventError as e:
         flash(str(e), "error")
         return redirect(url_for("events.event", event_id=event.id))
-    response = Response(data, content_type="text/calendar; charset=utf-8; method=REQUEST")
-    response.headers["Content-Disposition"] = f'attachment; filename="dialogforum-{event.id}.ics"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return calendar_response(data, f"dialogforum-{event.id}.ics", method="REQUEST")
 
 
 @bp.route("/dialogforum/<int:event_id>/genomfort", methods=["POST"])
@@ -348,7 +341,7 @@ def cancel(event_id: int):
     event = _event_or_404(event_id)
     form = CancelForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _event_page(event, cancel_form=form, status=400)
     try:
         message = service.cancel(event, form.version.data, form.reason.data or "", current_user)
@@ -404,7 +397,7 @@ def new_organisation():
         return _organisation_page(None, OrganisationForm(formdata=None, version="0"))
     form = OrganisationForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _organisation_page(None, form, status=400)
     try:
         organisation = service.create_organisation(form.values(), current_user)
@@ -426,7 +419,7 @@ def edit_organisation(organisation_id: int):
                                                                  version=str(organisation.version)))
     form = OrganisationForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _organisation_page(organisation, form, status=400)
     try:
         changed = service.update_organisation(organisation, form.version.data, form.values(), current_user)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from ..audit import record, utcnow
 from ..extensions import db
+from ..i18n import _
 from ..scheduling import defaults
 from ..scheduling.models import BOOKED, FORSLAG, INSTALLD, Visit
 from . import ical, mail
@@ -24,11 +25,6 @@ ORGANIZER_FALLBACK = ("Nationella samordnaren för den sociala barn- och ungdoms
 
 class InviteError(Exception):
     """A request that cannot be carried out; the message is for the user (translated)."""
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
 
 
 def _ical_error(e: ical.ICalError) -> InviteError:

@@ -49,7 +49,8 @@ def partstat_label(value: str) -> str:
     return str(PARTSTAT_LABELS.get(value, value))
 
 
-def _calendar_response(data: bytes, filename: str, method: str | None = None, download: bool = True) -> Response:
+def calendar_response(data: bytes, filename: str, method: str | None = None, download: bool = True) -> Response:
+    """An iCalendar file as the staff download it (the events' invitations use it too); never cached."""
     mimetype = "text/calendar; charset=utf-8" + (f"; method={method}" if method else "")
     response = Response(data, content_type=mimetype)
     if download:
@@ -124,7 +125,7 @@ def visit_ics(visit_id: int):
     except service.InviteError as e:
         flash(str(e), "error")
         return redirect(url_for("invites.replies", visit_id=visit.id))
-    return _calendar_response(data, f"besok-{visit.id}.ics", method="REQUEST")
+    return calendar_response(data, f"besok-{visit.id}.ics", method="REQUEST")
 
 
 def _replies_page(visit: Visit, errors: list[str] | None = None, pasted: str = "", status: int = 200):
@@ -195,7 +196,7 @@ def feed(token: str):
     feed_token = service.active_feed(token)
     if feed_token is None:
         abort(404)
-    response = _calendar_response(service.feed_calendar(feed_token), "besok.ics", download=False)
+    response = calendar_response(service.feed_calendar(feed_token), "besok.ics", download=False)
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 

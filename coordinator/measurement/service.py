@@ -12,11 +12,9 @@ two concurrent submits exactly one wins and the other finds the answers already 
 """
 from __future__ import annotations
 
-import re
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from sqlalchemy import func, select
@@ -24,13 +22,16 @@ from sqlalchemy import func, select
 from .. import links
 from ..audit import record, utcnow
 from ..extensions import db
+from ..i18n import _
 from ..invites.mail import as_text
 from ..invites.models import PENDING, Contact, OutboxMessage
 from ..links import ACTIVE, EXPIRED, REVOKED, last_valid_day, link_state, today
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import INSTALLD, Visit
+from ..versions import check_version
 from . import mailtext, rules
+from .tabulate import NUMBER_RE, number_text
 from .models import (MANY, NUMBER, ONE, OTHER_OPTION, QUESTION_KINDS, TEXT, MeasurementAnswer, MeasurementRequest,
                      Question, Questionnaire)
 
@@ -77,17 +78,6 @@ class AnswerErrors(MeasurementError):
     def __init__(self, errors: dict[int, list[str]]):
         super().__init__("answers")
         self.errors = errors
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
-
-
-def _check(expected: int | str | None, actual: int) -> None:
-    if expected is None or str(expected) != str(actual):
-        raise StaleError(_("Någon annan har sparat en ändring sedan du öppnade sidan. Det du skickade har inte "
-                           "sparats."))
 
 
 def _set(obj, values: Mapping[str, Any]) -> list[str]:
@@ -184,7 +174,7 @@ def create_questionnaire(values: Mapping[str, Any], user=None) -> Questionnaire:
 
 def update_questionnaire(questionnaire: Questionnaire, expected_version, values: Mapping[str, Any],
                          user=None) -> list[str]:
-    _check(expected_version, questionnaire.version)
+    check_version(expected_version, questionnaire.version, StaleError)
     _editable(questionnaire)
     changed = _set(questionnaire, {k: values[k] for k in QUESTIONNAIRE_FIELDS if k in values})
     if changed:
@@ -195,7 +185,7 @@ def update_questionnaire(questionnaire: Questionnaire, expected_version, values:
 
 def set_archived(questionnaire: Questionnaire, expected_version, archived: bool, user=None) -> bool:
     """Archived questionnaires are not offered for sending; their answers stay. Allowed when locked."""
-    _check(expected_version, questionnaire.version)
+    check_version(expected_version, questionnaire.version, StaleError)
     if questionnaire.archived == archived:
         return False
     questionnaire.archived = archived
@@ -219,7 +209,7 @@ def copy_questionnaire(questionnaire: Questionnaire, user=None) -> Questionnaire
 
 
 def add_question(questionnaire: Questionnaire, expected_version, values: Mapping[str, Any], user=None) -> Question:
-    _check(expected_version, questionnaire.version)
+    check_version(expected_version, questionnaire.version, StaleError)
     _editable(questionnaire)
     before = list(questionnaire.questions)
     question = Question(position=len(before) + 1, **normalise_question(values))
@@ -235,7 +225,7 @@ def add_question(questionnaire: Questionnaire, expected_version, values: Mapping
 
 def update_question(question: Question, expected_version, values: Mapping[str, Any], user=None) -> list[str]:
     questionnaire = question.questionnaire
-    _check(expected_version, questionnaire.version)
+    check_version(expected_version, questionnaire.version, StaleError)
     _editable(questionnaire)
     changed = _set(question, normalise_question(values))
     _valid_rules(questionnaire.questions)
@@ -248,7 +238,7 @@ def update_question(question: Question, expected_version, values: Mapping[str, A
 
 def remove_question(question: Question, expected_version, user=None) -> None:
     questionnaire = question.questionnaire
-    _check(expected_version, questionnaire.version)
+    check_version(expected_version, questionnaire.version, StaleError)
     _editable(questionnaire)
     before = list(questionnaire.questions)
     record("measurement.question_removed", question, questionnaire_id=questionnaire.id, position=question.position)
@@ -265,7 +255,7 @@ def move_question(question: Question, direction: str, expected_version, user=Non
     Rules keep pointing at the same question; a move that would make a rule jump backwards is refused.
     """
     questionnaire = question.questionnaire
-    _check(expected_version, questionnaire.version)
+    check_version(expected_version, questionnaire.version, StaleError)
     _editable(questionnaire)
     before = sorted(questionnaire.questions, key=lambda q: q.position)
     i = before.index(question)
@@ -617,19 +607,6 @@ class Entry:
     comment: str = ""
 
 
-NUMBER_RE = re.compile(r"[+-]?\d+(?:\.\d+)?")
-
-
-def parse_number(text: str | None) -> str | None:
-    """A number as typed in Sweden ("1 234,5", "12", "-3,25"; a point also works) in canonical form
-    ("1234.5"), or None when it is not a number."""
-    compact = re.sub(r"[\s\u00a0\u202f]", "", text or "").replace("\u2212", "-").replace(",", ".")
-    if not NUMBER_RE.fullmatch(compact):
-        return None
-    number = Decimal(compact)
-    return "0" if number == 0 else format(number.normalize(), "f")
-
-
 def number_for_input(value: Any) -> str:
     """A stored number shown as a Swede writes it (decimal comma); a draft's text as it was typed."""
     if value is None:
@@ -702,7 +679,7 @@ def check_sheet(questions: Sequence[Question], sheet: Mapping[int, Entry], submi
             if q.required and not has_answer(q, entry):
                 messages.append({ONE: _("Välj ett svar."), MANY: _("Välj minst ett alternativ."),
                                  NUMBER: _("Skriv ett tal."), TEXT: _("Skriv ett svar.")}[q.kind])
-            if q.kind == NUMBER and has_answer(q, entry) and parse_number(entry.value) is None:
+            if q.kind == NUMBER and has_answer(q, entry) and number_text(entry.value) is None:
                 messages.append(_("Skriv ett tal med siffror, till exempel 12 eller 1 234,5."))
             if _chose_other(q, entry) and not entry.other_text:
                 messages.append(_("Skriv vad ”Annat” är, eller ta bort krysset."))
@@ -719,7 +696,7 @@ def save_answers(req: MeasurementRequest, expected_version, sheet: Mapping[int, 
     """
     if req.submitted_at is not None:
         raise SubmittedError(_("Svaren är redan inskickade."))
-    _check(expected_version, req.version)
+    check_version(expected_version, req.version, StaleError)
     questions = list(req.questionnaire.questions)
     skip, errors = check_sheet(questions, sheet, submit)
     if errors:
@@ -739,7 +716,7 @@ def save_answers(req: MeasurementRequest, expected_version, sheet: Mapping[int, 
         answer = stored.get(q.id)
         value = entry.value or None
         if q.kind == NUMBER and value is not None:
-            value = parse_number(value) or value
+            value = number_text(value) or value
         other = entry.other_text if not submit or _chose_other(q, entry) else ""
         if q.id in skip or (value is None and not other and not entry.comment):
             if answer is not None:

@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -126,6 +127,21 @@ class Table:
 
 # --------------------------------------------------------------------------- reading one answer
 
+# A number in canonical form, as the kommun's form stores it ("1234.5").
+NUMBER_RE = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
+def number_text(text: str | None) -> str | None:
+    """A number as typed in Sweden ("1 234,5", "12", "-3,25"; a point also works) in canonical form
+    ("1234.5"), or None when it is not a number. The one reading of typed numbers: the form stores
+    this, the tabulation reads it."""
+    compact = re.sub(r"\s", "", text or "").replace("\u2212", "-").replace(",", ".")
+    if not NUMBER_RE.fullmatch(compact):
+        return None
+    number = Decimal(compact)
+    return "0" if number == 0 else format(number.normalize(), "f")
+
+
 def parse_number(value: Any) -> float | None:
     """A number answer as typed ('3,5', '1 200', '−2') -> float; None when it is not a number."""
     if isinstance(value, bool) or value is None:
@@ -133,11 +149,10 @@ def parse_number(value: Any) -> float | None:
     if isinstance(value, (int, float)):
         number = float(value)
     else:
-        text = re.sub(r"\s", "", str(value)).replace(",", ".").replace("\u2212", "-")
-        try:
-            number = float(text)
-        except ValueError:
+        text = number_text(str(value))
+        if text is None:
             return None
+        number = float(text)
     return number if math.isfinite(number) else None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import links
 from ..auth import staff_required
 from ..extensions import csrf, db
+from ..forms import abort_if_bad_csrf
 from ..invites.views import OUTBOX_STATUS_LABELS
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
@@ -59,11 +60,6 @@ def measurement_helpers():
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _bad_csrf(form) -> None:
-    if "csrf_token" in form.errors:
-        abort(400)
-
 
 def _questionnaire_or_404(questionnaire_id: int) -> Questionnaire:
     questionnaire = db.session.get(Questionnaire, questionnaire_id)
@@ -150,7 +146,7 @@ def send_round(round_: int, action: str):
         abort(404)
     form = _send_form(round_, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _index_page(round_, send_form=form, status=400)
     questionnaire = db.session.get(Questionnaire, form.questionnaire.data)
     try:
@@ -178,7 +174,7 @@ def remind():
     round_ = _round_arg()
     form = RemindForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _index_page(round_, remind_form=form, status=400)
     reminded, skipped = service.remind(form.days.data, current_user)
     db.session.commit()
@@ -207,7 +203,7 @@ def new_questionnaire():
             flash(_("Enkäten är skapad. Lägg nu till frågorna."), "success")
             return redirect(url_for("measurement.questionnaire", questionnaire_id=questionnaire.id,
                                     _anchor="ny-fraga"))
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
     return render_template("measurement/new.html", form=form), 400 if form.errors else 200
 
 
@@ -258,7 +254,7 @@ def questionnaire(questionnaire_id: int):
         return _editor(questionnaire)
     form = QuestionnaireForm()
     if not form.validate_on_submit() or not form.version.data:
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _editor(questionnaire, header=form, status=400)
     try:
         changed = service.update_questionnaire(questionnaire, form.version.data, form.values(), current_user)
@@ -276,7 +272,7 @@ def add_question(questionnaire_id: int):
     questionnaire = _questionnaire_or_404(questionnaire_id)
     form = _new_question_form(questionnaire, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _editor(questionnaire, question_form=form, status=400)
     try:
         question = service.add_question(questionnaire, form.version.data, form.values(), current_user)
@@ -318,7 +314,7 @@ def question(questionnaire_id: int, question_id: int):
     form = QuestionForm()
     skip_rules, dropped = read_rules(request.form, form.option_list())
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _question_page(questionnaire, question, form=form, rules=skip_rules, status=400)
     try:
         changed = service.update_question(question, form.version.data, form.values(skip_rules), current_user)
@@ -449,14 +445,14 @@ def site_action(round_: int, site_id: int, action: str):
     if action in ("skicka", "skapa"):
         form = _send_form(round_, request.form)
         if not form.validate_on_submit():
-            _bad_csrf(form)
+            abort_if_bad_csrf(form)
             return _request_page(round_, site, send_form=form, status=400)
     elif action in ("ny-lank", "sista-dag"):
         if req is None:
             abort(404)
         form = LastDayForm()
         if not form.validate_on_submit():
-            _bad_csrf(form)
+            abort_if_bad_csrf(form)
             return _request_page(round_, site, day_form=form, status=400)
     elif action in ("paminn", "aterkalla"):
         if req is None:
@@ -509,7 +505,7 @@ def _site_action(action: str, round_: int, site: Site, req, form) -> str:
 def _link_refused(reason: str):
     """Unknown or tampered: 404; revoked: 403; expired: 410 (it existed, and is gone)."""
     status = {"invalid": 404, "revoked": 403, "expired": 410}.get(reason, 404)
-    return render_template("measurement/link_refused.html", reason=reason), status
+    return render_template("link_refused.html", kind="measurement", reason=reason), status
 
 
 def _kommun_page(req, token: str, *, sheet=None, errors=None, notice: str | None = None, conflict: bool = False,

@@ -24,9 +24,11 @@ from .. import links
 from ..audit import record, utcnow
 from ..extensions import db
 # The kommun links' generic parts live in coordinator/links.py; named here as the plans' API.
+from ..i18n import _
 from ..links import ACTIVE, LinkRefused, aware, expires_at_for, last_valid_day, link_state, today  # noqa: F401
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
+from ..versions import check_version
 from .models import (ACTIVITY_STATUSES, AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanActivity, PlanGoal,
                      PlanLink)
 
@@ -48,17 +50,6 @@ class PlanError(Exception):
 
 class StaleError(PlanError):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
-
-
-def _check(expected: int | str | None, actual: int) -> None:
-    if expected is None or str(expected) != str(actual):
-        raise StaleError(_("Någon annan har sparat en ändring sedan du öppnade sidan. Det du skickade har inte "
-                           "sparats."))
 
 
 def _touch(plan: ActionPlan) -> None:
@@ -284,13 +275,13 @@ def ensure_plan(site: Site, expected_version: int | str | None, user=None) -> Ac
     """The site's plan; created when the form was made without one (version "0")."""
     plan = plan_for(site)
     if plan is None:
-        _check(expected_version, 0)
+        check_version(expected_version, 0, StaleError)
         plan = ActionPlan(site_id=site.id, challenges="", followup_summary="", most_urgent="")
         db.session.add(plan)
         db.session.flush()
         record("plan.created", plan, site_id=site.id)
         return plan
-    _check(expected_version, plan.version)
+    check_version(expected_version, plan.version, StaleError)
     return plan
 
 
@@ -333,7 +324,7 @@ def add_goal(site: Site, expected_version, values: dict[str, Any], user=None) ->
 
 def update_goal(goal: PlanGoal, expected_version, values: dict[str, Any], user=None) -> list[str]:
     plan = goal.plan
-    _check(expected_version, plan.version)
+    check_version(expected_version, plan.version, StaleError)
     changed = _apply(goal, values, GOAL_FIELDS)
     if changed:
         _touch(plan)
@@ -345,7 +336,7 @@ def update_goal(goal: PlanGoal, expected_version, values: dict[str, Any], user=N
 
 def remove_goal(goal: PlanGoal, expected_version, user=None) -> None:
     plan = goal.plan
-    _check(expected_version, plan.version)
+    check_version(expected_version, plan.version, StaleError)
     record("plan.goal_removed", goal, plan_id=plan.id, activities=[a.id for a in goal.activities])
     plan.goals.remove(goal)
     db.session.delete(goal)
@@ -358,7 +349,7 @@ def remove_goal(goal: PlanGoal, expected_version, user=None) -> None:
 def move_goal(goal: PlanGoal, direction: str, expected_version, user=None) -> bool:
     """Swap the goal with its neighbour above ("upp") or below ("ned"); False at the end of the list."""
     plan = goal.plan
-    _check(expected_version, plan.version)
+    check_version(expected_version, plan.version, StaleError)
     goals = list(plan.goals)
     i = goals.index(goal)
     j = i - 1 if direction == "upp" else i + 1
@@ -375,7 +366,7 @@ def move_goal(goal: PlanGoal, direction: str, expected_version, user=None) -> bo
 
 def save_followup(plan: ActionPlan, expected_version, followup_summary: str, most_urgent: str,
                   situations: dict[int, str], user=None) -> list[str]:
-    _check(expected_version, plan.version)
+    check_version(expected_version, plan.version, StaleError)
     changed = _apply(plan, {"followup_summary": followup_summary, "most_urgent": most_urgent},
                      ["followup_summary", "most_urgent"])
     goals_changed = []
@@ -416,7 +407,7 @@ def add_activity(goal: PlanGoal, values: dict[str, Any], user=None) -> PlanActiv
 
 
 def update_activity(activity: PlanActivity, expected_version, values: dict[str, Any], user=None) -> list[str]:
-    _check(expected_version, activity.version)
+    check_version(expected_version, activity.version, StaleError)
     if "status" in values:
         _valid_status(values["status"])
     old_status = activity.status
@@ -432,7 +423,7 @@ def update_activity(activity: PlanActivity, expected_version, values: dict[str, 
 
 
 def remove_activity(activity: PlanActivity, expected_version, user=None) -> None:
-    _check(expected_version, activity.version)
+    check_version(expected_version, activity.version, StaleError)
     goal = activity.goal
     record("plan.activity_removed", activity, plan_id=goal.plan_id, goal_id=goal.id, status=activity.status)
     goal.activities.remove(activity)
@@ -447,7 +438,7 @@ def kommun_report(link: PlanLink, activity: PlanActivity, expected_version, stat
     """The kommun's report through its link: status and comment of one activity of *its* plan."""
     if activity.goal.plan_id != link.plan_id:
         raise LookupError("activity of another plan")
-    _check(expected_version, activity.version)
+    check_version(expected_version, activity.version, StaleError)
     _valid_status(status)
     old_status = activity.status
     changed = _apply(activity, {"status": status, "kommun_comment": kommun_comment}, ["status", "kommun_comment"])

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import links
 from ..auth import staff_required
 from ..extensions import db
+from ..forms import abort_if_bad_csrf
 from ..sampling.service import adopted_sample
 from . import bp, service
 from .forms import (STATUS_LABELS, ActivityForm, FollowupForm, GoalForm, KommunReportForm, LinkForm, MoveForm,
@@ -83,11 +84,6 @@ def _activity_or_404(site, activity_id: int) -> PlanActivity:
     if activity is None or activity.goal.plan.site_id != site.id:
         abort(404)
     return activity
-
-
-def _bad_csrf(form) -> None:
-    if "csrf_token" in form.errors:
-        abort(400)
 
 
 def _theme_name(theme_id) -> str:
@@ -179,7 +175,7 @@ def save_challenges(site_id: int):
     site = _site_or_404(site_id)
     form = PlanForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _editor(site, plan_form=form, status=400)
     try:
         service.save_challenges(site, form.version.data, form.challenges.data or "", current_user)
@@ -198,7 +194,7 @@ def add_goal(site_id: int):
     site = _site_or_404(site_id)
     form = _goal_form(None, service.plan_for(site), request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _editor(site, goal_form=form, status=400)
     try:
         goal = service.add_goal(site, form.version.data, {"title": form.title.data,
@@ -220,7 +216,7 @@ def edit_goal(site_id: int, goal_id: int):
         return _goal_page(site, goal)
     form = _goal_form(goal, goal.plan, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _goal_page(site, goal, form=form, status=400)
     try:
         changed = service.update_goal(goal, form.version.data, {"title": form.title.data,
@@ -261,7 +257,7 @@ def remove_goal(site_id: int, goal_id: int):
     goal = _goal_or_404(site, goal_id)
     form = RemoveForm(prefix="ta-bort")
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _goal_page(site, goal, remove_form=form, status=400)
     try:
         service.remove_goal(goal, form.version.data, current_user)
@@ -322,7 +318,7 @@ def new_activity(site_id: int, goal_id: int):
         return _activity_page(site, goal, None)
     form = ActivityForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _activity_page(site, goal, None, form=form, status=400)
     try:
         activity = service.add_activity(goal, form.values(), current_user)
@@ -343,7 +339,7 @@ def edit_activity(site_id: int, activity_id: int):
         return _activity_page(site, activity.goal, activity)
     form = ActivityForm()
     if not form.validate_on_submit() or not form.version.data:
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         if not form.version.data:
             abort(400)
         return _activity_page(site, activity.goal, activity, form=form, status=400)
@@ -386,7 +382,7 @@ def remove_activity(site_id: int, activity_id: int):
     activity = _activity_or_404(site, activity_id)
     form = RemoveForm(prefix="ta-bort")
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _activity_page(site, activity.goal, activity, remove_form=form, status=400)
     goal_id = activity.goal_id
     try:
@@ -423,7 +419,7 @@ def create_link(site_id: int):
     plan = _plan_or_404(site)
     form = LinkForm()
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _editor(site, link_form=form, status=400)
     try:
         link = service.create_link(plan, form.valid_through.data, current_user)
@@ -494,7 +490,7 @@ def followup(site_id: int):
         return _followup_page(site, plan)
     form = _followup_form(plan, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _followup_page(site, plan, form=form, status=400)
     situations = {}
     for entry in form.situations:
@@ -529,7 +525,7 @@ def followup(site_id: int):
 # --------------------------------------------------------------------------- the kommun's link (no login)
 
 def _refused(reason: str, status: int, back: str | None = None):
-    return render_template("plans/link_refused.html", reason=reason, back=back), status
+    return render_template("link_refused.html", kind="plan", reason=reason, back=back), status
 
 
 def _resolve(token: str):
@@ -589,7 +585,7 @@ def kommun_report(token: str, activity_id: int):
         return _refused("activity", 404, back=url_for("plans.kommun_plan", token=token))
     form = KommunReportForm(prefix=f"a{activity.id}")
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _kommun_page(link, token, forms={activity.id: form}, conflict_id=activity.id, status=400)
     try:
         changed = service.kommun_report(link, activity, form.version.data, form.status.data,

@@ -18,14 +18,10 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..i18n import _
 from . import bp, charts
 from .figures import ROUNDS, locale, num, pct, share
 from .models import FINAL, NARRATIVE_SECTIONS
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
 
 
 def of(part, whole) -> str:

@@ -77,6 +77,7 @@ from .. import pdf
 from ..dialogue.models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
 from ..events.models import Event
 from ..extensions import db
+from ..i18n import _
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
 from ..plans.service import Tally, tally
 from ..registry.models import Kommun, OjGroup
@@ -98,11 +99,6 @@ PLAN_TEXT_CHARS = 500
 
 # Visit status of a site on the map, from least to most advanced.
 MAP_KEYS = ("ej_bokat", "bokat", "forsta", "bada")
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
 
 
 def locale() -> str:
@@ -498,19 +494,8 @@ def _dialogue(c: _Ctx, final: bool) -> tuple[dict[str, Any], dict[str, Any] | No
         theme_rows[span] = [{"theme": themes[t][0], "category": themes[t][1], **counted[t]}
                             for t in ranked[:TOP_THEMES] if t in themes]
 
-    # Themes by ÖJ group (visit notes up to the period's end), for the chart.
-    per_group = dict(db.session.execute(_scoped(_from_passages(Site.grupp, func.count(distinct(Note.id))), "visit",
-                                                c, None).group_by(Site.grupp)).all())
-    cells = defaultdict(dict)
-    for theme_id, g, n in db.session.execute(_scoped(
-            _from_passages(PassageTheme.theme_id, Site.grupp, func.count(distinct(Note.id)))
-            .join(PassageTheme, PassageTheme.passage_id == Passage.id), "visit", c, None)
-            .group_by(PassageTheme.theme_id, Site.grupp)):
-        cells[theme_id][g] = n
-    top = sorted(cells, key=lambda t: (-sum(cells[t].values()), themes.get(t, ("", ""))[0]))[:CHART_THEMES]
-    by_group = {"groups": c.groups, "notes": [per_group.get(g, 0) for g in c.groups],
-                "themes": [{"theme": themes[t][0], "counts": [cells[t].get(g, 0) for g in c.groups]}
-                           for t in top if t in themes]}
+    # Themes by ÖJ group, for the chart.
+    by_group = {"groups": c.groups, **_themes_by(c, Site.grupp, c.groups, themes, CHART_THEMES)}
 
     labels = _flag_labels()
     flags = {}
@@ -532,19 +517,24 @@ def _dialogue(c: _Ctx, final: bool) -> tuple[dict[str, Any], dict[str, Any] | No
                 "themes_to_date": theme_rows["to_date"], "by_group": by_group, "flags": flags}
     if not final:
         return dialogue, None
-    per_round = dict(db.session.execute(_scoped(_from_passages(Visit.round, func.count(distinct(Note.id))), "visit",
-                                                c, None).group_by(Visit.round)).all())
-    rcells = defaultdict(dict)
-    for theme_id, r, n in db.session.execute(_scoped(
-            _from_passages(PassageTheme.theme_id, Visit.round, func.count(distinct(Note.id)))
+    return dialogue, _themes_by(c, Visit.round, ROUNDS, themes, TOP_THEMES)
+
+
+def _themes_by(c: _Ctx, column, keys, themes: dict, limit: int) -> dict[str, list]:
+    """Visit notes up to the period's end per value of `column` (in the order of `keys`), and the same
+    for the `limit` themes in most notes: {"notes": [n per key], "themes": [{"theme", "counts"}]}."""
+    per_key = dict(db.session.execute(_scoped(_from_passages(column, func.count(distinct(Note.id))), "visit",
+                                              c, None).group_by(column)).all())
+    cells = defaultdict(dict)
+    for theme_id, key, n in db.session.execute(_scoped(
+            _from_passages(PassageTheme.theme_id, column, func.count(distinct(Note.id)))
             .join(PassageTheme, PassageTheme.passage_id == Passage.id), "visit", c, None)
-            .group_by(PassageTheme.theme_id, Visit.round)):
-        rcells[theme_id][r] = n
-    rtop = sorted(rcells, key=lambda t: (-sum(rcells[t].values()), themes.get(t, ("", ""))[0]))[:TOP_THEMES]
-    by_round = {"notes": [per_round.get(r, 0) for r in ROUNDS],
-                "themes": [{"theme": themes[t][0], "counts": [rcells[t].get(r, 0) for r in ROUNDS]}
-                           for t in rtop if t in themes]}
-    return dialogue, by_round
+            .group_by(PassageTheme.theme_id, column)):
+        cells[theme_id][key] = n
+    top = sorted(cells, key=lambda t: (-sum(cells[t].values()), themes.get(t, ("", ""))[0]))[:limit]
+    return {"notes": [per_key.get(k, 0) for k in keys],
+            "themes": [{"theme": themes[t][0], "counts": [cells[t].get(k, 0) for k in keys]}
+                       for t in top if t in themes]}
 
 
 def _items(c: _Ctx, flag: str, labels: dict[str, str]) -> list[dict[str, Any]]:

@@ -22,16 +22,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from .. import pdf
+from ..i18n import _
 from ..pdf import esc
 from . import content
 from .content import Figure, Para, Quotes, Subheading, Text
 
 QUOTE_BAR = colors.HexColor("#1f5f99")
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
 
 
 def _styles() -> dict[str, ParagraphStyle]:

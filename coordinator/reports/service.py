@@ -30,6 +30,7 @@ from sqlalchemy.orm import selectinload
 
 from ..audit import record, utcnow
 from ..extensions import db
+from ..i18n import _
 from . import figures
 from .models import FINAL, NARRATIVE_SECTIONS, IssuedReport, Narrative, NarrativeRevision
 
@@ -61,11 +62,6 @@ class IssueConflict(ReportError):
 def _issued_reports_are_frozen(mapper, connection, target) -> None:
     """The archive's promise: what was issued is never changed. A correction is a new version."""
     raise ReportError("Ett utfärdat rapportexemplar ändras aldrig; utfärda en ny version i stället.")
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
 
 
 # --------------------------------------------------------------------------- periods

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import roles_required, staff_required
 from ..extensions import db
+from ..forms import abort_if_bad_csrf
 from . import bp, figures, service
 from .forms import IssueForm, NarrativeForm, VersionForm
 from .models import NARRATIVE_SECTIONS, IssuedReport
@@ -65,11 +66,6 @@ def _issue_form(period, formdata=None) -> IssueForm:
     if formdata is not None:
         return IssueForm(formdata)
     return IssueForm(formdata=None, version=service.latest_version(period.kind, period.key) + 1)
-
-
-def _bad_csrf(form) -> None:
-    if any(name.endswith("csrf_token") for name in form.errors):
-        abort(400)
 
 
 def _pdf_response(data: bytes, name: str, etag: str | None = None):
@@ -142,7 +138,7 @@ def narrative(period: str, section: str):
         return _editor(p, section)
     form = _narrative_form(section, None, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _editor(p, section, form, status=400)
     try:
         saved = service.save_narrative(p.key, section, form.version.data, form.text.data or "", current_user)
@@ -218,7 +214,7 @@ def issue(period: str):
     p = _period_or_404(period)
     form = _issue_form(p, request.form)
     if not form.validate_on_submit():
-        _bad_csrf(form)
+        abort_if_bad_csrf(form)
         return _draft_page(p, form, status=400)
     expected = int(form.version.data) if form.version.data.isdigit() else None
     try:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..audit import record, utcnow
 from ..extensions import db
+from ..i18n import _
 from ..registry import service as registry
 from ..registry.models import Kommun
 from . import design
@@ -23,11 +24,6 @@ SRS_COMPARISON_SEEDS = 200
 
 class SampleError(Exception):
     """A request that breaks a rule of the sample's life cycle; the message is for the user."""
-
-
-def _(s: str, **kw) -> str:
-    from flask_babel import gettext
-    return gettext(s, **kw)
 
 
 def adopted_sample() -> Sample | None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth import staff_required
 from ..extensions import db
+from ..forms import abort_if_bad_csrf
 from ..invites import service as invites
 from ..invites.contact_service import role_label
 from ..registry.mapsvg import load_boundaries, render_svg
@@ -315,8 +316,7 @@ def move(visit_id: int):
     visit = _visit_or_404(visit_id)
     form = MoveForm()
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
+        abort_if_bad_csrf(form)
         if _stale(form, visit):
             return _visit_page(visit, move_form=form, conflict=True, status=409)
         return _visit_page(visit, move_form=form, status=400)
@@ -362,8 +362,7 @@ def cancel(visit_id: int):
         return render_template("scheduling/cancel.html", visit=visit, form=form, will_send=will_send)
     form = CancelForm()
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            abort(400)
+        abort_if_bad_csrf(form)
         return render_template("scheduling/cancel.html", visit=visit, form=form, will_send=will_send), 400
     if _stale(form, visit):
         return _visit_page(visit, conflict=True, status=409)
@@ -389,8 +388,7 @@ def save_programme(visit_id: int):
     visit = _visit_or_404(visit_id)
     form = _programme_form(visit, request.form)
     valid = form.validate_on_submit()
-    if "csrf_token" in form.errors:
-        abort(400)
+    abort_if_bad_csrf(form)
     if _stale(form, visit):
         return _visit_page(visit, programme_form=form, conflict=True, status=409)
     if not valid:
