@@ -14,6 +14,7 @@ from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import event, select
 
 from coordinator.audit import AuditEvent
@@ -525,8 +526,9 @@ def test_pages_are_accessible_in_a_browser(app, page, visits):
     page.goto(f"/dialog/teman/{brist}")
     page.get_by_label("Slå ihop med", exact=True).select_option(label="Välfärdsteknik")
     page.get_by_role("button", name="Fortsätt").click()
-    assert page.get_by_role("heading", name=re.compile("Slå ihop Brist på familjehem med Välfärdsteknik")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Slå ihop Brist på familjehem med Välfärdsteknik"))).to_be_visible()
     assert_accessible(page, "merge confirmation")
     page.screenshot(path=SHOTS / "dialogue-sla-ihop.png", full_page=True)
     page.get_by_role("button", name="Slå ihop").click()
-    assert "sammanslaget med Välfärdsteknik" in page.content()
+    # expect() waits for the POST's page to arrive; page.content() alone could read it mid-navigation.
+    expect(page.get_by_text(re.compile("Brist på familjehem är sammanslaget med Välfärdsteknik"))).to_be_visible()
