@@ -1,8 +1,23 @@
-"""The services' gettext: `_` translates into the request's language (Swedish source strings)."""
+"""The services' gettext: `_` translates into the request's language (Swedish source strings).
+
+Outside a request (the CLI writing a PDF, a cron job) there is no user language: the Swedish
+source string is the text, so the same code serves pages, PDFs and commands.
+"""
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask import has_request_context
 
 
 def _(s: str, **kw) -> str:
-    return gettext(s, **kw)
+    if has_request_context():
+        from flask_babel import gettext
+        return gettext(s, **kw)
+    return s % kw if kw else s
+
+
+def locale() -> str:
+    """The request's language code, "sv" outside a request."""
+    if has_request_context():
+        from flask_babel import get_locale
+        return str(get_locale() or "sv")
+    return "sv"

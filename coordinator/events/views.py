@@ -31,14 +31,21 @@ ORGANISATION_CONFLICT_HEADING = _l("Någon annan har ändrat organisationen")
 ATTENDED_VALUES = {"ja": True, "nej": False, "": None}
 
 
-@bp.app_context_processor
-def event_helpers():
-    """Labels of kinds and statuses, for every page (the dialogue's pages show event passages too)."""
-    return {
-        "event_kind_label": lambda k: str(KIND_LABELS.get(k, k)),
-        "event_status_label": lambda s: str(STATUS_LABELS.get(s, s)),
-        "organisation_kind_label": lambda k: str(ORGANISATION_KIND_LABELS.get(k, k)),
-    }
+# Labels of kinds and statuses as app-wide template globals (the dialogue's pages show event
+# passages too): registered once, not rebuilt on every render.
+@bp.app_template_global()
+def event_kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+@bp.app_template_global()
+def event_status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+@bp.app_template_global()
+def organisation_kind_label(kind: str) -> str:
+    return str(ORGANISATION_KIND_LABELS.get(kind, kind))
 
 
 def _event_or_404(event_id: int) -> Event:

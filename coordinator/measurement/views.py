@@ -46,17 +46,18 @@ def link_headers(response):
     return links.private_page(response) if request.endpoint in KOMMUN_ENDPOINTS else response
 
 
-@bp.app_context_processor
-def measurement_helpers():
-    """App-wide (prefixed m_): the visit page (scheduling) includes measurement/_visit_panel.html."""
-    return {"m_state_label": lambda s: str(STATE_LABELS.get(s, s)),
-            "m_link_label": lambda s: str(LINK_LABELS.get(s, s)),
-            "m_kind_label": lambda k: str(KIND_LABELS.get(k, k)),
-            "m_round_label": lambda r: str(ROUND_LABELS["" if r is None else str(r)]),
-            "m_rule_groups": service.rule_text,
-            "m_last_day": links.last_valid_day,
-            "m_number": service.number_for_input,
-            "m_panel": service.panel}
+# App-wide template globals (prefixed m_), registered once: the visit page (scheduling) includes
+# measurement/_visit_panel.html.
+for _name, _helper in {
+        "m_state_label": lambda s: str(STATE_LABELS.get(s, s)),
+        "m_link_label": lambda s: str(LINK_LABELS.get(s, s)),
+        "m_kind_label": lambda k: str(KIND_LABELS.get(k, k)),
+        "m_round_label": lambda r: str(ROUND_LABELS["" if r is None else str(r)]),
+        "m_rule_groups": service.rule_text,
+        "m_last_day": links.last_valid_day,
+        "m_number": service.number_for_input,
+        "m_panel": service.panel}.items():
+    bp.add_app_template_global(_helper, _name)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, has_app_context
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
 from .. import pdf
+from ..i18n import _, locale
 from ..pdf import esc
 from . import service
 from .models import AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanActivity
@@ -25,21 +26,6 @@ from .models import AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanAct
 # Light tints behind the status word (the word carries the meaning; the tint helps on screen and in colour).
 TINT = {GENOMFORD: colors.HexColor("#d5ecd9"), PAGAR: colors.HexColor("#fbeaa5"),
         EJ_PABORJAD: colors.HexColor("#f6d0cd"), AVBRUTEN: colors.HexColor("#e2e2e2")}
-
-
-def _(s: str, **kw) -> str:
-    """gettext inside a request (the user's language); the Swedish source string otherwise."""
-    if has_request_context():
-        from flask_babel import gettext
-        return gettext(s, **kw)
-    return s % kw if kw else s
-
-
-def _locale() -> str:
-    if has_request_context():
-        from flask_babel import get_locale
-        return str(get_locale() or "sv")
-    return "sv"
 
 
 def status_word(status: str) -> str:
@@ -50,7 +36,7 @@ def status_word(status: str) -> str:
 def _pct(share) -> str:
     if share is None:
         return "–"
-    if _locale().startswith("sv"):
+    if locale().startswith("sv"):
         return f"{pdf.fmt_int(share * 100)}{pdf.NBSP}%"
     from flask_babel import format_percent
     return format_percent(share)
@@ -225,9 +211,9 @@ def render_plan_pdf(plan: ActionPlan) -> bytes:
     story.append(Spacer(1, 4 * mm))
 
     title = _("Handlingsplan: %(site)s", site=site.label)
-    locale = _locale()
+    lang = locale()
     return pdf.build(
         story, title=title, author=_("Nationella samordnaren för den sociala barn- och ungdomsvården"),
-        subject=_("Handlingsplan"), lang="sv-SE" if locale.startswith("sv") else locale.replace("_", "-"),
+        subject=_("Handlingsplan"), lang="sv-SE" if lang.startswith("sv") else lang.replace("_", "-"),
         page_label=lambda page, pages: _("Sida %(page)d av %(pages)d", page=page, pages=pages),
         keywords=[_("handlingsplan"), site.kommun.namn])

@@ -6,34 +6,20 @@ an English user gets the English PDF from the same catalogue.
 """
 from __future__ import annotations
 
-from flask import current_app, has_app_context, has_request_context
+from flask import current_app, has_app_context
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
 from .. import pdf
+from ..i18n import _, locale
 from ..pdf import esc
 from .design import REFERENCES
-
-
-def _(s: str, **kw) -> str:
-    """gettext inside a request (the user's language); the Swedish source string otherwise."""
-    if has_request_context():
-        from flask_babel import gettext
-        return gettext(s, **kw)
-    return s % kw if kw else s
-
-
-def _locale() -> str:
-    if has_request_context():
-        from flask_babel import get_locale
-        return str(get_locale() or "sv")
-    return "sv"
 
 
 def _num(n) -> str:
     if n is None:
         return "–"
-    if _locale().startswith("sv"):
+    if locale().startswith("sv"):
         return pdf.fmt_int(n)
     from flask_babel import format_decimal
     return format_decimal(n)
@@ -42,7 +28,7 @@ def _num(n) -> str:
 def _dec(x, digits: int) -> str:
     if x is None:
         return "–"
-    if _locale().startswith("sv"):
+    if locale().startswith("sv"):
         return pdf.fmt_dec(x, digits)
     from flask_babel import format_decimal
     return format_decimal(x, format="#,##0." + "0" * digits)
@@ -225,10 +211,10 @@ def render_pdf(ctx: dict) -> bytes:
         story.append(Paragraph(esc(_("Inga avböjanden.")), st["body"]))
 
     title = _("Urvalsprotokoll: %(name)s", name=sample.name)
-    locale = _locale()
+    lang = locale()
     return pdf.build(
         story, title=title, author=_("Nationella samordnaren för den sociala barn- och ungdomsvården"),
-        subject=_("Urvalsprotokoll"), lang="sv-SE" if locale.startswith("sv") else locale.replace("_", "-"),
+        subject=_("Urvalsprotokoll"), lang="sv-SE" if lang.startswith("sv") else lang.replace("_", "-"),
         page_label=lambda page, pages: _("Sida %(page)d av %(pages)d", page=page, pages=pages),
         header_mark=None if sample.adopted else _("UTKAST – inte antaget"),
         keywords=[_("urval"), str(sample.reference_year)])
