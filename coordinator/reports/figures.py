@@ -77,7 +77,7 @@ from .. import pdf
 from ..dialogue.models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
 from ..events.models import Event
 from ..extensions import db
-from ..i18n import _
+from ..i18n import _, locale
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
 from ..plans.service import Tally, tally
 from ..registry.models import Kommun, OjGroup
@@ -99,12 +99,6 @@ PLAN_TEXT_CHARS = 500
 
 # Visit status of a site on the map, from least to most advanced.
 MAP_KEYS = ("ej_bokat", "bokat", "forsta", "bada")
-
-
-def locale() -> str:
-    """The reader's language: the request's locale; Swedish on the command line."""
-    from flask_babel import get_locale
-    return str(get_locale() or "sv")
 
 
 def num(n) -> str:
@@ -413,8 +407,10 @@ def _plans(c: _Ctx, as_of: date, per_site: bool) -> tuple[dict[str, Any], list[d
         .join(PlanGoal, PlanGoal.plan_id == ActionPlan.id)
         .join(PlanActivity, PlanActivity.goal_id == PlanGoal.id)
         .where(ActionPlan.site_id.in_(active_ids))).all() if active_ids else []
-    plan_sites = set(db.session.scalars(select(ActionPlan.site_id).where(ActionPlan.site_id.in_(active_ids)))) \
-        if active_ids else set()
+    # The plans are read once: their sites for the summary, their follow-up texts for the per-site table.
+    plans = {p.site_id: p for p in db.session.scalars(select(ActionPlan).where(ActionPlan.site_id.in_(active_ids)))} \
+        if active_ids else {}
+    plan_sites = set(plans)
     themes = {t.id: t.name for t in db.session.scalars(select(Theme))}
     by_area: dict[int | None, list] = defaultdict(list)
     goals: dict[int | None, set] = defaultdict(set)
@@ -435,8 +431,6 @@ def _plans(c: _Ctx, as_of: date, per_site: bool) -> tuple[dict[str, Any], list[d
     by_site: dict[int, list] = defaultdict(list)
     for row in rows:
         by_site[row.site_id].append(row)
-    plans = {p.site_id: p for p in db.session.scalars(select(ActionPlan).where(ActionPlan.site_id.in_(active_ids)))} \
-        if active_ids else {}
     out = []
     for s in c.active:
         p = plans.get(s.id)
