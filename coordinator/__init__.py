@@ -50,6 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .plans import bp as plans_bp
     from .sampling import bp as sampling_bp
     from .scheduling import bp as scheduling_bp
+    from .sites import bp as sites_bp
+    from .tasks import bp as tasks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(audit_bp)
@@ -62,6 +64,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(measurement_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(sites_bp)
+    app.register_blueprint(tasks_bp)
 
     from .cli import register_commands
     register_commands(app)

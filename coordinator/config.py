@@ -62,4 +62,6 @@ def from_environment(instance_path: Path) -> dict:
         "OUTBOX_BACKOFF_SECONDS": int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60")),  # doubles per attempt
         # The app's address as kommuner reach it, for links in mail sent outside a web request (CLI, cron).
         "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
+        # Fixes the office's "today" (YYYY-MM-DD) for trying the app at another date; unset: the real day.
+        "COORDINATOR_TODAY": os.environ.get("COORDINATOR_TODAY", "") or None,
     }

@@ -30,6 +30,21 @@ class AuditEvent(db.Model):
     object_id: Mapped[str | None] = mapped_column(String(60))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     ip: Mapped[str | None] = mapped_column(String(64))
+    # The visit site the event concerns, if any: the site page's time line reads it in one query.
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"), index=True)
+
+
+def site_of(obj: Any) -> int | None:
+    """The visit site an audited object belongs to: its own site_id, or its visit's, plan's, goal's or note's."""
+    for _ in range(4):  # activity -> goal -> plan -> site is the longest path
+        if obj is None:
+            return None
+        site_id = getattr(obj, "site_id", None)
+        if site_id is not None:
+            return site_id
+        obj = next((getattr(obj, name) for name in ("visit", "plan", "goal", "note") if getattr(obj, name, None) is not None),
+                   None)
+    return None
 
 
 def record(action: str, obj: Any = None, *, object_type: str | None = None,
@@ -44,11 +59,15 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
             user_id, actor = current_user.id, current_user.email
         else:
             actor = "system"
+    site_id = details.get("site_id")
+    if not isinstance(site_id, int) or isinstance(site_id, bool):
+        site_id = site_of(obj) if obj is not None else None
     event = AuditEvent(
         user_id=user_id, actor=actor, action=action, object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         details=details or None,
         ip=request.remote_addr if has_request_context() else None,
+        site_id=site_id,
     )
     db.session.add(event)
     return event

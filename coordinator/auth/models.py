@@ -26,6 +26,8 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Opt-in: a weekly mail with what is due (`coordinator digest --send`, run from cron).
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

@@ -173,7 +173,7 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     check_as_of(as_of)
     load_organisation_defaults()  # the shipped register (idempotent); the events need some of it
     demo = Demo(seed=seed, as_of=as_of)
-    rename_assignment()
+    rename_assignment(as_of)
     make_sample(demo)
     make_contacts(demo)
     make_visits(demo)
@@ -184,10 +184,11 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     return demo
 
 
-def rename_assignment() -> None:
+def rename_assignment(as_of: date) -> None:
     a = assignment()
     if "(demo)" not in a.name:
         a.name = f"{a.name} (demo)"[:200]
+    a.demo_as_of = as_of  # the pages read the demo as of its own day
 
 
 # --------------------------------------------------------------------------- sample and declines

@@ -81,7 +81,9 @@ class OutboxMessage(db.Model):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), index=True)
     measurement_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("measurement_request.id", ondelete="SET NULL"), index=True)
-    kind: Mapped[str] = mapped_column(String(20))  # request | cancel | matning | paminnelse
+    kind: Mapped[str] = mapped_column(String(20))  # request | cancel | matning | paminnelse | rapport | veckobrev
+    # A reminder or digest that must go out once only: "rapport:2015Q3:3", "veckobrev:2016-W44:3".
+    topic: Mapped[str | None] = mapped_column(String(120), unique=True)
     sequence: Mapped[int | None] = mapped_column(Integer)
     recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses
     subject: Mapped[str] = mapped_column(String(300))

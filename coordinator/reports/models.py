@@ -1,10 +1,10 @@
 """Quarterly summaries and the final-report basis: staff narratives with revisions, issued versions."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..audit import utcnow
@@ -75,3 +75,29 @@ class IssuedReport(db.Model):
     html: Mapped[str] = deferred(mapped_column(Text))
 
     issued_by = relationship("User")
+
+
+class Avstamning(db.Model):
+    """A meeting (avstämning) with the minister: who came, which report was discussed, what was said and decided.
+
+    The actions that follow are tasks (tasks.models.Task with kind "avstamning"), each with an owner
+    and a due date; the next report lists them with their outcome."""
+    __tablename__ = "avstamning"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    held_on: Mapped[date] = mapped_column(Date, index=True)
+    attendees: Mapped[str] = mapped_column(Text, default="")   # who attended, in words
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("issued_report.id"))
+    feedback: Mapped[str] = mapped_column(Text, default="")    # what the minister said
+    decisions: Mapped[str] = mapped_column(Text, default="")   # what the minister decided
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    report = relationship("IssuedReport")
+    created_by = relationship("User")
+    tasks: Mapped[list["Task"]] = relationship("Task", back_populates="avstamning", cascade="all, delete-orphan",
+                                               order_by="(Task.due_date, Task.id)")

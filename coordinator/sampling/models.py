@@ -108,7 +108,12 @@ class Decline(db.Model):
     replacement_site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A decline registered by mistake can be undone while its replacement has not been invited;
+    # the row stays, so the protocol shows what happened.
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     site = relationship("Site", foreign_keys=[site_id])
     replacement = relationship("Site", foreign_keys=[replacement_site_id])
-    recorded_by = relationship("User")
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
+    undone_by = relationship("User", foreign_keys=[undone_by_id])

@@ -242,8 +242,9 @@ def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, u
                       replacement=replacement_site, recorded_by_id=getattr(user, "id", None))
     db.session.add(decline)
     db.session.flush()
-    record("sample.site_declined", sample, site=site.label,
-           replacement=replacement_site.label if replacement_site else None)
+    record("sample.site_declined", sample, site=site.label, site_id=site.id,
+           replacement=replacement_site.label if replacement_site else None,
+           replacement_site_id=replacement_site.id if replacement_site else None)
     return decline
 
 

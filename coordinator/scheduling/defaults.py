@@ -38,7 +38,7 @@ def load_assignment_defaults() -> None:
         db.session.add(Assignment(
             id=1, name="Nationell samordnare för den sociala barn- och ungdomsvården 2014–2017",
             start_date=date(2014, 11, 1), end_date=date(2017, 4, 30), final_report_due=date(2017, 4, 30),
-            report_interval_months=3,
+            report_interval_months=3, report_start=date(2014, 10, 1),
             round1_start=date(2015, 1, 7), round1_end=date(2015, 12, 31),
             round2_start=date(2016, 4, 1), round2_end=date(2016, 12, 16),
             max_per_day=1, max_per_week=3, min_gap_days=90,

@@ -45,6 +45,20 @@ class Assignment(db.Model):
     default_end: Mapped[time] = mapped_column(Time)
     organizer_name: Mapped[str] = mapped_column(String(200))
     organizer_email: Mapped[str] = mapped_column(String(200))
+    # The reporting rhythm: a report every `report_interval_months` from `report_start`, due
+    # `report_due_days` after its period ends; staff are reminded `report_reminder_days` before.
+    # The default (the first day of the quarter the assignment starts in, every 3 months) gives
+    # calendar quarters.
+    report_start: Mapped[date] = mapped_column(Date)
+    report_due_days: Mapped[int] = mapped_column(Integer, default=14)
+    report_reminder_days: Mapped[int] = mapped_column(Integer, default=7)
+    # What the overview counts as late: a dialogue note this many working days after a held visit,
+    # an invitation without an answer after this many days, a questionnaire whose last day is this near.
+    note_due_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    unanswered_after_days: Mapped[int] = mapped_column(Integer, default=14)
+    questionnaire_soon_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Set by `coordinator demo`: the day the invented data stands at, used as "today" by the pages.
+    demo_as_of: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

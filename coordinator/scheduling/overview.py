@@ -29,9 +29,18 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def today() -> date:
-    """Today; `COORDINATOR_TODAY` (YYYY-MM-DD) in the config fixes it for demos and tests."""
+    """The office's today (Swedish time).
+
+    `COORDINATOR_TODAY` (YYYY-MM-DD) in the config or the environment fixes it (tests, benchmarks);
+    otherwise, while the database holds `coordinator demo` data, it is the day the demo stands at,
+    so the invented assignment reads as if it were running now."""
     fixed = current_app.config.get("COORDINATOR_TODAY")
-    return date.fromisoformat(fixed) if fixed else date.today()
+    if fixed:
+        return date.fromisoformat(fixed)
+    a = assignment()
+    if a is not None and a.demo_as_of is not None:
+        return a.demo_as_of
+    return datetime.now(STOCKHOLM).date()
 
 
 # --------------------------------------------------------------------------- what is due next
