@@ -89,10 +89,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
 
-import holidays as holidays_lib
 from ortools.sat.python import cp_model
+
+from .workdays import swedish_holidays  # noqa: F401  (the planner's API)
 
 # --------------------------------------------------------------------------
 # Weights and solver defaults (documented in the module docstring)
@@ -400,19 +400,6 @@ def _raise(issues: list[Issue]) -> None:
 # --------------------------------------------------------------------------
 
 _WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-
-
-@lru_cache(maxsize=64)
-def swedish_holidays(year: int) -> Mapping[date, str]:
-    """Public holidays of ``year`` in Swedish, Sundays left out, plus the three eves."""
-    # country_holidays() in holidays 0.84 does not pass include_sundays on, so the
-    # class is used directly; with the default the package lists every Sunday.
-    days = dict(holidays_lib.SE(years=year, include_sundays=False, language="sv").items())
-    midsummer_eve = next(date(year, 6, d) for d in range(19, 26) if date(year, 6, d).weekday() == 4)
-    for d, name in ((midsummer_eve, "Midsommarafton"), (date(year, 12, 24), "Julafton"),
-                    (date(year, 12, 31), "Nyårsafton")):
-        days.setdefault(d, name)
-    return days
 
 
 def _holiday_phrase(name: str) -> str:
