@@ -126,6 +126,29 @@ def delete(task: Task, expected_version, user=None) -> None:
 
 # --------------------------------------------------------------------------- reading
 
+def N_(s: str) -> str:
+    """Marks a string for translation where it is defined; `_` translates it where it is shown."""
+    return s
+
+
+KIND_LABELS = {EGEN: N_("Egen"), AVSTAMNING: N_("Avstämning med statsrådet"),
+               ANTECKNING: N_("Appen: anteckning efter besök"), UPPFOLJNING: N_("Appen: uppföljning inför besök 2")}
+
+
+def kind_label(kind: str) -> str:
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
+
+
+def title_of(task: Task) -> str:
+    """What the task says, in the reader's language: the app's own tasks are worded afresh."""
+    if task.kind == ANTECKNING and task.visit is not None and task.site is not None:
+        return _("Skriv anteckningen från besöket i %(site)s (omgång %(round)s)", site=task.site.label,
+                 round=task.visit.round)
+    if task.kind == UPPFOLJNING and task.site is not None:
+        return _("Förbered uppföljningen av handlingsplanen inför besök 2 i %(site)s", site=task.site.label)
+    return task.title
+
+
 def _with_links(stmt):
     return stmt.options(joinedload(Task.owner), joinedload(Task.site), joinedload(Task.visit),
                         joinedload(Task.avstamning))
