@@ -5,7 +5,6 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from flask_login import current_user, login_required
 
 from . import config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -70,7 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .cli import register_commands
     register_commands(app)
 
-    from flask_babel import format_datetime, format_decimal, gettext
+    from flask_babel import format_date, format_datetime, format_decimal, gettext
 
     from .sampling.design import describe
 
@@ -79,18 +78,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.filters["dec"] = lambda x, digits=3: "–" if x is None else format_decimal(
         x, format="0." + "0" * digits)
     app.jinja_env.globals["describe"] = lambda problem: describe(problem, gettext)
+    app.jinja_env.filters["date_long"] = lambda d: format_date(d, "d MMMM y") if d else "–"
+    app.jinja_env.filters["date_short"] = lambda d: d.isoformat() if d else "–"
+
+    from .reports.service import SECTION_TITLES
+    from .scheduling.views import STATUS_LABELS
+    from .tasks.service import kind_label, title_of
+    app.jinja_env.globals["visit_status_label"] = lambda s: str(STATUS_LABELS.get(s, s))
+    app.jinja_env.globals["section_title"] = lambda s: str(SECTION_TITLES.get(s, s))
+    app.jinja_env.globals["task_title"] = title_of
+    app.jinja_env.globals["task_kind_label"] = kind_label
 
     @app.context_processor
     def inject_globals():
         return {"current_locale": str(get_locale()), "app_version": __version__}
 
-    @app.route("/")
-    @login_required
-    def index():
-        if current_user.role == "reader":
-            return redirect(url_for("reports.index"))  # the ministry reads the issued reports
-        from .sampling.service import adopted_sample
-        return render_template("index.html", adopted=adopted_sample())
+    from .overview.views import index
+    app.add_url_rule("/", "index", index)
 
     @app.route("/sprak/<code>")
     def set_language(code: str):

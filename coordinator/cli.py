@@ -37,13 +37,16 @@ def register_commands(app: Flask) -> None:
     from .registry.cli import registry_cli
     from .reports.cli import report_cli
     from .sampling.cli import sample_cli
+    from .overview.cli import digest
     from .scheduling.cli import schedule_cli
+    from .sites.cli import site_cli
 
     for group in (user_cli, registry_cli, sample_cli, schedule_cli, invites_cli, outbox_cli, measurement_cli,
-                  report_cli):
+                  report_cli, site_cli):
         app.cli.add_command(group)
     app.cli.add_command(setup)
     app.cli.add_command(demo)
+    app.cli.add_command(digest)
 
 
 @click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")

@@ -34,3 +34,7 @@ class PasswordForm(FlaskForm):
                                            message=_l("Lösenordet ska ha minst %(n)d tecken.", n=MIN_PASSWORD_LENGTH))])
     confirm = PasswordField(_l("Upprepa nytt lösenord"),
                             validators=[EqualTo("password", _l("Lösenorden är inte lika."))])
+
+
+class AccountForm(FlaskForm):
+    weekly_digest = BooleanField(_l("Skicka mig ett veckobrev med vad som väntar"))

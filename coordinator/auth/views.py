@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..audit import record, utcnow
 from ..extensions import db, login_manager
 from . import admin_required, bp
-from .forms import LoginForm, PasswordForm, UserForm
+from .forms import AccountForm, LoginForm, PasswordForm, UserForm
 from .models import User, find_by_email
 
 MAX_FAILED = 10
@@ -128,3 +128,24 @@ def edit_user(user_id: int | None = None):
             flash(_("Kontot för %(name)s är sparat.", name=user.name), "success")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
+
+
+@bp.route("/konto/", methods=["GET", "POST"])
+@login_required
+def account():
+    """The user's own account: name, role, the weekly digest (staff), and the way to change the password."""
+    user = current_user._get_current_object()
+    form = AccountForm(obj=user)
+    if form.validate_on_submit():
+        if user.role == "reader":
+            abort(403)  # the digest is the office's working list
+        if user.weekly_digest != form.weekly_digest.data:
+            user.weekly_digest = form.weekly_digest.data
+            record("auth.digest_changed", user, weekly_digest=user.weekly_digest)
+            db.session.commit()
+        flash(_("Veckobrevet är påslaget.") if user.weekly_digest else _("Du får inget veckobrev."), "success")
+        return redirect(url_for("auth.account"))
+    if form.errors and "csrf_token" in form.errors:
+        abort(400)
+    from .forms import ROLE_CHOICES
+    return render_template("auth/account.html", form=form, user=user, role_text=dict(ROLE_CHOICES).get(user.role))
