@@ -85,7 +85,23 @@ def kommun(kommunkod: str):
         desc=_("%(kommun)s är markerad i rött. Övriga kommuner i länet är grå och länkar till sina sidor.",
                kommun=detail.kommun.namn),
         css_class="karta karta-liten")
-    return render_template("registry/kommun.html", d=detail, svg=svg, reference_year=reference_year)
+    return render_template("registry/kommun.html", d=detail, svg=svg, reference_year=reference_year,
+                           sites=_sites_of(kommunkod))
+
+
+def _sites_of(kommunkod: str) -> list:
+    """The kommun's visit sites in the adopted sample (a city may have its administration and districts)."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..sampling.models import Site
+    from ..sampling.service import adopted_sample
+
+    sample = adopted_sample()
+    if sample is None:
+        return []
+    return list(db.session.scalars(select(Site).where(Site.sample_id == sample.id, Site.kommunkod == kommunkod)
+                                   .order_by(Site.active.desc(), Site.enhet)))
 
 
 @bp.route("/grupper")
