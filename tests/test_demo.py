@@ -193,17 +193,22 @@ def test_contacts_and_attendees_are_invented_people_at_example_domains(demo):
 
 # --------------------------------------------------------------------------- notes, plans, events
 
-def test_notes_with_passages_exist_for_held_visits_only(demo):
+def test_notes_with_passages_exist_for_held_visits_only_the_latest_still_being_written(demo):
     app, _summary, _before = demo
     with app.app_context():
         notes = {n.visit_id: n for n in db.session.scalars(select(Note).where(Note.visit_id.isnot(None)))}
-        for v in db.session.scalars(select(Visit)):
-            if v.status == GENOMFORD:
-                assert v.id in notes and 8 <= len(notes[v.id].passages) <= 15, (v.site.label, v.round)
-                assert notes[v.id].revisions
-                assert aware(notes[v.id].updated_at).date() >= v.date
-            else:
-                assert v.id not in notes
+        held = sorted((v for v in db.session.scalars(select(Visit)) if v.status == GENOMFORD),
+                      key=lambda v: (v.date, v.id), reverse=True)
+        latest, half, *written = held
+        assert latest.id not in notes  # the overview lists it: not yet written
+        sections = {p.section for p in notes[half.id].passages}
+        assert {"fraga-5", "fraga-6", "fraga-7"}.isdisjoint(sections) and "fraga-1" in sections
+        for v in written:
+            assert v.id in notes and 8 <= len(notes[v.id].passages) <= 15, (v.site.label, v.round)
+            assert notes[v.id].revisions
+            assert aware(notes[v.id].updated_at).date() >= v.date
+        for v in db.session.scalars(select(Visit).where(Visit.status != GENOMFORD)):
+            assert v.id not in notes
 
 
 def test_every_passage_is_marked_demo_and_tagged_from_the_codebook(demo):
@@ -353,3 +358,24 @@ def test_replace_deletes_the_working_data_and_the_same_seed_makes_the_same_demo(
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == users
         assert db.session.scalar(select(func.count()).select_from(Sample)) == 1
+
+
+# --------------------------------------------------------------------------- the demo's own day
+
+def test_the_app_reads_the_demo_as_of_its_day_and_its_log_is_dated_in_the_demos_time(demo):
+    from coordinator.audit import AuditEvent
+    from coordinator.scheduling.overview import today
+
+    app, summary, _before = demo
+    as_of = date.fromisoformat(summary["as_of"])
+    with app.test_request_context("/"):
+        assert today() == as_of  # no COORDINATOR_TODAY: the demo's day is the pages' today
+    with app.app_context():
+        site_events = list(db.session.scalars(select(AuditEvent).where(AuditEvent.site_id.isnot(None))))
+        assert len(site_events) > 1000
+        assert max(aware(e.at) for e in site_events).date() <= as_of
+        assert min(aware(e.at) for e in site_events).date() < date(2015, 1, 1)
+        # Each held visit was completed on its own day in the log.
+        completed = {int(e.object_id): aware(e.at).date() for e in site_events if e.action == "visit.completed"}
+        for v in db.session.scalars(select(Visit).where(Visit.status == GENOMFORD)):
+            assert completed[v.id] == v.date

@@ -123,6 +123,9 @@ def delete_working_data() -> dict[str, int]:
     """Delete every row of the working data (children first); reference data and users stay."""
     db.session.rollback()
     counts = working_data()
+    # The log stays, but its events no longer point at sites that are gone (SQLite reuses their ids).
+    from ..audit import AuditEvent
+    db.session.execute(update(AuditEvent).where(AuditEvent.site_id.isnot(None)).values(site_id=None))
     for table in working_tables():
         db.session.execute(table.delete())
     record("demo.working_data_deleted", object_type="demo", object_id=None, rows=counts)
@@ -167,12 +170,13 @@ def check_as_of(as_of: date) -> None:
 
 def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     """Make the whole demo assignment in the current (empty) working data. Commits once at the end."""
-    from . import content  # content builds on this module's helpers
+    from . import content, history  # they build on this module's helpers
 
     check_ready()
     check_as_of(as_of)
     load_organisation_defaults()  # the shipped register (idempotent); the events need some of it
     demo = Demo(seed=seed, as_of=as_of)
+    first_event = history.first_event_id()
     rename_assignment(as_of)
     make_sample(demo)
     make_contacts(demo)
@@ -180,6 +184,8 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     content.make_all(demo)
     mark_outbox_sent(demo)
     record("demo.created", object_type="demo", object_id=None, seed=seed, as_of=as_of.isoformat())
+    db.session.flush()
+    history.backdate_audit(demo, first_event)
     db.session.commit()
     return demo
 

@@ -39,21 +39,39 @@ FLAG_NAMES = ("gott_exempel", "hinder", "nationell_fraga")
 SECTION_THEMES = {key: {t for p in ps for t in p.themes.split()} for key, ps in texts.SECTIONS.items()}
 
 
+NOTE_UNWRITTEN, NOTE_HALF = 1, 1   # the latest held visits: notes not yet written, or half written
+
+
 def make_all(demo: Demo) -> None:
     themes = theme_ids()
     by_site: dict[int, dict[int, object]] = {}
     for visit in visits.visits():
         by_site.setdefault(visit.site_id, {})[visit.round] = visit
+    # As in any office, the notes of the last few visits are still being written.
+    recent = sorted((v for vs in by_site.values() for v in vs.values() if v.status == HELD),
+                    key=lambda v: (v.date, v.id), reverse=True)
+    unwritten = {v.id for v in recent[:NOTE_UNWRITTEN]}
+    half = {v.id for v in recent[NOTE_UNWRITTEN:NOTE_UNWRITTEN + NOTE_HALF]}
+
+    def note_for(visit, plan=None) -> None:
+        if visit.id in unwritten:
+            return
+        content = compose_note(demo, visit, themes, plan)
+        if visit.id in half:
+            content["sections"] = {k: ps for k, ps in content["sections"].items()
+                                   if k not in QUESTION_SECTIONS[4:]}
+        write_note(demo, visit, content, written_on=visit.date)
+
     for site in demo.sample.active_sites:
         v1, v2 = by_site[site.id][1], by_site[site.id][2]
         plan = None
         if v1.status == HELD:
-            write_note(demo, v1, compose_note(demo, v1, themes), written_on=v1.date)
+            note_for(v1)
             plan = make_plan(demo, site, v1, themes)
         if plan is not None:
             follow_up(demo, plan, v1, v2)
         if v2.status == HELD:
-            write_note(demo, v2, compose_note(demo, v2, themes, plan), written_on=v2.date)
+            note_for(v2, plan)
     make_events(demo, themes)
     make_measurement(demo, [v for vs in by_site.values() for v in vs.values()])
     make_narratives(demo)
