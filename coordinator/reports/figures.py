@@ -5,9 +5,10 @@ pages: ``compute(period_key)`` returns everything the report shows as one JSON-s
 That dict is archived as it is when a report is issued, and the PDF (pdf.py) and the HTML
 (templates/reports/_body.html, through content.py) are rendered from it alone.
 
-Periods: ``parse_period("2015Q3")`` (also "2015 Q3", "2015-Q3", "2015q3") is a calendar quarter
-that must overlap the assignment; ``parse_period("slut")`` is the whole assignment (the
-final-report basis). ``quarters()`` lists the assignment's quarters.
+Periods come from the reporting rhythm (rhythm.py): ``parse_period("2015Q3")`` (also "2015 Q3",
+"2015-Q3", "2015q3", or "2015-02" for a period of another rhythm) is one of the assignment's report
+periods; ``parse_period("slut")`` is the whole assignment (the final-report basis).
+``quarters()`` lists the report periods (calendar quarters with the shipped settings).
 
 Definitions (the report states them too):
 - *The plan*: the adopted sample's active sites, each visited once per round (target = active
@@ -85,7 +86,9 @@ from ..sampling.models import Decline, Site
 from ..sampling.service import adopted_sample
 from ..scheduling.defaults import assignment
 from ..scheduling.models import BOOKED, GENOMFORD, INSTALLD, Visit
-from .models import FINAL, FINAL_PERIOD, QUARTERLY
+from .models import FINAL, QUARTERLY
+from .rhythm import Period, parse_period
+from .rhythm import periods as quarters  # noqa: F401  (the name from before the rhythm was a setting)
 
 SCHEMA = 1
 ROUNDS = (1, 2)
@@ -113,65 +116,6 @@ def pct(part: float | None) -> str:
 
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-# --------------------------------------------------------------------------- periods
-
-_QUARTER = re.compile(r"^(\d{4})\s*[-_/ ]?\s*[QK]\s*([1-4])$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A report period: a calendar quarter ("2015Q3", kind kvartal) or the whole assignment ("slut")."""
-    key: str
-    kind: str
-    start: date
-    end: date
-    label: str
-
-    def next(self) -> Period | None:
-        """The following quarter (None for the whole assignment)."""
-        if self.kind != QUARTERLY:
-            return None
-        year, q = int(self.key[:4]), int(self.key[-1])
-        return _quarter(year + q // 4, q % 4 + 1)
-
-    def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "kind": self.kind, "label": self.label, "start": self.start.isoformat(),
-                "end": self.end.isoformat()}
-
-
-def _quarter(year: int, q: int) -> Period:
-    start = date(year, 3 * q - 2, 1)
-    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
-    return Period(f"{year}Q{q}", QUARTERLY, start, date.fromordinal(end.toordinal() - 1),
-                  _("Kvartal %(q)s %(year)s", q=q, year=year))
-
-
-def parse_period(text: str) -> Period:
-    """ "2015Q3" (also "2015 Q3", "2015-Q3", any case) or "slut"; ValueError with a Swedish message."""
-    raw = (text or "").strip()
-    a = assignment()
-    if raw.lower() == FINAL_PERIOD:
-        return Period(FINAL_PERIOD, FINAL, a.start_date, a.end_date, _("Hela uppdraget"))
-    match = _QUARTER.match(raw)
-    if not match:
-        raise ValueError(_("Ogiltig period ”%(text)s”. Ange ett kvartal som 2015Q3 eller ”slut” för hela "
-                           "uppdraget.", text=raw))
-    period = _quarter(int(match.group(1)), int(match.group(2)))
-    if period.end < a.start_date or period.start > a.end_date:
-        raise ValueError(_("%(label)s ligger utanför uppdraget (%(start)s–%(end)s).", label=period.label,
-                           start=a.start_date.isoformat(), end=a.end_date.isoformat()))
-    return period
-
-
-def quarters() -> list[Period]:
-    """Every quarter of the assignment, in order."""
-    a = assignment()
-    out = [_quarter(a.start_date.year, (a.start_date.month - 1) // 3 + 1)]
-    while out[-1].end < a.end_date:
-        out.append(out[-1].next())
-    return out
 
 
 # --------------------------------------------------------------------------- helpers

@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 from ..audit import record, utcnow
 from ..extensions import db
 from ..i18n import _
-from . import figures
+from . import figures, rhythm
 from .models import FINAL, NARRATIVE_SECTIONS, IssuedReport, Narrative, NarrativeRevision
 
 SECTION_TITLES = {
@@ -67,19 +67,19 @@ def _issued_reports_are_frozen(mapper, connection, target) -> None:
 # --------------------------------------------------------------------------- periods
 
 def period_or_none(key: str):
-    """The period a URL or command names in its canonical spelling ("2015Q3", "slut"), or None.
+    """The period a URL names in its canonical spelling ("2015Q3", "2015-02", "slut"), or None.
 
-    figures.parse_period refuses quarters outside the assignment."""
+    rhythm.parse_period refuses periods that the reporting rhythm does not make."""
     try:
-        period = figures.parse_period(key)
+        period = rhythm.parse_period(key)
     except ValueError:
         return None
     return period if period.key == key else None
 
 
 def periods() -> list:
-    """Every quarter of the assignment, then the final-report basis."""
-    return [*figures.quarters(), figures.parse_period(FINAL)]
+    """Every report period of the assignment, then the final-report basis."""
+    return rhythm.all_periods()
 
 
 def title(period) -> str:

@@ -25,8 +25,8 @@ from ..extensions import db
 from . import bp
 from .defaults import assignment as current_assignment
 from .models import Assignment, Blackout, Phase
-from .settings_forms import (ASSIGNMENT_FIELDS, PERSONAL_FIELDS, AssignmentForm, BlackoutForm, DeleteForm,
-                             PhaseForm, fmt_value)
+from .settings_forms import (ASSIGNMENT_FIELDS, CHANGE_CHECKS, PERSONAL_FIELDS, AssignmentForm, BlackoutForm,
+                             DeleteForm, PhaseForm, fmt_value)
 
 
 def _assignment() -> Assignment:
@@ -107,9 +107,13 @@ def settings():
     valid = form.validate_on_submit()
     if "csrf_token" not in form.errors and form.version.data != str(a.version):
         return _conflict(form, a)
-    if not valid:
+    values = form.values() if valid else None
+    if valid:
+        for check in CHANGE_CHECKS:  # e.g. the reports refuse a rhythm that strands their texts
+            for name, message in check(a, values).items():
+                form[name].errors.append(message)
+    if not valid or form.errors:
         return _page(form, status=422)
-    values = form.values()
     changed = [n for n in ASSIGNMENT_FIELDS if getattr(a, n) != values[n]]
     if not changed:
         flash(_("Inga ändringar att spara."), "info")
