@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -267,3 +267,94 @@ def test_the_open_actions_are_read_in_one_statement_by_due_date(app, staff):
     assert len(seen) == 1
     listing = staff.get(LOG).get_data(as_text=True)
     assert re.search(r"2016-01-20.*2015-10-20", listing, re.S)  # newest first
+
+
+# --------------------------------------------------------------------------- the next report lists the actions
+
+@pytest.fixture
+def three_meetings(app, staff):
+    """Avstämningar on 2015-08-20 (an action done in September, one still open), 2015-10-20 (an action
+    done in November) and 2016-01-20 (none); the report's today is 2016-01-10."""
+    owner = str(user_id(app, "staff@test.se"))
+    august = log_one(staff, held_on="2015-08-20")
+    add_action(staff, august, owner_id=owner, title="Skicka underlaget om placeringar", due_date="2015-09-15")
+    add_action(staff, august, owner_id=owner, title="Ordna ett möte med SKL", due_date="2015-11-30")
+    october = log_one(staff, held_on="2015-10-20")
+    add_action(staff, october, owner_id=owner, due_date="2015-12-01")
+    log_one(staff, held_on="2016-01-20")
+    with app.app_context():
+        from coordinator.reports import avstamningar
+        for title, done_on, outcome in (("Skicka underlaget om placeringar", (2015, 9, 10), "Skickat."),
+                                        ("Ta fram exempel från små kommuner", (2015, 11, 20), "Tre exempel.")):
+            task = db.session.scalar(select(Task).where(Task.title == title))
+            avstamningar.close_action(task, task.version, outcome)
+            task.done_at = datetime(*done_on, 12, tzinfo=timezone.utc)  # as if closed that day
+        db.session.commit()
+    app.config["COORDINATOR_TODAY"] = "2016-01-10"
+    yield
+    app.config["COORDINATOR_TODAY"] = None
+
+
+def test_the_report_figures_list_the_periods_avstamningar_and_the_actions_still_open(app, three_meetings):
+    with app.app_context():
+        q4 = figures.compute("2015Q4")
+        q3 = figures.compute("2015Q3")
+        q2 = figures.compute("2015Q2")
+        q1_2016 = figures.compute("2016Q1")
+    assert q4["avstamningar"] == {
+        "held": [{"held_on": "2015-10-20", "report": None, "actions": [
+            {"title": "Ta fram exempel från små kommuner", "due": "2015-12-01", "done_on": "2015-11-20",
+             "outcome": "Tre exempel."}]}],
+        "carried": [{"title": "Ordna ett möte med SKL", "due": "2015-11-30", "done_on": None, "outcome": "",
+                     "from": "2015-08-20"}]}
+    assert [x["title"] for x in q3["avstamningar"]["held"][0]["actions"]] == [
+        "Skicka underlaget om placeringar", "Ordna ett möte med SKL"]
+    assert q3["avstamningar"]["carried"] == []
+    assert q2["avstamningar"] == {"held": [], "carried": []}
+    # 2016-01-20 has not happened on the report's today.
+    assert q1_2016["avstamningar"]["held"] == [] and len(q1_2016["avstamningar"]["carried"]) == 1
+    assert ("Avstämningar med statsrådet under perioden: 1. 1 av 2 åtgärder efter avstämningarna är klara."
+            in q4["summary"])
+    dumped = json.dumps(q4, ensure_ascii=False)
+    assert FEEDBACK not in dumped and "Test staff" not in dumped and "Välj tre exempel." not in dumped
+
+
+def test_the_report_says_what_came_of_each_action_in_html_and_pdf(app, staff, three_meetings, tmp_path):
+    from .test_report_figures import pdf_text
+
+    page = text(staff.get("/rapporter/2015Q4/"))
+    section = page[page.rindex("Avstämningar med statsrådet"):]
+    assert "Avstämningen den 2015-10-20" in section
+    assert "Ta fram exempel från små kommuner 2015-12-01 klar 2015-11-20 Tre exempel." in section
+    assert "Åtgärder från tidigare avstämningar" in section
+    assert "Ordna ett möte med SKL 2015-08-20 2015-11-30 försenad –" in section
+    assert FEEDBACK not in page and "Test staff" not in section
+    out = tmp_path / "q4.pdf"
+    result = cli_run(app, "report", "quarterly", "2015Q4", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    whole = pdf_text(out.read_bytes())
+    pdf = whole[whole.rindex("Avstämningar med statsrådet"):]
+    assert "Ta fram exempel från små kommuner 2015-12-01 klar 2015-11-20 Tre exempel." in pdf
+    assert "Ordna ett möte med SKL 2015-08-20 2015-11-30 försenad" in pdf
+    empty = text(staff.get("/rapporter/2015Q2/"))
+    assert ("Inga avstämningar med statsrådet hölls under perioden, och inga åtgärder från tidigare avstämningar "
+            "var öppna när den började.") in empty
+
+
+def test_a_report_issued_before_the_avstamningar_were_logged_still_renders(app):
+    from flask import render_template
+
+    from coordinator.reports import pdf
+
+    with app.app_context():
+        data = figures.compute("2015Q2")
+    del data["avstamningar"]  # as archived before the key existed
+    with app.test_request_context():
+        html = render_template("reports/_body.html", data=data, narratives={}, status={"draft": True})
+        document = pdf.render(data, {}, {"draft": True})
+    assert "Vad dialogerna visade" in html and "Avstämningar med statsrådet" not in html
+    assert document.startswith(b"%PDF")
+
+
+def cli_run(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))

@@ -59,6 +59,10 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
              flags: {flag: {label, period: {passages, notes, event_passages, event_notes},
                             to_date: {...}, items: [item, ...] (at most 6, from the period)}}}
          item = {text, source, round, themes, reason, from_event, attributed, truncated}
+  avstamningar: {held: [{held_on, report, actions: [action]}] (the avstämningar with the minister held in
+                the period, up to as_of), carried: [action + {from}] (actions of earlier avstämningar still open
+                when the period began)}; action = {title, due, done_on (None while open), outcome}, as they
+                stand at as_of. Reports issued before this key existed lack it.
   final: None (quarter) or {by_group_round: [{group, sites, rounds: [{round, held}]}],
          themes_by_round: {notes: [per round], themes: [{theme, counts: [per round]}]},
          plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}]}
@@ -68,13 +72,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import pdf
+from .. import links, pdf
 from ..dialogue.models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
 from ..events.models import Event
 from ..extensions import db
@@ -86,7 +90,8 @@ from ..sampling.models import Decline, Site
 from ..sampling.service import adopted_sample
 from ..scheduling.defaults import assignment
 from ..scheduling.models import BOOKED, GENOMFORD, INSTALLD, Visit
-from .models import FINAL, QUARTERLY
+from ..tasks.models import AVSTAMNING, Task
+from .models import FINAL, QUARTERLY, Avstamning
 from .rhythm import Period, parse_period
 from .rhythm import periods as quarters  # noqa: F401  (the name from before the rhythm was a setting)
 
@@ -536,13 +541,42 @@ def _item(p: Passage, labels: dict[str, str], kinds: dict[str, str]) -> dict[str
             "from_event": note.event_id is not None, "attributed": cleared, "truncated": truncated}
 
 
+# --------------------------------------------------------------------------- avstämningar with the minister
+
+def _action(t: Task) -> dict[str, Any]:
+    done = links.aware(t.done_at).astimezone(links.TZ).date().isoformat() if t.done_at else None
+    return {"title": t.title, "due": t.due_date.isoformat(), "done_on": done, "outcome": t.outcome}
+
+
+def _avstamningar(c: _Ctx, as_of: date) -> dict[str, Any]:
+    """The avstämningar held in the period (none after as_of: they have not happened) with their actions,
+    and the actions of earlier avstämningar that were still open when the period began. Owners are
+    left out: the report speaks for the office, and the minister's feedback is the office's own record."""
+    held = db.session.scalars(
+        select(Avstamning).where(Avstamning.held_on >= c.start, Avstamning.held_on <= min(c.end, as_of))
+        .options(joinedload(Avstamning.report), selectinload(Avstamning.tasks))
+        .order_by(Avstamning.held_on, Avstamning.id)).all()
+    began = datetime.combine(c.start, time(0), links.TZ)
+    carried = db.session.scalars(
+        select(Task).join(Avstamning, Task.avstamning_id == Avstamning.id)
+        .where(Task.kind == AVSTAMNING, Avstamning.held_on < c.start,
+               Task.done_at.is_(None) | (Task.done_at >= began))
+        .options(joinedload(Task.avstamning)).order_by(Task.due_date, Task.id)).all()
+    return {"held": [{"held_on": a.held_on.isoformat(),
+                      "report": _("%(title)s, version %(n)s", title=a.report.title, n=a.report.version_number)
+                      if a.report else None,
+                      "actions": [_action(t) for t in a.tasks]} for a in held],
+            "carried": [{**_action(t), "from": t.avstamning.held_on.isoformat()} for t in carried]}
+
+
 # --------------------------------------------------------------------------- the summary
 
 def _summary(d: dict[str, Any]) -> list[str]:
     """The findings first: short generated sentences, each with its denominator."""
     out = []
     if d["sample"] is None:
-        return [_("Inget urval av besöksplatser är antaget än; rapporten har inga besökssiffror.")]
+        return [_("Inget urval av besöksplatser är antaget än; rapporten har inga besökssiffror."),
+                *_avstamning_summary(d)]
     quarter = d["kind"] == QUARTERLY
     v = d["visits"]
     t = v["total"]
@@ -606,7 +640,17 @@ def _summary(d: dict[str, Any]) -> list[str]:
                      national=num(counts[2])))
     if d["measurement"]["tables"]:
         out.append(_("Resultat från förmätningen redovisas för %(n)s frågor.", n=num(len(d["measurement"]["tables"]))))
-    return out
+    return out + _avstamning_summary(d)
+
+
+def _avstamning_summary(d: dict[str, Any]) -> list[str]:
+    av = d["avstamningar"]
+    actions = [x for a in av["held"] for x in a["actions"]] + av["carried"]
+    if not av["held"] and not actions:
+        return []
+    return [_("Avstämningar med statsrådet under perioden: %(n)s. %(done)s av %(total)s åtgärder efter "
+              "avstämningarna är klara.", n=num(len(av["held"])), total=num(len(actions)),
+              done=num(sum(x["done_on"] is not None for x in actions)))]
 
 
 # --------------------------------------------------------------------------- compute
@@ -660,6 +704,7 @@ def compute(period_key: str) -> dict[str, Any]:
     data["plans"], plans_by_site = _plans(c, as_of, final)
     data["measurement"] = {"tables": report_tables(None, period.end), "since": None, "until": period.end.isoformat()}
     data["dialogue"], themes_by_round = _dialogue(c, final)
+    data["avstamningar"] = _avstamningar(c, as_of)
     data["final"] = None
     if final:
         data["final"] = {
