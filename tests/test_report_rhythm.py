@@ -128,6 +128,15 @@ def test_every_four_months_from_november_gives_its_own_keys_labels_and_due_dates
     assert "March–June 2015" in text(staff.get("/rapporter/"))
 
 
+@pytest.mark.parametrize("text", ["0000Q1", "9999Q4", "9999-12", "2015-13", "2015-00", "Q3", "\x00"])
+def test_a_period_that_cannot_be_is_refused_in_words(app, staff, text):
+    with app.app_context(), pytest.raises(ValueError, match="Ogiltig period"):
+        rhythm.parse_period(text)
+    assert staff.get(f"/rapporter/{text.replace(chr(0), '%00')}/").status_code == 404
+    result = cli(app, "report", "quarterly", text, "--json")
+    assert result.exit_code == 1 and "Ogiltig period" in json.loads(result.output)["error"]
+
+
 def test_a_monthly_rhythm_is_labelled_by_its_month(app):
     set_rhythm(app, report_interval_months=1, report_start=date(2014, 11, 1))
     with app.app_context():

@@ -2,7 +2,8 @@
 
 The sample, visits, contacts, notes, plans, events, measurement, report texts, issued reports and the
 avstämningar with the minister are made through the product's own services where they exist
-(build.py, content.py); the Swedish text is invented and marked "[Demo]" (texts.py). Population and kommuner are the shipped reference data.
+(build.py, content.py); the Swedish text is invented and marked "[Demo]" (texts.py). Population and
+kommuner are the shipped reference data.
 """
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
+from ..scheduling.settings_forms import refuse_changes_with  # noqa: E402
 # content: the report body's template globals
 from . import avstamning_views, content, models, rhythm, views  # noqa: E402,F401
-from ..scheduling.settings_forms import refuse_changes_with  # noqa: E402
 
 # The assignment's settings page refuses a rhythm that would strand report texts or issued reports.
 refuse_changes_with(rhythm.check_change)

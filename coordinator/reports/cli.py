@@ -59,8 +59,8 @@ def final(out: Path | None, as_json: bool) -> None:
     _draft(FINAL_PERIOD, out, as_json)
 
 
-@report_cli.command("issue", help="Utfärda nästa version av rapporten för PERIOD (2015Q3, 2015-02, eller slut för underlaget "
-                                  "till slutrapporten): PDF, HTML och siffror låses med en SHA-256.")
+@report_cli.command("issue", help="Utfärda nästa version av rapporten för PERIOD (2015Q3, 2015-02, eller slut för "
+                                  "underlaget till slutrapporten): PDF, HTML och siffror låses med en SHA-256.")
 @click.argument("period")
 @click.option("--comment", default="", help="Vad som är nytt i den här versionen.")
 @click.option("--as", "email", default=None, help="E-postadress till användaren som utfärdar (admin eller staff).")

@@ -12,8 +12,8 @@ narratives, issued reports, addresses and commands from before keep working. Any
 keyed by the month it starts in ("2015-02") and labelled by its months ("februari–april 2015").
 
 No Flask pages here: the report pages, the settings page, the reminder command and the lead
-engineer's overview and weekly digest read these functions. Each reads a fixed number of rows
-whatever the number of periods, reports or actions.
+engineer's overview and weekly digest read these functions. Each runs a fixed number of SQL
+statements whatever the number of periods, reports or actions.
 """
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from .models import FINAL, FINAL_PERIOD, NARRATIVE_SECTIONS, QUARTERLY, Avstamni
 _QUARTER = re.compile(r"^(\d{4})\s*[-_/ ]?\s*[QK]\s*([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 MAX_PERIODS = 240  # a rhythm that would make more is refused by the settings form
+YEARS = (1900, 2199)  # a period named outside these is no period (and no date arithmetic near year 9999)
 
 
 def add_months(d: date, months: int) -> date:
@@ -62,11 +63,6 @@ class Period:
     label: str
     due: date | None = None
     months: int = 0          # the rhythm's length; 0 for the whole assignment
-
-    @property
-    def quarter(self) -> bool:
-        """A calendar quarter (its key and label say so)."""
-        return self.kind == QUARTERLY and self.months == 3 and self.start.month % 3 == 1
 
     def next(self) -> Period | None:
         """The following period of the same rhythm (None for the whole assignment)."""
@@ -120,8 +116,6 @@ def periods(a=None) -> list[Period]:
     before saving it); None reads the stored assignment."""
     a = a or assignment()
     anchor, months, due_days = _rhythm(a)
-    if a.end_date < a.start_date:
-        return []
     # The rhythm's intervals run both ways from the anchor: take those that overlap the assignment.
     start = add_months(anchor, months * (months_between(anchor, a.start_date) // months))
     out = []
@@ -149,9 +143,10 @@ def canonical_key(text: str) -> str | None:
     raw = (text or "").strip()
     if raw.lower() == FINAL_PERIOD:
         return FINAL_PERIOD
-    if match := _QUARTER.match(raw):
+    if (match := _QUARTER.match(raw)) and YEARS[0] <= int(match.group(1)) <= YEARS[1]:
         return f"{match.group(1)}Q{match.group(2)}"
-    if (match := _MONTH.match(raw)) and 1 <= int(match.group(2)) <= 12:
+    match = _MONTH.match(raw)
+    if match and YEARS[0] <= int(match.group(1)) <= YEARS[1] and 1 <= int(match.group(2)) <= 12:
         return f"{match.group(1)}-{int(match.group(2)):02d}"
     return None
 
@@ -243,7 +238,6 @@ def open_actions() -> list[Task]:
         select(Task).where(Task.kind == AVSTAMNING, Task.done_at.is_(None))
         .options(joinedload(Task.owner), joinedload(Task.avstamning))
         .order_by(Task.due_date, Task.id)))
-
 
 
 # --------------------------------------------------------------------------- a change of the settings
