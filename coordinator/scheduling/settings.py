@@ -107,12 +107,14 @@ def settings():
     valid = form.validate_on_submit()
     if "csrf_token" not in form.errors and form.version.data != str(a.version):
         return _conflict(form, a)
-    values = form.values() if valid else None
-    if valid:
-        for check in CHANGE_CHECKS:  # e.g. the reports refuse a rhythm that strands their texts
-            for name, message in check(a, values).items():
-                form[name].errors.append(message)
-    if not valid or form.errors:
+    if not valid:
+        return _page(form, status=422)
+    values = form.values()
+    # Other capabilities may refuse the change (the reports: a rhythm that strands their texts).
+    refused = [(name, message) for check in CHANGE_CHECKS for name, message in check(a, values).items()]
+    for name, message in refused:
+        form[name].errors.append(message)
+    if refused:
         return _page(form, status=422)
     changed = [n for n in ASSIGNMENT_FIELDS if getattr(a, n) != values[n]]
     if not changed:
