@@ -358,3 +358,25 @@ def test_a_report_issued_before_the_avstamningar_were_logged_still_renders(app):
 
 def cli_run(app, *args):
     return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_the_log_and_an_avstamning_page_run_the_same_statements_with_more_rows(app, staff):
+    from .test_report_rhythm import statements
+
+    owner = str(user_id(app, "staff@test.se"))
+    report_id = str(issued_report(app))
+
+    def counted(url: str) -> int:
+        staff.get(url)  # the session's user and the like, read once
+        with statements(app) as seen:
+            assert staff.get(url).status_code == 200
+        return len(seen)
+
+    first = log_one(staff, report_id=report_id)
+    add_action(staff, first, owner_id=owner)
+    few = (counted(LOG), counted(first))
+    for day in ("2015-11-20", "2015-12-20", "2016-01-20"):
+        log_one(staff, held_on=day, report_id=report_id)
+    for i in range(5):
+        add_action(staff, first, owner_id=str(user_id(app, "admin@test.se")), title=f"Åtgärd {i}")
+    assert (counted(LOG), counted(first)) == few
