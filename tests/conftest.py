@@ -239,14 +239,26 @@ def browser_login(page, role: str = "staff") -> None:
     page.wait_for_url(re.compile(r".*/(?!logga-in).*"))
 
 
-def assert_accessible(page, label: str = "") -> None:
-    """axe-core (bundled with axe-playwright-python): no serious or critical violation."""
+def _axe_violations(page, impacts: tuple[str, ...] | None) -> tuple[list, str]:
+    """axe-core's violations on the page (bundled with axe-playwright-python), of the given impacts (None: all)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{label or page.url}: " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} → {[n['target'] for n in v['nodes']][:3]}" for v in bad)
+    found = Axe().run(page).response["violations"]
+    bad = [v for v in found if impacts is None or v.get("impact") in impacts]
+    return bad, "; ".join(f"{v['id']} ({v['impact']}): {v['help']} → {[n['target'] for n in v['nodes']][:3]}"
+                          for v in bad)
+
+
+def assert_accessible(page, label: str = "") -> None:
+    """axe-core: no serious or critical violation."""
+    bad, described = _axe_violations(page, ("serious", "critical"))
+    assert not bad, f"{label or page.url}: {described}"
+
+
+def assert_no_axe_violations(page, label: str = "") -> None:
+    """axe-core: no violation at all, whatever its impact (minor and moderate too)."""
+    bad, described = _axe_violations(page, None)
+    assert not bad, f"{label or page.url}: {described}"
 
 
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).parent.parent / "test-artifacts"))

@@ -26,7 +26,8 @@ from coordinator.measurement.rules import skipped
 from coordinator.plans.models import ActionPlan, PlanActivity
 from coordinator.registry.models import Kommun, Population
 from coordinator.registry.reference import read_csv
-from coordinator.reports.models import Narrative
+from coordinator.reports import rhythm
+from coordinator.reports.models import Avstamning, IssuedReport, Narrative
 from coordinator.sampling.models import ADOPTED, Decline, Sample, Site
 from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import GENOMFORD, INSTALLD, Visit
@@ -84,6 +85,12 @@ def fingerprint(app) -> dict:
                 for a in r.answers))) for r in db.session.scalars(select(MeasurementRequest))),
             "narratives": sorted((n.period, n.section, n.text, len(n.revisions))
                                  for n in db.session.scalars(select(Narrative))),
+            "issued": sorted((r.period, r.version_number, str(r.issued_at), r.comment)
+                             for r in db.session.scalars(select(IssuedReport))),
+            "avstamningar": sorted((str(a.held_on), a.attendees, a.feedback, a.decisions,
+                                    a.report.period if a.report else None,
+                                    tuple((t.title, str(t.due_date), str(t.done_at), t.outcome) for t in a.tasks))
+                                   for a in db.session.scalars(select(Avstamning))),
         }
 
 
@@ -303,6 +310,43 @@ def test_narratives_are_written_for_the_quarters_before_the_day(demo):
         q3 = next(n for n in narratives if n.period == "2015Q3" and n.section == "iakttagelser")
         assert f"genomfördes {held} besök" in q3.text
     assert summary["narrative_periods"] == periods
+
+
+def test_the_due_reports_are_issued_and_the_latest_discussed_with_the_minister(demo):
+    app, summary, _before = demo
+    assert summary["issued_periods"] == ["2014Q4", "2015Q1", "2015Q2", "2015Q3", "2015Q4", "2016Q1", "2016Q2",
+                                         "2016Q3"]
+    assert (summary["avstamningar"], summary["actions"], summary["actions_open"]) == (4, 5, 2)
+    with app.app_context():
+        [next_due] = rhythm.report_status(AS_OF)  # nothing overdue: the next report only
+        assert (next_due.period.key, next_due.due, next_due.issued, next_due.overdue) == (
+            "2016Q4", date(2017, 1, 14), 0, False)
+        for report in db.session.scalars(select(IssuedReport)):
+            assert report.issued_at.date() < rhythm.parse_period(report.period).due
+            assert report.comment.startswith(texts.MARK)
+        meetings = db.session.scalars(select(Avstamning).order_by(Avstamning.held_on)).all()
+        held = [m for m in meetings if m.held_on < AS_OF]
+        assert len(held) == 3 and all(m.report is not None and m.report.issued_at.date() < m.held_on for m in held)
+        assert all(m.feedback.startswith(texts.MARK) and "Demo " in m.attendees for m in held)
+        planned = rhythm.next_avstamning(AS_OF)
+        assert planned is meetings[-1] and planned.held_on > AS_OF and planned.report is None
+        actions = [t for m in held for t in m.tasks]
+        assert all(t.title.startswith(texts.MARK) for t in actions)
+        assert all(t.outcome.startswith(texts.MARK) and t.done_at is not None for t in actions if t.outcome)
+        assert [t.title for t in rhythm.open_actions()] == [t.title for t in actions if t.done_at is None]
+        # The report after an avstämning lists it with what came of its actions.
+        q3 = db.session.scalar(select(IssuedReport).where(IssuedReport.period == "2016Q3"))
+        assert [a["held_on"] for a in q3.figures["avstamningar"]["held"]] == [str(held[1].held_on)]
+    staff = Client(app, USERS["staff"])
+    assert staff.get("/rapporter/avstamningar/").status_code == 200
+    assert "[Demo]" in staff.get(f"/rapporter/avstamningar/{held[-1].id}/").get_data(as_text=True)
+    # No reminder is due on the demo's day, and none is left queued.
+    result = run_cli(app, "report", "remind", "--json")
+    assert result.exit_code == 0 and json.loads(result.output)["queued"] == []
+
+
+def run_cli(app, *args):
+    return app.test_cli_runner().invoke(args=list(args))
 
 
 def test_reference_data_is_untouched(demo):

@@ -76,7 +76,15 @@ def world(app):
         reports.save_narrative(PERIOD, "iakttagelser", 0, "Utkast till iakttagelser.", staff)
         db.session.commit()
         report = reports.issue(figures.parse_period(PERIOD), "Första versionen.", staff)
+        from coordinator.reports import avstamningar
+        meeting = avstamningar.create({"held_on": date(2015, 10, 20), "attendees": "Statsrådet",
+                                       "report_id": report.id, "feedback": "Det kansliet läser om statsrådet.",
+                                       "decisions": ""}, staff)
+        action = avstamningar.add_action(meeting, {"title": "Åtgärd", "owner_id": staff.id,
+                                                   "due_date": date(2015, 11, 30)}, staff)
+        db.session.commit()
         return {
+            "avstamning_id": meeting.id, "task_id": action.id,
             "visit_id": visit.id, "event_id": forum.id, "number": 1, "site_id": site.id, "goal_id": goal.id,
             "activity_id": activity.id, "link_id": link.id, "period": PERIOD, "section": "iakttagelser", "report_id": report.id,
             "question_id": db.session.scalar(select(func.min(DialogueQuestion.id))),

@@ -1,8 +1,9 @@
 """`coordinator demo`: a whole demo assignment with invented working data, for trying the product.
 
-The sample, visits, contacts, notes, plans, events, measurement and report texts are made through
-the product's own services where they exist (build.py, content.py); the Swedish text is invented
-and marked "[Demo]" (texts.py). Population and kommuner are the shipped reference data.
+The sample, visits, contacts, notes, plans, events, measurement, report texts, issued reports and the
+avstämningar with the minister are made through the product's own services where they exist
+(build.py, content.py); the Swedish text is invented and marked "[Demo]" (texts.py). Population and
+kommuner are the shipped reference data.
 """
 from __future__ import annotations
 
@@ -19,11 +20,12 @@ from ..extensions import db
 from ..invites.models import Contact
 from ..measurement.models import MeasurementRequest
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
-from ..reports.models import Narrative
+from ..reports.models import Avstamning, IssuedReport, Narrative
 from ..sampling.models import Decline
 from ..sampling.service import SampleError, adopted_sample
 from ..scheduling.models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, Visit
 from ..scheduling.service import VisitError
+from ..tasks.models import AVSTAMNING, Task
 from . import build
 from .build import AS_OF, SEED, DemoError
 
@@ -32,6 +34,7 @@ TABLE_LABELS = {
     "sample": "urval", "visit": "besök", "note": "anteckningar", "contact": "kontakter",
     "action_plan": "handlingsplaner", "event": "dialogforum", "questionnaire": "enkäter",
     "measurement_request": "mätningar", "report_narrative": "rapporttexter", "issued_report": "utfärdade rapporter",
+    "avstamning": "avstämningar",
 }
 
 
@@ -44,7 +47,8 @@ REFUSAL = (
     "Databasen innehåller redan arbetsmaterial ({found}). Demodata skapas bara i en databas utan "
     "arbetsmaterial, så att påhittade uppgifter aldrig blandas med riktiga.\n"
     "Kör `coordinator demo --replace` för att först radera allt arbetsmaterial (urval, besök, kontakter, "
-    "anteckningar, handlingsplaner, dialogforum, mätningar, rapporttexter och utfärdade rapporter). "
+    "anteckningar, handlingsplaner, dialogforum, mätningar, rapporttexter, utfärdade rapporter och "
+    "avstämningar). "
     "Referensdata, inställningar, kodboken, organisationsregistret, användarna och loggen behålls."
 )
 
@@ -67,6 +71,9 @@ def summary() -> dict:
         "measurements_sent": count(MeasurementRequest),
         "measurements_submitted": count(MeasurementRequest, MeasurementRequest.submitted_at.isnot(None)),
         "narrative_periods": periods,
+        "issued_periods": sorted(db.session.scalars(select(IssuedReport.period).distinct())),
+        "avstamningar": count(Avstamning), "actions": count(Task, Task.kind == AVSTAMNING),
+        "actions_open": count(Task, Task.kind == AVSTAMNING, Task.done_at.is_(None)),
     }
 
 
@@ -87,6 +94,8 @@ def print_summary(s: dict, seed: int, as_of: date) -> None:
         f"  Dialogforum:      {s['events']} ({s['events_held']} genomförda)",
         f"  Mätningar:        {s['measurements_sent']} skickade, {s['measurements_submitted']} inlämnade",
         f"  Rapporttexter:    {len(periods)} kvartal" + (f" ({periods[0]}–{periods[-1]})" if periods else ""),
+        f"  Rapporter:        {len(s['issued_periods'])} utfärdade, {s['avstamningar']} avstämningar med statsrådet "
+        f"med {s['actions']} åtgärder ({s['actions_open']} öppna)",
         "",
         "Prova nu:",
         f"  coordinator report quarterly {periods[-1] if periods else '2015Q1'} --out rapport.pdf",

@@ -1,7 +1,9 @@
-"""The demo's content: dialogue notes, action plans, events, measurement and report narratives.
+"""The demo's content: dialogue notes, action plans, events, measurement, report narratives, issued
+reports and the avstämningar with the minister.
 
 Notes and plans go through the dialogue and plan services (the same checks as the editor);
-events, measurement and narratives are written as rows, as their docstrings describe.
+events, measurement and narratives are written as rows, as their docstrings describe. Reports are
+frozen by the report service, avstämningar and their actions made by theirs.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import func, select
 
+from ..auth.models import User
 from ..dialogue import notes
 from ..dialogue.models import Note, Theme
 from ..events.models import GENOMFORT, PLANERAT, Event, EventOrganisation, Organisation
@@ -24,11 +27,16 @@ from ..measurement.rules import skipped
 from ..plans import service as plans
 from ..plans.models import AVBRUTEN, EJ_PABORJAD, PAGAR
 from ..plans.models import GENOMFORD as DONE
+from ..reports import avstamningar, rhythm
+from ..reports import service as reports
 from ..reports.models import Narrative, NarrativeRevision
 from ..sampling.models import Site
 from ..scheduling import service as visits
+from ..scheduling.defaults import assignment
 from ..scheduling.models import GENOMFORD as HELD
 from ..scheduling.models import INSTALLD, Visit
+from ..tasks import service as tasks
+from ..tasks.models import AVSTAMNING
 from . import texts
 from .build import Demo, at, backdate, marked, slug
 
@@ -75,6 +83,7 @@ def make_all(demo: Demo) -> None:
     make_events(demo, themes)
     make_measurement(demo, [v for vs in by_site.values() for v in vs.values()])
     make_narratives(demo)
+    make_reports(demo)
 
 
 def theme_ids() -> dict[str, int]:
@@ -462,3 +471,59 @@ def make_narratives(demo: Demo) -> None:
                                                              created_at=written - timedelta(days=days_before)))
             db.session.add(narrative)
     db.session.flush()
+
+
+# --------------------------------------------------------------------------- issued reports and avstämningar
+
+ISSUE_AFTER_DAYS = 13       # the office issues a report the day before it is due (texts done by then)
+AVSTAMNING_AFTER_DAYS = 10  # and discusses it with the minister some ten days later (on a Wednesday)
+PLANNED_AHEAD_DAYS = 37     # the next avstämning is booked about five weeks ahead
+
+
+def wednesday_from(day: date) -> date:
+    return day + timedelta(days=(2 - day.weekday()) % 7)
+
+
+def make_reports(demo: Demo) -> None:
+    """Issue every report whose due date has passed, each on its own day (its figures read as of that day),
+    and discuss the latest three with the minister soon after, so that each later report lists the
+    avstämningar of its period. Then book the next avstämning ahead."""
+    a = assignment()
+    owner = db.session.scalar(select(User.id).where(User.active.is_(True), User.role.in_(("admin", "staff")))
+                              .order_by(User.id))
+    due = [p for p in rhythm.periods() if p.due < demo.as_of]
+    discussed = dict(zip([p.key for p in due[-len(texts.AVSTAMNINGAR):]], texts.AVSTAMNINGAR))
+    try:
+        for period in due:
+            day = period.end + timedelta(days=ISSUE_AFTER_DAYS)
+            a.demo_as_of = day  # the report's "today"
+            report = reports.freeze(period, marked("Första versionen."), None, 1, at(day, 14))
+            if period.key in discussed:
+                make_avstamning(demo, report, wednesday_from(day + timedelta(days=AVSTAMNING_AFTER_DAYS)),
+                                owner, *discussed[period.key])
+    finally:
+        a.demo_as_of = demo.as_of
+    avstamningar.create({"held_on": wednesday_from(demo.as_of + timedelta(days=PLANNED_AHEAD_DAYS)),
+                         "attendees": texts.AVSTAMNING_ATTENDEES, "report_id": None, "feedback": "", "decisions": ""})
+    db.session.flush()
+
+
+def make_avstamning(demo: Demo, report, held_on: date, owner: int | None, feedback: str, decisions: str,
+                    actions: list) -> None:
+    """One avstämning about an issued report, with its actions: those due well before the demo's day are
+    done, with an outcome; the latest are open. Nothing on or after the demo's day."""
+    if held_on >= demo.as_of:
+        return
+    meeting = avstamningar.create({"held_on": held_on, "attendees": texts.AVSTAMNING_ATTENDEES,
+                                   "report_id": report.id, "feedback": marked(feedback),
+                                   "decisions": marked(decisions)})
+    backdate(meeting, created_at=at(held_on, 16), updated_at=at(held_on, 16))
+    for title, days, outcome in actions:
+        due = held_on + timedelta(days=days)
+        task = tasks.create({"title": marked(title), "owner_id": owner, "due_date": due}, kind=AVSTAMNING,
+                            avstamning_id=meeting.id)
+        backdate(task, created_at=at(held_on, 16), updated_at=at(held_on, 16))
+        done_on = due - timedelta(days=3)
+        if outcome is not None and done_on < demo.as_of:
+            tasks.set_done(task, task.version, True, outcome=marked(outcome))
+            backdate(task, done_at=at(done_on, 15), updated_at=at(done_on, 15))

@@ -597,3 +597,30 @@ NARRATIVE_MEASURES = [
     "Samordnaren kommer att lyfta behovet av långsiktig finansiering av den regionala stödstrukturen.",
     "Under nästa kvartal prioriteras de kommuner vars handlingsplaner har aktiviteter som ännu inte beslutats.",
 ]
+
+
+# --------------------------------------------------------------------------- avstämningar with the minister
+
+AVSTAMNING_ATTENDEES = ("Statsrådet, Demo Lindqvist (statssekreterare), Demo Berg (samordnare), "
+                        "Demo Holm (kansliet)")
+# The three latest issued reports are each discussed at an avstämning: (feedback, decisions, actions);
+# an action is (title, days from the avstämning to its due date, the outcome once done).
+AVSTAMNINGAR = [
+    ("Statsrådet uppskattade att rapporten visar både goda exempel och hinder, och efterfrågade mer om hur "
+     "barnen själva kommer till tals i utredningarna.",
+     "Nästa rapport ska redovisa barnens delaktighet som ett eget tema.",
+     [("Sammanställ passagerna om barnens delaktighet ur anteckningarna", 30,
+       "Sammanställningen är gjord och ingår i nästa rapports analys."),
+      ("Bjud in Barnombudsmannen till ett samråd om barnens delaktighet", 45,
+       "Samrådet hölls; Barnombudsmannen deltar också vid den nationella konferensen.")]),
+    ("Statsrådet frågade hur de kommuner som saknar beslutade aktiviteter i handlingsplanen följs upp, och "
+     "ville veta om bristen på familjehem är lika stor i hela landet.",
+     "Samordnaren följer särskilt upp kommuner med obeslutade aktiviteter inför det andra besöket.",
+     [("Ta fram en lista över kommuner med obeslutade aktiviteter", 35,
+       "Listan är klar och används när de andra besöken planeras."),
+      ("Beskriv tillgången på familjehem per län i ett kort underlag", 80, None)]),
+    ("Statsrådet ville att slutrapporten tydligt skiljer mellan det kommunerna själva kan göra och det som "
+     "kräver nationella åtgärder.",
+     "Disposition för slutrapporten tas fram till nästa avstämning.",
+     [("Föreslå en disposition för slutrapporten", 50, None)]),
+]

@@ -40,7 +40,7 @@ OUTBOX_STATUS_LABELS = {
     FAILED: _l("misslyckat"),
 }
 KIND_LABELS = {"request": _l("Inbjudan"), "cancel": _l("Inställt"), "matning": _l("Mätning"),
-               "paminnelse": _l("Påminnelse om mätning")}
+               "paminnelse": _l("Påminnelse om mätning"), "rapport": _l("Påminnelse om rapport")}
 REPLY_MAX_BYTES = 1024 * 1024
 
 

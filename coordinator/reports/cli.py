@@ -3,6 +3,7 @@
     coordinator report quarterly 2015Q3 --out rapport.pdf   # a draft, with the period's narratives
     coordinator report final --out underlag.pdf
     coordinator report quarterly 2015Q3 --json              # the figures, as archived when issued
+    coordinator report remind [--as-of 2016-10-10] [--json]  # reminders to the office (daily, from cron)
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
         echo_json(data)
 
 
-@report_cli.command("quarterly", help="Kvartalsrapport (utkast) för ett kvartal, t.ex. 2015Q3.")
+@report_cli.command("quarterly", help="Rapport (utkast) för en rapportperiod, t.ex. 2015Q3 (ett kvartal) eller "
+                                      "2015-02 (en period som börjar i februari 2015).")
 @click.argument("period")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
               help="Skriv PDF:en hit.")
@@ -57,8 +59,8 @@ def final(out: Path | None, as_json: bool) -> None:
     _draft(FINAL_PERIOD, out, as_json)
 
 
-@report_cli.command("issue", help="Utfärda nästa version av rapporten för PERIOD (2015Q3, eller slut för underlaget "
-                                  "till slutrapporten): PDF, HTML och siffror låses med en SHA-256.")
+@report_cli.command("issue", help="Utfärda nästa version av rapporten för PERIOD (2015Q3, 2015-02, eller slut för "
+                                  "underlaget till slutrapporten): PDF, HTML och siffror låses med en SHA-256.")
 @click.argument("period")
 @click.option("--comment", default="", help="Vad som är nytt i den här versionen.")
 @click.option("--as", "email", default=None, help="E-postadress till användaren som utfärdar (admin eller staff).")
@@ -85,3 +87,30 @@ def issue(period: str, comment: str, email: str | None) -> None:
         fail(str(e))
     click.echo(f"{row.title}: version {row.version_number} utfärdad ({row.size} byte).")
     click.echo(f"sha256 {row.sha256}")
+
+
+@report_cli.command("remind", help="Lägg en påminnelse i utkorgen till varje aktiv admin och handläggare för varje "
+                                   "rapport som ska vara klar inom inställningens antal dagar (eller är försenad) och "
+                                   "inte är utfärdad. Ingen får samma påminnelse två gånger. Kör den dagligen.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Dagen påminnelserna gäller (ÅÅÅÅ-MM-DD); utan den: i dag.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv ut resultatet som JSON.")
+@with_appcontext
+def remind(as_of, as_json: bool) -> None:
+    from ..scheduling.overview import today
+    from .reminders import queue_and_commit
+
+    on = as_of.date() if as_of else today()
+    result = queue_and_commit(on)
+    if as_json:
+        echo_json({"as_of": on.isoformat(),
+                   "queued": [{"period": r.period.key, "due": r.due.isoformat(), "user": u.email}
+                              for r, u in result.queued],
+                   "already": result.already})
+        return
+    click.echo(f"Påminnelser i utkorgen: {len(result.queued)}" + "".join(
+        f"\n- {r.period.label} (ska vara klar {r.due.isoformat()}): {u.email}" for r, u in result.queued))
+    if result.already:
+        click.echo(f"Redan påminda tidigare: {result.already}")
+    if result.queued:
+        click.echo("Skicka dem med: coordinator outbox send")

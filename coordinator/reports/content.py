@@ -449,6 +449,44 @@ def _dialogue(d: dict, n: _Numbers, final: bool) -> list:
     return blocks
 
 
+def _action_state(x: dict, as_of: str) -> str:
+    if x["done_on"]:
+        return _("klar %(day)s", day=x["done_on"])
+    return _("försenad") if x["due"] < as_of else _("pågår")
+
+
+def _avstamningar(d: dict, n: _Numbers) -> list:
+    """The avstämningar held in the period, each with its actions and their outcome, then the actions of
+    earlier avstämningar that were open when the period began."""
+    av = d["avstamningar"]
+    as_of = d["as_of"]
+    if not av["held"] and not av["carried"]:
+        return [Para(_("Inga avstämningar med statsrådet hölls under perioden, och inga åtgärder från tidigare "
+                       "avstämningar var öppna när den började."))]
+    head = [_("Åtgärd"), _("Klar senast"), _("Läge"), _("Utfall")]
+    blocks: list = [Para(_("Åtgärderna som följde av avstämningarna med statsrådet, som de står den %(as_of)s. "
+                           "Samordnarens kansli ansvarar för dem.", as_of=as_of))]
+    if not av["held"]:
+        blocks.append(Para(_("Inga avstämningar med statsrådet hölls under perioden.")))
+    for a in av["held"]:
+        blocks.append(Subheading(_("Avstämningen den %(day)s", day=a["held_on"]), f"rapport-avstamning-{a['held_on']}"))
+        if a["report"]:
+            blocks.append(Para(_("Rapport som diskuterades: %(report)s.", report=a["report"])))
+        if not a["actions"]:
+            blocks.append(Para(_("Avstämningen ledde inte till några åtgärder.")))
+            continue
+        blocks.append(Table(n.table(), _("Åtgärder efter avstämningen den %(day)s.", day=a["held_on"]), head,
+                            [[x["title"], x["due"], _action_state(x, as_of), x["outcome"] or "–"]
+                             for x in a["actions"]], [2.4, 1, 1, 2.6]))
+    if av["carried"]:
+        blocks.append(Subheading(_("Åtgärder från tidigare avstämningar"), "rapport-avstamningar-tidigare"))
+        blocks.append(Table(n.table(), _("Åtgärder från tidigare avstämningar som var öppna när perioden började."),
+                            [_("Åtgärd"), _("Avstämning"), *head[1:]],
+                            [[x["title"], x["from"], x["due"], _action_state(x, as_of), x["outcome"] or "–"]
+                             for x in av["carried"]], [2.2, 1, 1, 1, 2.4]))
+    return blocks
+
+
 def _comparison(d: dict, n: _Numbers) -> list:
     f = d["final"]
     rows = [[_("Grupp %(g)s", g=r["group"]), num(r["sites"]), *[of_pct(rr["held"], r["sites"]) for rr in r["rounds"]]]
@@ -547,6 +585,8 @@ def document(data: dict[str, Any], narratives: dict[str, str] | None, status: di
         parts.append((_("Handlingsplanernas uppföljning per besöksplats"), "rapport-uppfoljning",
                       _plans_by_site(data, n)))
     parts.append((_("Iakttagelser, analys och förslag till åtgärder"), "rapport-bedomning", _narratives(narratives)))
+    if "avstamningar" in data:  # reports issued before the avstämningar were logged lack the key
+        parts.append((_("Avstämningar med statsrådet"), "rapport-avstamningar", _avstamningar(data, n)))
     sections = [Section(i, t, a, b) for i, (t, a, b) in enumerate(parts, start=1)]
 
     footer = f"{title}: {p['label']}"

@@ -5,9 +5,10 @@ pages: ``compute(period_key)`` returns everything the report shows as one JSON-s
 That dict is archived as it is when a report is issued, and the PDF (pdf.py) and the HTML
 (templates/reports/_body.html, through content.py) are rendered from it alone.
 
-Periods: ``parse_period("2015Q3")`` (also "2015 Q3", "2015-Q3", "2015q3") is a calendar quarter
-that must overlap the assignment; ``parse_period("slut")`` is the whole assignment (the
-final-report basis). ``quarters()`` lists the assignment's quarters.
+Periods come from the reporting rhythm (rhythm.py): ``parse_period("2015Q3")`` (also "2015 Q3",
+"2015-Q3", "2015q3", or "2015-02" for a period of another rhythm) is one of the assignment's report
+periods; ``parse_period("slut")`` is the whole assignment (the final-report basis).
+``quarters()`` lists the report periods (calendar quarters with the shipped settings).
 
 Definitions (the report states them too):
 - *The plan*: the adopted sample's active sites, each visited once per round (target = active
@@ -58,6 +59,10 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
              flags: {flag: {label, period: {passages, notes, event_passages, event_notes},
                             to_date: {...}, items: [item, ...] (at most 6, from the period)}}}
          item = {text, source, round, themes, reason, from_event, attributed, truncated}
+  avstamningar: {held: [{held_on, report, actions: [action]}] (the avstämningar with the minister held in
+                the period, up to as_of), carried: [action + {from}] (actions of earlier avstämningar still open
+                when the period began)}; action = {title, due, done_on (None while open), outcome}, as they
+                stand at as_of. Reports issued before this key existed lack it.
   final: None (quarter) or {by_group_round: [{group, sites, rounds: [{round, held}]}],
          themes_by_round: {notes: [per round], themes: [{theme, counts: [per round]}]},
          plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}]}
@@ -67,13 +72,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Iterable
 
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import pdf
+from .. import links, pdf
 from ..dialogue.models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
 from ..events.models import Event
 from ..extensions import db
@@ -85,7 +90,10 @@ from ..sampling.models import Decline, Site
 from ..sampling.service import adopted_sample
 from ..scheduling.defaults import assignment
 from ..scheduling.models import BOOKED, GENOMFORD, INSTALLD, Visit
-from .models import FINAL, FINAL_PERIOD, QUARTERLY
+from ..tasks.models import AVSTAMNING, Task
+from .models import FINAL, QUARTERLY, Avstamning
+from .rhythm import Period, parse_period
+from .rhythm import periods as quarters  # noqa: F401  (the name from before the rhythm was a setting)
 
 SCHEMA = 1
 ROUNDS = (1, 2)
@@ -113,65 +121,6 @@ def pct(part: float | None) -> str:
 
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
-
-
-# --------------------------------------------------------------------------- periods
-
-_QUARTER = re.compile(r"^(\d{4})\s*[-_/ ]?\s*[QK]\s*([1-4])$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Period:
-    """A report period: a calendar quarter ("2015Q3", kind kvartal) or the whole assignment ("slut")."""
-    key: str
-    kind: str
-    start: date
-    end: date
-    label: str
-
-    def next(self) -> Period | None:
-        """The following quarter (None for the whole assignment)."""
-        if self.kind != QUARTERLY:
-            return None
-        year, q = int(self.key[:4]), int(self.key[-1])
-        return _quarter(year + q // 4, q % 4 + 1)
-
-    def as_dict(self) -> dict[str, str]:
-        return {"key": self.key, "kind": self.kind, "label": self.label, "start": self.start.isoformat(),
-                "end": self.end.isoformat()}
-
-
-def _quarter(year: int, q: int) -> Period:
-    start = date(year, 3 * q - 2, 1)
-    end = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
-    return Period(f"{year}Q{q}", QUARTERLY, start, date.fromordinal(end.toordinal() - 1),
-                  _("Kvartal %(q)s %(year)s", q=q, year=year))
-
-
-def parse_period(text: str) -> Period:
-    """ "2015Q3" (also "2015 Q3", "2015-Q3", any case) or "slut"; ValueError with a Swedish message."""
-    raw = (text or "").strip()
-    a = assignment()
-    if raw.lower() == FINAL_PERIOD:
-        return Period(FINAL_PERIOD, FINAL, a.start_date, a.end_date, _("Hela uppdraget"))
-    match = _QUARTER.match(raw)
-    if not match:
-        raise ValueError(_("Ogiltig period ”%(text)s”. Ange ett kvartal som 2015Q3 eller ”slut” för hela "
-                           "uppdraget.", text=raw))
-    period = _quarter(int(match.group(1)), int(match.group(2)))
-    if period.end < a.start_date or period.start > a.end_date:
-        raise ValueError(_("%(label)s ligger utanför uppdraget (%(start)s–%(end)s).", label=period.label,
-                           start=a.start_date.isoformat(), end=a.end_date.isoformat()))
-    return period
-
-
-def quarters() -> list[Period]:
-    """Every quarter of the assignment, in order."""
-    a = assignment()
-    out = [_quarter(a.start_date.year, (a.start_date.month - 1) // 3 + 1)]
-    while out[-1].end < a.end_date:
-        out.append(out[-1].next())
-    return out
 
 
 # --------------------------------------------------------------------------- helpers
@@ -592,13 +541,42 @@ def _item(p: Passage, labels: dict[str, str], kinds: dict[str, str]) -> dict[str
             "from_event": note.event_id is not None, "attributed": cleared, "truncated": truncated}
 
 
+# --------------------------------------------------------------------------- avstämningar with the minister
+
+def _action(t: Task) -> dict[str, Any]:
+    done = links.aware(t.done_at).astimezone(links.TZ).date().isoformat() if t.done_at else None
+    return {"title": t.title, "due": t.due_date.isoformat(), "done_on": done, "outcome": t.outcome}
+
+
+def _avstamningar(c: _Ctx, as_of: date) -> dict[str, Any]:
+    """The avstämningar held in the period (none after as_of: they have not happened) with their actions,
+    and the actions of earlier avstämningar that were still open when the period began. Owners are
+    left out: the report speaks for the office, and the minister's feedback is the office's own record."""
+    held = db.session.scalars(
+        select(Avstamning).where(Avstamning.held_on >= c.start, Avstamning.held_on <= min(c.end, as_of))
+        .options(joinedload(Avstamning.report), selectinload(Avstamning.tasks))
+        .order_by(Avstamning.held_on, Avstamning.id)).all()
+    began = datetime.combine(c.start, time(0), links.TZ)
+    carried = db.session.scalars(
+        select(Task).join(Avstamning, Task.avstamning_id == Avstamning.id)
+        .where(Task.kind == AVSTAMNING, Avstamning.held_on < c.start,
+               Task.done_at.is_(None) | (Task.done_at >= began))
+        .options(joinedload(Task.avstamning)).order_by(Task.due_date, Task.id)).all()
+    return {"held": [{"held_on": a.held_on.isoformat(),
+                      "report": _("%(title)s, version %(n)s", title=a.report.title, n=a.report.version_number)
+                      if a.report else None,
+                      "actions": [_action(t) for t in a.tasks]} for a in held],
+            "carried": [{**_action(t), "from": t.avstamning.held_on.isoformat()} for t in carried]}
+
+
 # --------------------------------------------------------------------------- the summary
 
 def _summary(d: dict[str, Any]) -> list[str]:
     """The findings first: short generated sentences, each with its denominator."""
     out = []
     if d["sample"] is None:
-        return [_("Inget urval av besöksplatser är antaget än; rapporten har inga besökssiffror.")]
+        return [_("Inget urval av besöksplatser är antaget än; rapporten har inga besökssiffror."),
+                *_avstamning_summary(d)]
     quarter = d["kind"] == QUARTERLY
     v = d["visits"]
     t = v["total"]
@@ -662,7 +640,17 @@ def _summary(d: dict[str, Any]) -> list[str]:
                      national=num(counts[2])))
     if d["measurement"]["tables"]:
         out.append(_("Resultat från förmätningen redovisas för %(n)s frågor.", n=num(len(d["measurement"]["tables"]))))
-    return out
+    return out + _avstamning_summary(d)
+
+
+def _avstamning_summary(d: dict[str, Any]) -> list[str]:
+    av = d["avstamningar"]
+    actions = [x for a in av["held"] for x in a["actions"]] + av["carried"]
+    if not av["held"] and not actions:
+        return []
+    return [_("Avstämningar med statsrådet under perioden: %(n)s. %(done)s av %(total)s åtgärder efter "
+              "avstämningarna är klara.", n=num(len(av["held"])), total=num(len(actions)),
+              done=num(sum(x["done_on"] is not None for x in actions)))]
 
 
 # --------------------------------------------------------------------------- compute
@@ -716,6 +704,7 @@ def compute(period_key: str) -> dict[str, Any]:
     data["plans"], plans_by_site = _plans(c, as_of, final)
     data["measurement"] = {"tables": report_tables(None, period.end), "since": None, "until": period.end.isoformat()}
     data["dialogue"], themes_by_round = _dialogue(c, final)
+    data["avstamningar"] = _avstamningar(c, as_of)
     data["final"] = None
     if final:
         data["final"] = {

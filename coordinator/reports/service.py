@@ -31,7 +31,7 @@ from sqlalchemy.orm import selectinload
 from ..audit import record, utcnow
 from ..extensions import db
 from ..i18n import _
-from . import figures
+from . import figures, rhythm
 from .models import FINAL, NARRATIVE_SECTIONS, IssuedReport, Narrative, NarrativeRevision
 
 SECTION_TITLES = {
@@ -67,19 +67,19 @@ def _issued_reports_are_frozen(mapper, connection, target) -> None:
 # --------------------------------------------------------------------------- periods
 
 def period_or_none(key: str):
-    """The period a URL or command names in its canonical spelling ("2015Q3", "slut"), or None.
+    """The period a URL names in its canonical spelling ("2015Q3", "2015-02", "slut"), or None.
 
-    figures.parse_period refuses quarters outside the assignment."""
+    rhythm.parse_period refuses periods that the reporting rhythm does not make."""
     try:
-        period = figures.parse_period(key)
+        period = rhythm.parse_period(key)
     except ValueError:
         return None
     return period if period.key == key else None
 
 
 def periods() -> list:
-    """Every quarter of the assignment, then the final-report basis."""
-    return [*figures.quarters(), figures.parse_period(FINAL)]
+    """Every report period of the assignment, then the final-report basis."""
+    return rhythm.all_periods()
 
 
 def title(period) -> str:
@@ -236,6 +236,28 @@ def _render(data: dict, texts: dict[str, str], status: dict) -> Rendered:
                         render_template("reports/_body.html", data=data, narratives=texts, status=status))
 
 
+def freeze(period, comment: str, user, number: int, issued_at, actor: str | None = None) -> IssuedReport:
+    """Render the period's report as version `number`, issued at `issued_at`, and add it to the session
+    (flushed and audited, not committed). issue() is the way in; the demo issues its past reports here."""
+    comment = clean_text(comment)
+    data = compute(period)
+    texts = narrative_texts(period.key)
+    issued_by = getattr(user, "name", None) or _("Samordnarens kansli")
+    status = {"version": number, "issued_at": issued_at.isoformat(), "issued_by": issued_by, "comment": comment}
+    rendered = _render(data, texts, status)
+    with force_locale(REPORT_LOCALE):
+        report_title = title(period)
+    row = IssuedReport(kind=period.kind, period=period.key, version_number=number, title=report_title,
+                       issued_at=issued_at, issued_by_id=_user_id(user), comment=comment,
+                       sha256=hashlib.sha256(rendered.pdf).hexdigest(), size=len(rendered.pdf),
+                       figures=data, pdf=rendered.pdf, html=rendered.html)
+    db.session.add(row)
+    db.session.flush()
+    record("report.issued", row, actor=actor, kind=row.kind, period=row.period, version=number,
+           sha256=row.sha256, size=row.size)
+    return row
+
+
 def issue(period, comment: str, user, expected_version: int | None = None,
           actor: str | None = None) -> IssuedReport:
     """Freeze the period's report as its next version, and commit it.
@@ -243,30 +265,14 @@ def issue(period, comment: str, user, expected_version: int | None = None,
     It commits itself: a version number is only known to be ours once the row is committed. With
     `expected_version` (the number the form offered) a version issued by someone else in between
     refuses the request; without it (the command line) the next free number is taken."""
-    comment = clean_text(comment)
-    data = compute(period)
-    texts = narrative_texts(period.key)
-    issued_by = getattr(user, "name", None) or _("Samordnarens kansli")
     for _attempt in range(ISSUE_ATTEMPTS):
         number = latest_version(period.kind, period.key) + 1
         if expected_version is not None and number != expected_version:
             raise IssueConflict(_("Någon annan har utfärdat version %(n)d av rapporten sedan du öppnade sidan. "
                                   "Ingenting utfärdades; läs den versionen och utfärda igen om det behövs.",
                                   n=number - 1))
-        issued_at = utcnow().replace(microsecond=0)
-        status = {"version": number, "issued_at": issued_at.isoformat(), "issued_by": issued_by, "comment": comment}
-        rendered = _render(data, texts, status)
-        with force_locale(REPORT_LOCALE):
-            report_title = title(period)
-        row = IssuedReport(kind=period.kind, period=period.key, version_number=number, title=report_title,
-                           issued_at=issued_at, issued_by_id=_user_id(user), comment=comment,
-                           sha256=hashlib.sha256(rendered.pdf).hexdigest(), size=len(rendered.pdf),
-                           figures=data, pdf=rendered.pdf, html=rendered.html)
-        db.session.add(row)
         try:
-            db.session.flush()
-            record("report.issued", row, actor=actor, kind=row.kind, period=row.period, version=number,
-                   sha256=row.sha256, size=row.size)
+            row = freeze(period, comment, user, number, utcnow().replace(microsecond=0), actor)
             db.session.commit()
             return row
         except IntegrityError:  # someone else took this number between our read and our insert

@@ -19,7 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..auth import roles_required, staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
-from . import bp, figures, service
+from . import bp, figures, rhythm, service
 from .forms import IssueForm, NarrativeForm, VersionForm
 from .models import NARRATIVE_SECTIONS, IssuedReport
 
@@ -35,6 +35,12 @@ reader_or_staff = roles_required("admin", "staff", "reader")
 def report_helpers():
     return {"section_title": lambda s: str(service.SECTION_TITLES.get(s, s)), "report_title": service.title,
             "narrative_sections": NARRATIVE_SECTIONS}
+
+
+@bp.app_template_global("report_periods")
+def report_periods() -> list:
+    """The report periods with their due dates, then the final-report basis (the settings page shows them)."""
+    return rhythm.all_periods()
 
 
 # --------------------------------------------------------------------------- helpers

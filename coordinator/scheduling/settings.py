@@ -25,8 +25,8 @@ from ..extensions import db
 from . import bp
 from .defaults import assignment as current_assignment
 from .models import Assignment, Blackout, Phase
-from .settings_forms import (ASSIGNMENT_FIELDS, PERSONAL_FIELDS, AssignmentForm, BlackoutForm, DeleteForm,
-                             PhaseForm, fmt_value)
+from .settings_forms import (ASSIGNMENT_FIELDS, CHANGE_CHECKS, PERSONAL_FIELDS, AssignmentForm, BlackoutForm,
+                             DeleteForm, PhaseForm, fmt_value)
 
 
 def _assignment() -> Assignment:
@@ -110,6 +110,12 @@ def settings():
     if not valid:
         return _page(form, status=422)
     values = form.values()
+    # Other capabilities may refuse the change (the reports: a rhythm that strands their texts).
+    refused = [(name, message) for check in CHANGE_CHECKS for name, message in check(a, values).items()]
+    for name, message in refused:
+        form[name].errors.append(message)
+    if refused:
+        return _page(form, status=422)
     changed = [n for n in ASSIGNMENT_FIELDS if getattr(a, n) != values[n]]
     if not changed:
         flash(_("Inga ändringar att spara."), "info")

@@ -29,7 +29,19 @@ ASSIGNMENT_FIELDS = (
     "max_per_day", "max_per_week", "min_gap_days",
     "home_name", "home_lat", "home_lon", "default_start", "default_end",
     "organizer_name", "organizer_email",
+    "report_start", "report_due_days", "report_reminder_days",
+    "note_due_working_days", "unanswered_after_days", "questionnaire_soon_days",
 )
+# Other capabilities may refuse a change of the assignment that would strand what they keep (the
+# reports refuse a rhythm that leaves report texts outside every period). They register a check
+# here so that scheduling imports none of them: check(assignment, values) -> {field name: message}.
+CHANGE_CHECKS: list = []
+
+
+def refuse_changes_with(check):
+    """Register a check of a validated change of the assignment (see CHANGE_CHECKS)."""
+    CHANGE_CHECKS.append(check)
+    return check
 # Values that may name a person: the audit log notes that they changed, never the values.
 PERSONAL_FIELDS = ("organizer_name", "organizer_email")
 
@@ -135,6 +147,12 @@ class AssignmentForm(FlaskForm):
     end_date = _date(_l("Uppdraget slutar"))
     final_report_due = _date(_l("Slutrapporten lämnas senast"))
     report_interval_months = _int(_l("Rapport till departementet var … månad"), 1, 12)
+    report_start = _date(_l("Rapportperioderna räknas från"))
+    report_due_days = _int(_l("Rapporten ska vara klar, dagar efter periodens slut"), 0, 90)
+    report_reminder_days = _int(_l("Påminnelse till kansliet, dagar innan rapporten ska vara klar"), 0, 90)
+    note_due_working_days = _int(_l("Dialoganteckningen ska vara skriven, arbetsdagar efter besöket"), 1, 30)
+    unanswered_after_days = _int(_l("En inbjudan räknas som obesvarad efter, dagar"), 1, 90)
+    questionnaire_soon_days = _int(_l("Mätningens sista svarsdag räknas som nära, dagar innan"), 0, 90)
     round1_start = _date(_l("Omgång 1 börjar"))
     round1_end = _date(_l("Omgång 1 slutar"))
     round2_start = _date(_l("Omgång 2 börjar"))
@@ -202,6 +220,12 @@ class AssignmentForm(FlaskForm):
         if start and end and end < start:
             error("end_date", _("Uppdraget kan inte sluta före det börjar (%(date)s).", date=start.isoformat()))
             end = None
+        report_start = d.get("report_start")
+        if report_start and report_start.day != 1:
+            error("report_start", _("Ange den första dagen i en månad, till exempel %(date)s.",
+                                    date=report_start.replace(day=1).isoformat()))
+        elif report_start and start and report_start > start:
+            error("report_start", _("Kan inte vara senare än uppdragets start (%(date)s).", date=start.isoformat()))
         if start and d.get("final_report_due") and d["final_report_due"] < start:
             error("final_report_due", _("Slutrapporten kan inte lämnas innan uppdraget börjar."))
         for n in (1, 2):
@@ -292,5 +316,5 @@ class DeleteForm(FlaskForm):
     pass
 
 
-__all__ = ["ASSIGNMENT_FIELDS", "AssignmentForm", "BlackoutForm", "DeleteForm", "LAT_RANGE", "LON_RANGE",
-           "PERSONAL_FIELDS", "PhaseForm", "fmt_value", "parse_decimal"]
+__all__ = ["ASSIGNMENT_FIELDS", "CHANGE_CHECKS", "AssignmentForm", "BlackoutForm", "DeleteForm", "LAT_RANGE",
+           "LON_RANGE", "PERSONAL_FIELDS", "PhaseForm", "fmt_value", "parse_decimal", "refuse_changes_with"]

@@ -1,0 +1,68 @@
+"""The reminder to the office that a report to the minister is due. Pure (no Flask, no database).
+
+Always Swedish (the office's language), plain text, stored in the outbox as the other mails are
+(ASCII, CRLF) and delivered by `coordinator outbox send`. One mail per person and period.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from ..invites.ical import swedish_date
+from ..invites.mail import SMTP_POLICY, _address
+
+
+@dataclass(frozen=True)
+class Letter:
+    name: str                  # the recipient's name
+    period: str                # the period's label, "Kvartal 3 2016"
+    start: date
+    end: date
+    due: date
+    empty_sections: tuple[str, ...]   # titles of the sections without text
+    url: str                   # the period's report page
+    overdue: bool
+    organizer_name: str
+    organizer_email: str
+
+
+def subject(letter: Letter) -> str:
+    if letter.overdue:
+        return f"Försenad rapport till statsrådet: {letter.period}"
+    return f"Påminnelse: rapporten till statsrådet för {letter.period} ska vara klar {letter.due.isoformat()}"
+
+
+def plain_body(letter: Letter) -> str:
+    span = f"{letter.start.isoformat()}–{letter.end.isoformat()}"
+    if letter.overdue:
+        first = (f"Rapporten till statsrådet för {letter.period} ({span}) skulle ha varit klar "
+                 f"{swedish_date(letter.due)} och är inte utfärdad än.")
+    else:
+        first = (f"Rapporten till statsrådet för {letter.period} ({span}) ska vara klar senast "
+                 f"{swedish_date(letter.due)}. Ingen version är utfärdad än.")
+    if letter.empty_sections:
+        sections = "Avsnitt som ännu saknar text: " + ", ".join(letter.empty_sections) + "."
+    else:
+        sections = "Alla avsnitt har text. Läs utkastet och utfärda rapporten när den är klar."
+    return "\n".join([
+        f"Hej {letter.name},", "", first, "", sections, "",
+        "Utkastet, texterna och utfärdandet finns här:", letter.url, "",
+        "Med vänliga hälsningar", letter.organizer_name, "",
+        "Det här är en automatisk påminnelse till kansliet. Den skickas en gång per rapport.", "",
+    ])
+
+
+def build_message(letter: Letter, recipient: tuple[str, str], now: datetime | None = None) -> EmailMessage:
+    """The mail to one person (name, e-mail), from the organizer."""
+    now = now or datetime.now(timezone.utc)
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["Subject"] = subject(letter)
+    msg["From"] = _address(letter.organizer_name, letter.organizer_email)
+    msg["To"] = _address(*recipient)
+    msg["Date"] = format_datetime(now.astimezone(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain=letter.organizer_email.partition("@")[2] or None)
+    msg.set_content(plain_body(letter), subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg["Content-Language"] = "sv"  # after set_content, which replaces the Content-* headers
+    return msg
