@@ -24,6 +24,8 @@ from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout,
                                            Visit)
 
+from .helpers import form_fields
+
 TIME_LIMIT = "3"
 
 
@@ -624,8 +626,12 @@ def test_a_declining_site_has_its_booked_visit_cancelled_and_the_replacement_get
     assert staff.post(f"/besok/{visit_id}/bjud-in", {"version": version_of(app, visit_id)}).status_code == 302
     with app.app_context():
         sample_id = db.session.get(Site, declining).sample_id
-    response = staff.post(f"/urval/{sample_id}/avboj", {"site_id": str(declining), "declined_on": "2015-03-01",
-                                                        "reason": "Omorganisation"})
+    preview = staff.post(f"/urval/{sample_id}/avboj", {"site_id": str(declining), "declined_on": "2015-03-01",
+                                                       "reason": "Omorganisation"})
+    # The preview says what will happen before anything is saved: the invited visit, and its mail.
+    assert "ställs in. Ett återkallande av inbjudan skickas till 2 personer" in text(preview)
+    response = staff.post(f"/urval/{sample_id}/avboj",
+                          form_fields(preview.get_data(as_text=True), f"/urval/{sample_id}/avboj"))
     assert response.status_code == 302
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
