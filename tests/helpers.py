@@ -36,6 +36,7 @@ def form_fields(html: str, action: str) -> dict[str, str]:
     """The fields a browser would send with the page's form that posts to `action` (a path): its hidden
     inputs (CSRF token, version, `confirmed`…) and other inputs' values. Fails if there is no such form."""
     from html.parser import HTMLParser
+    from urllib.parse import unquote
 
     class Forms(HTMLParser):
         def __init__(self):
@@ -45,7 +46,7 @@ def form_fields(html: str, action: str) -> dict[str, str]:
 
         def handle_starttag(self, tag, attrs):
             a = dict(attrs)
-            if tag == "form" and (a.get("action") or "").split("?")[0].split("#")[0] == action \
+            if tag == "form" and unquote((a.get("action") or "").split("?")[0].split("#")[0]) == unquote(action) \
                     and self.found is None:
                 self.inside, self.found = True, {}
             elif tag == "input" and self.inside and a.get("name") and a.get("type") not in ("checkbox", "radio"):
