@@ -328,7 +328,7 @@ def undo_decline(sample_id: int, decline_id: int):
             happens=_undo_happens(plan),
             cannot_undo=_("Ersättarens föreslagna besök kommer inte tillbaka. Avböjer %(site)s ändå, registrera "
                           "ett nytt avböjande.", site=d.site.label),
-            errors=plan.problems)
+            errors=[*plan.problems, _(declines.UNDO_RULE)] if plan.problems else [])
         return confirm.page(page, 409 if request.method == "POST" and not plan.possible else 200)
     if not FlaskForm().validate_on_submit():  # the CSRF token
         abort(400)

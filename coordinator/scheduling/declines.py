@@ -23,6 +23,11 @@ from ..sampling.models import Decline, Sample, Site
 from . import service
 from .models import FORSLAG, GENOMFORD, INSTALLD, Visit
 
+def N_(s: str) -> str:
+    """Marks a string for translation; it is translated where it is shown."""
+    return s
+
+
 # Why a visit was cancelled, as cancel() writes it to the log: the decline's own cancellations.
 DECLINED_REASON = "site_declined"
 # What may point at a proposal that the undo removes: its own programme and invitees go with it,
@@ -30,14 +35,13 @@ DECLINED_REASON = "site_declined"
 OWN_TABLES = {"visit_part", "attendee", "outbox_message"}
 DETACHED_TABLES = {"task"}
 
-
-def N_(s: str) -> str:
-    """Marks a string for translation; it is translated where it is shown."""
-    return s
-
-
 REFERENCE_WORDS = {"note": N_("en dialoganteckning")}
 OTHER_REFERENCE = N_("annat som hör till besöket")
+
+
+# Said on the refused undo, after the reasons.
+UNDO_RULE = N_("Ett avböjande kan ångras så länge ersättaren inte har bjudits in eller fått något utskick och "
+               "urvalet fortfarande följer reglerna.")
 
 
 class DeclineError(Exception):
@@ -184,17 +188,14 @@ def undo_plan(decline: Decline, today: date | None = None) -> UndoPlan:
                                            .order_by(Visit.round)))
         invited = [v for v in r_visits if v.status != FORSLAG]
         if invited:
-            plan.problems.append(_("%(site)s är redan inbjuden (besöket i omgång %(round)s). Ett avböjande kan "
-                                   "bara ångras innan ersättaren har bjudits in.",
+            plan.problems.append(_("%(site)s är redan inbjuden (besöket i omgång %(round)s).",
                                    site=replacement.label, round=invited[0].round))
         elif _mail_for_site(replacement, [v.id for v in r_visits]):
-            plan.problems.append(_("Ett utskick till %(site)s ligger redan i utkorgen eller är skickat. Ett "
-                                   "avböjande kan bara ångras innan ersättaren har fått något.",
+            plan.problems.append(_("Ett utskick till %(site)s ligger redan i utkorgen eller är skickat.",
                                    site=replacement.label))
         blocking, _detach = _references([v.id for v in r_visits])
         for words in sorted(set(blocking)):
-            plan.problems.append(_("%(site)s:s besök har redan %(what)s; ångra därför inte avböjandet.",
-                                   site=replacement.label, what=_(words)))
+            plan.problems.append(_("%(site)s:s besök har redan %(what)s.", site=replacement.label, what=_(words)))
         plan.removed = r_visits
         plan.contacts = db.session.scalar(select(func.count()).select_from(Contact)
                                           .where(Contact.site_id == replacement.id)) or 0
