@@ -22,10 +22,8 @@ from coordinator.events.models import Event
 from coordinator.extensions import db
 from coordinator.invites import service as invites
 from coordinator.invites.models import Attendee, Contact, FeedToken
-from coordinator.measurement import service as measurement
 from coordinator.measurement.models import MeasurementRequest, Question
 from coordinator.plans.models import PlanActivity, PlanGoal, PlanLink
-from coordinator.registry.models import OjGroup
 from coordinator.reports.models import IssuedReport
 from coordinator.sampling.models import Decline, Sample, Site
 from coordinator.scheduling import declines, service
@@ -330,3 +328,42 @@ def test_english_confirmation_pages(app, world, admin):
     page = text(admin.get(world["urls"]["plan_link"]))
     assert "What happens" in page and "Cannot be undone:" in page and "Cancel" in page
     assert "stops working at once" in page
+
+
+def test_the_sample_page_asks_the_same_number_of_queries_however_many_declines(app, staff):
+    """The undo offered per decline is worked out for all declines at once (and the frame's kommuner
+    are read together, not one by one)."""
+    from sqlalchemy import event
+
+    sample_id = adopt_sample(app)
+    with app.app_context():
+        service.ensure_visits()
+        db.session.commit()
+
+    def queries() -> int:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda conn, cursor, statement, *a, **kw: seen.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert staff.get(f"/urval/{sample_id}").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return seen
+
+    def decline_one(n: int) -> None:
+        with app.app_context():
+            sample = db.session.get(Sample, sample_id)
+            declined = {d.site_id for d in db.session.scalars(select(Decline))}
+            site = next(s for s in sample.active_sites if s.grupp == 2 and not s.enhet and s.id not in declined
+                        and declines.preview(sample, s).replacement is not None)
+            declines.register(sample, site, date(2015, 1, n), f"Skäl {n}")
+            db.session.commit()
+
+    decline_one(1)
+    queries()  # the first request warms what is cached per process
+    one = queries()
+    decline_one(2)
+    decline_one(3)
+    assert len(queries()) == len(one)

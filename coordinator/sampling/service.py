@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from importlib.metadata import version as pkg_version
 from typing import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import record, utcnow
 from ..extensions import db
@@ -59,8 +59,20 @@ def build_frame(year: int) -> design.Frame:
                         districts={k: tuple(v) for k, v in registry.districts().items()}, reference_year=year)
 
 
+def load_kommuner(sample: Sample) -> None:
+    """Read the sample's kommuner with their län and districts in a few queries, instead of one query
+    per kommun when each of the 290 rows is first read."""
+    # The collection holds the rows, so what is loaded below stays in the session; read once per request.
+    if not sample.kommuner or "kommun" not in inspect(sample.kommuner[0]).unloaded:
+        return
+    db.session.scalars(select(SampleKommun).where(SampleKommun.sample_id == sample.id).options(
+        selectinload(SampleKommun.kommun).selectinload(Kommun.stadsdelar),
+        selectinload(SampleKommun.kommun).selectinload(Kommun.lan))).all()
+
+
 def frame_from_sample(sample: Sample) -> design.Frame:
     """The frame exactly as it was when the sample was made (figures may have been re-imported since)."""
+    load_kommuner(sample)
     units = tuple(design.Unit(sk.kommunkod, sk.kommun.namn, sk.kommun.lanskod, sk.folkmangd,
                               sk.kommun.lat, sk.kommun.lon, sk.kommun.skr2017_kod) for sk in sample.kommuner)
     districts = {k: tuple(v) for k, v in (sample.settings.get("districts") or {}).items()}
@@ -289,10 +301,11 @@ def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, u
     return decline
 
 
-def undo_problems(decline: Decline) -> list[str]:
+def undo_problems(decline: Decline, frame: design.Frame | None = None) -> list[str]:
     """Why the sample itself does not let `decline` be undone now (empty: it does).
 
-    The visits and mail of the replacement are checked by scheduling.declines, which does the undo."""
+    The visits and mail of the replacement are checked by scheduling.declines, which does the undo.
+    `frame`: the sample's frame_from_sample(), when the caller checks several declines."""
     sample = decline.site.sample
     if decline.undone_at is not None:
         return [_("Avböjandet är redan ångrat.")]
@@ -305,7 +318,7 @@ def undo_problems(decline: Decline) -> list[str]:
         return [_("%(site)s är redan med i urvalet.", site=decline.site.label)]
     # The declining site back and the replacement out must break no rule that the sample keeps
     # now (a later decline may have counted on the replacement, e.g. for its län).
-    frame = frame_from_sample(sample)
+    frame = frame or frame_from_sample(sample)
     settings = sample_settings(sample)
     current = [(s.kommunkod, s.enhet or None) for s in sample.active_sites]
     restored = [key for key in current if replacement is None or key != (replacement.kommunkod,
@@ -384,6 +397,7 @@ def site_state(site: Site, declined_ids: set[int]) -> str:
 
 def protocol_context(sample: Sample) -> dict:
     """Everything the sample page, the protocol page and the PDF show, computed once."""
+    load_kommuner(sample)
     settings = sample_settings(sample)
     lan = {l.lanskod: l.namn for l in registry.lan_list()}
     by_code = {sk.kommunkod: sk for sk in sample.kommuner}

@@ -25,6 +25,7 @@ def _get(sample_id: int) -> Sample:
 
 def _site_choices(sample: Sample) -> list[tuple[int, str]]:
     # No preselected site: registering the wrong kommun's refusal is easy to do and costly to undo.
+    service.load_kommuner(sample)
     return [(0, _("Välj besöksplats"))] + [(s.id, s.label) for s in sample.active_sites]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ..audit import AuditEvent, record
 from ..extensions import db
@@ -143,9 +143,13 @@ def _cancelled_by_decline(visits: list[Visit]) -> set[int]:
     return {v.id for v in visits if last.get(str(v.id)) == DECLINED_REASON}
 
 
-def _references(visit_ids: list[int]) -> tuple[list[str], list]:
-    """(what in words points at these visits and blocks removing them, the columns to detach)."""
-    blocking, detach = [], []
+def _references(visit_ids: list[int]) -> tuple[dict[int, set[str]], list]:
+    """({visit id: what in words points at it and blocks removing it}, the columns to detach instead).
+
+    Other parts of the app may point at a visit (a dialogue note, a task): a proposal is removed only
+    when nothing but its own programme, invitees and tasks does. One query per referring column."""
+    blocking: dict[int, set[str]] = {}
+    detach = []
     if not visit_ids:
         return blocking, detach
     visit_table = Visit.__table__
@@ -158,20 +162,49 @@ def _references(visit_ids: list[int]) -> tuple[list[str], list]:
             if table.name in DETACHED_TABLES:
                 detach.append(column)
                 continue
-            count = db.session.scalar(select(func.count()).select_from(table).where(column.in_(visit_ids)))
-            if count:
-                blocking.append(REFERENCE_WORDS.get(table.name, OTHER_REFERENCE))
+            for visit_id in db.session.scalars(select(column).where(column.in_(visit_ids)).distinct()):
+                blocking.setdefault(visit_id, set()).add(REFERENCE_WORDS.get(table.name, OTHER_REFERENCE))
     return blocking, detach
 
 
-def _mail_for_site(site: Site, visit_ids: list[int]) -> int:
-    """Mail queued or sent for the site: about its visits, or its questionnaire (by the outbox's own links)."""
-    conditions = [OutboxMessage.visit_id.in_(visit_ids)] if visit_ids else []
+def _mailed(site_ids: list[int], visit_ids: list[int]) -> set[int]:
+    """Of these sites, those with mail queued or sent: about their visits, or their questionnaire."""
+    if not site_ids:
+        return set()
     request_fk = next(iter(OutboxMessage.__table__.c.measurement_request_id.foreign_keys))
-    requests = request_fk.column.table  # the questionnaire requests, reached through the outbox's key
-    conditions.append(OutboxMessage.measurement_request_id.in_(
-        select(requests.c.id).where(requests.c.site_id == site.id)))
-    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(or_(*conditions))) or 0
+    requests = request_fk.column.table  # the questionnaire requests, reached through the outbox's own key
+    by_visit = select(Visit.site_id).join(OutboxMessage, OutboxMessage.visit_id == Visit.id).where(
+        Visit.id.in_(visit_ids or [-1]))
+    by_request = select(requests.c.site_id).join(
+        OutboxMessage, OutboxMessage.measurement_request_id == requests.c.id).where(requests.c.site_id.in_(site_ids))
+    return set(db.session.scalars(by_visit.union(by_request)))
+
+
+def _replacement_problems(decline_list: list[Decline]) -> tuple[dict[int, list[str]], dict[int, list[Visit]]]:
+    """Why each decline's replacement keeps it from being undone, and the replacement's visits (by
+    decline id). A constant number of queries, however many declines."""
+    replacements = {d.id: d.replacement for d in decline_list if d.replacement is not None}
+    site_ids = [r.id for r in replacements.values()]
+    visits: dict[int, list[Visit]] = {}
+    if site_ids:
+        for v in db.session.scalars(select(Visit).where(Visit.site_id.in_(site_ids)).order_by(Visit.round)):
+            visits.setdefault(v.site_id, []).append(v)
+    all_ids = [v.id for vs in visits.values() for v in vs]
+    mailed = _mailed(site_ids, all_ids)
+    blocking, _detach = _references(all_ids)
+    problems: dict[int, list[str]] = {}
+    for decline_id, replacement in replacements.items():
+        own = visits.get(replacement.id, [])
+        out = problems.setdefault(decline_id, [])
+        invited = [v for v in own if v.status != FORSLAG]
+        if invited:
+            out.append(_("%(site)s är redan inbjuden (besöket i omgång %(round)s).",
+                         site=replacement.label, round=invited[0].round))
+        elif replacement.id in mailed:
+            out.append(_("Ett utskick till %(site)s ligger redan i utkorgen eller är skickat.", site=replacement.label))
+        for words in sorted({w for v in own for w in blocking.get(v.id, ())}):
+            out.append(_("%(site)s:s besök har redan %(what)s.", site=replacement.label, what=_(words)))
+    return problems, {d_id: visits.get(r.id, []) for d_id, r in replacements.items()}
 
 
 def undo_plan(decline: Decline, today: date | None = None) -> UndoPlan:
@@ -184,19 +217,9 @@ def undo_plan(decline: Decline, today: date | None = None) -> UndoPlan:
     day = today or office_today()
     replacement = decline.replacement
     if replacement is not None:
-        r_visits = list(db.session.scalars(select(Visit).where(Visit.site_id == replacement.id)
-                                           .order_by(Visit.round)))
-        invited = [v for v in r_visits if v.status != FORSLAG]
-        if invited:
-            plan.problems.append(_("%(site)s är redan inbjuden (besöket i omgång %(round)s).",
-                                   site=replacement.label, round=invited[0].round))
-        elif _mail_for_site(replacement, [v.id for v in r_visits]):
-            plan.problems.append(_("Ett utskick till %(site)s ligger redan i utkorgen eller är skickat.",
-                                   site=replacement.label))
-        blocking, _detach = _references([v.id for v in r_visits])
-        for words in sorted(set(blocking)):
-            plan.problems.append(_("%(site)s:s besök har redan %(what)s.", site=replacement.label, what=_(words)))
-        plan.removed = r_visits
+        problems, visits = _replacement_problems([decline])
+        plan.problems += problems.get(decline.id, [])
+        plan.removed = visits.get(decline.id, [])
         plan.contacts = db.session.scalar(select(func.count()).select_from(Contact)
                                           .where(Contact.site_id == replacement.id)) or 0
     own = list(db.session.scalars(select(Visit).where(Visit.site_id == decline.site_id, Visit.status == INSTALLD)
@@ -213,9 +236,16 @@ def undo_plan(decline: Decline, today: date | None = None) -> UndoPlan:
     return plan
 
 
-def undo_blockers(declines: list[Decline]) -> dict[int, list[str]]:
-    """For the sample page: why each decline that is not undone cannot be undone now (empty: it can)."""
-    return {d.id: undo_plan(d).problems for d in declines if d.undone_at is None}
+def undo_blockers(decline_list: list[Decline]) -> dict[int, list[str]]:
+    """For the sample page: why each decline that is not undone cannot be undone now (empty: it can).
+
+    The same checks as undo_plan, for all declines at once: the queries do not grow with their number."""
+    standing = [d for d in decline_list if d.undone_at is None]
+    if not standing:
+        return {}
+    frame = sampling.frame_from_sample(standing[0].site.sample)
+    replacement_problems, _visits = _replacement_problems(standing)
+    return {d.id: [*sampling.undo_problems(d, frame), *replacement_problems.get(d.id, [])] for d in standing}
 
 
 def undo(decline: Decline, user=None) -> UndoPlan:
@@ -234,7 +264,7 @@ def undo(decline: Decline, user=None) -> UndoPlan:
         visit.status, visit.date = FORSLAG, day
     for message in plan.withdrawn:
         db.session.delete(message)
-    _blocking, detach = _references([v.id for v in plan.removed])
+    _blocking, detach = _references([v.id for v in plan.removed])  # tasks about a removed proposal keep going
     for column in detach:
         db.session.execute(column.table.update().where(column.in_([v.id for v in plan.removed]))
                            .values({column.name: None}))
