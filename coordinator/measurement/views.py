@@ -529,8 +529,12 @@ def site_action(round_: int, site_id: int, action: str):
                                                          "sidan visar läget nu.")], status=409)
     else:
         abort(404)
-    if action == "ny-lank" and links.link_state(req) == links.ACTIVE and not confirm.confirmed():
-        return confirm.page(_renew_confirmation(round_, site, req, form.last_day.data))
+    if action == "ny-lank" and links.link_state(req) == links.ACTIVE:
+        if not confirm.confirmed():
+            return confirm.page(_renew_confirmation(round_, site, req, form.last_day.data))
+        if request.form.get("version") != str(req.version):
+            return _request_page(round_, site, errors=[_("Någon annan ändrade samtidigt. Ingenting sparades; "
+                                                         "sidan visar läget nu.")], status=409)
     try:
         message = _site_action(action, round_, site, req, form)
         db.session.commit()
