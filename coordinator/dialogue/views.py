@@ -249,7 +249,9 @@ def _discard_confirmation(subject: NoteSubject, note: Note, draft) -> confirm.Co
     return confirm.Confirmation(
         heading=_("Kasta ditt osparade utkast?"), action=subject.url("note_discard_draft"),
         button=_("Kasta utkastet"), back=subject.url("note", _anchor="utkast"),
-        facts=[(_("Gäller"), what), (_("Utkastet sparades"), format_datetime(draft.saved_at, "yyyy-MM-dd HH:mm"))],
+        facts=[(_("Gäller"), what)] + ([(_("Utkastet sparades"), format_datetime(draft.saved_at, "yyyy-MM-dd HH:mm"))]
+                                      if draft is not None else []),
+        errors=[] if draft is not None else [_("Du har inget osparat utkast av anteckningen.")],
         happens=[_("Det du har skrivit i anteckningen men aldrig sparat (utkastet) tas bort."),
                  _("Den sparade anteckningen (version %(n)s) ändras inte.", n=saved) if saved else
                  _("Anteckningen har inte sparats än, så den förblir tom.")],
@@ -261,10 +263,7 @@ def _discard_confirmation(subject: NoteSubject, note: Note, draft) -> confirm.Co
 def note_discard_draft(subject: NoteSubject):
     note = _note(subject)
     draft = notes.load_draft(note, current_user)
-    if draft is None:
-        flash(_("Du har inget osparat utkast av anteckningen."), "info")
-        return redirect(subject.url("note"))
-    if not confirm.confirmed():
+    if draft is None or not confirm.confirmed():  # no draft: the step says so, without a button
         return confirm.page(_discard_confirmation(subject, note, draft))
     if not VersionForm().validate_on_submit():
         abort(400)
