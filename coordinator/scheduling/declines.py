@@ -23,6 +23,7 @@ from ..sampling.models import Decline, Sample, Site
 from . import service
 from .models import FORSLAG, GENOMFORD, INSTALLD, Visit
 
+
 def N_(s: str) -> str:
     """Marks a string for translation; it is translated where it is shown."""
     return s
@@ -34,11 +35,8 @@ DECLINED_REASON = "site_declined"
 # mail is checked by itself, and a task about it keeps the task and loses the link.
 OWN_TABLES = {"visit_part", "attendee", "outbox_message"}
 DETACHED_TABLES = {"task"}
-
 REFERENCE_WORDS = {"note": N_("en dialoganteckning")}
 OTHER_REFERENCE = N_("annat som hör till besöket")
-
-
 # Said on the refused undo, after the reasons.
 UNDO_RULE = N_("Ett avböjande kan ångras så länge ersättaren inte har bjudits in eller fått något utskick och "
                "urvalet fortfarande följer reglerna.")
