@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -19,6 +20,15 @@ def select_locale() -> str:
     return "sv"
 
 
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id the database's integer columns can hold, else no match (404)
+    instead of an overflow error from the database (500)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -26,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if test_config:

@@ -30,3 +30,41 @@ def audit_events(app, prefix: str) -> list[AuditEvent]:
                                   .order_by(AuditEvent.id)).all()
         db.session.expunge_all()
         return rows
+
+
+def form_fields(html: str, action: str) -> dict[str, str]:
+    """The fields a browser would send with the page's form that posts to `action` (a path): its hidden
+    inputs (CSRF token, version, `confirmed`…) and other inputs' values. Fails if there is no such form."""
+    from html.parser import HTMLParser
+    from urllib.parse import unquote
+
+    class Forms(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.found: dict[str, str] | None = None
+            self.inside = False
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "form" and unquote((a.get("action") or "").split("?")[0].split("#")[0]) == unquote(action) \
+                    and self.found is None:
+                self.inside, self.found = True, {}
+            elif tag == "input" and self.inside and a.get("name") and a.get("type") not in ("checkbox", "radio"):
+                self.found[a["name"]] = a.get("value") or ""
+
+        def handle_endtag(self, tag):
+            if tag == "form":
+                self.inside = False
+
+    parser = Forms()
+    parser.feed(html)
+    assert parser.found is not None, f"no form posting to {action}"
+    return parser.found
+
+
+def confirm_through_page(client, url: str, extra: dict | None = None, **kw):
+    """GET a confirmation page and POST its form, as a person pressing its button would; the response."""
+    page = client.get(url)
+    assert page.status_code == 200, page.get_data(as_text=True)[:1000]
+    fields = form_fields(page.get_data(as_text=True), url)
+    return client.post(url, {**fields, **(extra or {})}, **kw)

@@ -113,11 +113,13 @@ def test_staff_draws_adopts_and_replaces_a_declining_site_and_reads_the_protocol
     assert_accessible(page, "urvalet (utkast)")
     shot(page, "sample-draft")
 
-    # Adopt it.
+    # Adopt it, through its confirmation step.
+    page.get_by_role("link", name="Anta urvalet …").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Anta urvalet")
     page.get_by_role("button", name="Anta urvalet").click()
     expect(page.get_by_role("status")).to_contain_text("Urvalet är antaget.")
     expect(facts.locator("dt:has-text('Status') + dd")).to_contain_text("Antaget")
-    expect(page.get_by_role("button", name="Anta urvalet")).to_have_count(0)
+    expect(page.get_by_role("link", name="Anta urvalet …")).to_have_count(0)
     nav_link(page, "Urval").click()
     saved = section(page, "Sparade urval")
     expect(saved.locator("tbody tr")).to_have_count(1)
@@ -141,7 +143,9 @@ def test_staff_draws_adopts_and_replaces_a_declining_site_and_reads_the_protocol
     site.select_option(label=declining)
     decline.get_by_label("Datum").fill("2015-03-02")
     decline.get_by_label("Skäl").fill("Kommunen har en pågående omorganisation av socialtjänsten.")
-    decline.get_by_role("button", name="Registrera och ta in ersättare").click()
+    decline.get_by_role("button", name="Visa vad som händer").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Registrera att {declining} avböjer?")
+    page.get_by_role("button", name="Registrera avböjandet").click()
     flash = page.get_by_role("status").filter(has_text="avböjer")
     expect(flash).to_contain_text(f"{declining} avböjer. Ersättare: ")
     replacement = re.search(r"Ersättare: (.+)\.$", flash.inner_text().strip()).group(1)
@@ -158,7 +162,7 @@ def test_staff_draws_adopts_and_replaces_a_declining_site_and_reads_the_protocol
     expect(log).to_have_count(1)
     expect(log.locator("td")).to_have_text(
         ["2015-03-02", declining, "Kommunen har en pågående omorganisation av socialtjänsten.", replacement,
-         re.compile(r"Test staff")])
+         re.compile(r"Test staff"), re.compile(f"Ångra avböjandet från {declining}")])
     assert_accessible(page, "urvalet (antaget, med avböjande)")
     shot(page, "sample-adopted")
 
@@ -345,6 +349,7 @@ def test_login_and_drawing_work_without_javascript(browser, live_server, app):
         expect(page.get_by_role("heading", level=1)).to_have_text("Översikt")
         draw_sample(page, seed=SEED)
         expect(site_rows(page)).to_have_count(50)
+        page.get_by_role("link", name="Anta urvalet …").click()
         page.get_by_role("button", name="Anta urvalet").click()
         expect(page.get_by_role("status")).to_contain_text("Urvalet är antaget.")
     finally:

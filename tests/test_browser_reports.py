@@ -49,7 +49,9 @@ def test_staff_issue_a_report_and_the_ministry_reads_only_the_issued_version(pag
     shot(page, "utkast")
 
     page.get_by_label("Vad är nytt i den här versionen?").fill("Första versionen.")
-    page.get_by_role("button", name="Utfärda version 1").click()
+    page.get_by_role("button", name="Utfärda version 1 …").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Utfärda version 1 av")
+    page.get_by_role("button", name="Utfärda version 1", exact=True).click()
     expect(page).to_have_url(re.compile(r"/rapporter/utfardade/\d+/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"{TITLE}, version 1 Utfärdad")
     expect(page.locator(".report-issued")).to_contain_text("rekryteringen har blivit lättare")

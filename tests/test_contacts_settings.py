@@ -19,7 +19,7 @@ from coordinator.sampling.models import Site
 from coordinator.sampling.service import adopted_sample
 from coordinator.scheduling.models import Assignment, Blackout, Phase
 
-from .helpers import adopt_sample, cli_json
+from .helpers import adopt_sample, cli_json, confirm_through_page
 
 SETTINGS = "/besok/uppdrag"
 
@@ -251,7 +251,10 @@ def test_phase_add_edit_delete(app, admin, staff):
                                "new": {"end_date": "2015-03-17"}}
     # Delete (admin only).
     assert staff.post(f"{url}/ta-bort").status_code == 403
-    assert admin.post(f"{url}/ta-bort").status_code == 302
+    assert staff.get(f"{url}/ta-bort").status_code == 403
+    step = admin.get(f"{url}/ta-bort")  # the confirmation step says what goes and removes nothing
+    assert step.status_code == 200 and "Hearing med myndigheter" in text(step) and "Kan inte ångras" in text(step)
+    assert confirm_through_page(admin, f"{url}/ta-bort").status_code == 302
     with app.app_context():
         assert db.session.get(Phase, phase_id) is None
         assert db.session.scalar(select(func.count()).select_from(Phase)) == 5
@@ -279,7 +282,10 @@ def test_blackout_add_edit_delete(app, admin):
     assert admin.post(edit, dict(data, name="Sportlov v. 8")).status_code == 302
     with app.app_context():
         assert db.session.get(Blackout, blackout_id).name == "Sportlov v. 8"
-    assert admin.post(f"{edit}/ta-bort").status_code == 302
+    assert admin.post(f"{edit}/ta-bort").status_code == 200  # without its confirmation: the step, nothing removed
+    with app.app_context():
+        assert db.session.get(Blackout, blackout_id) is not None
+    assert confirm_through_page(admin, f"{edit}/ta-bort").status_code == 302
     with app.app_context():
         assert db.session.get(Blackout, blackout_id) is None
     actions = [e.action for e in audit(app, "blackout.created") + audit(app, "blackout.changed")

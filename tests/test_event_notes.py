@@ -145,7 +145,7 @@ def test_drafts_of_an_event_note_are_kept_and_offered(app, staff, organisations)
     assert "Du har ett osparat utkast" in page
     r = staff.get(f"/dialog/forum/{event_id}", query_string={"utkast": "1"})
     assert textarea(r, "fraga-1.0.text") == "Osparad text."
-    assert staff.post(f"/dialog/forum/{event_id}/utkast/kasta", {"version": "1"}).status_code == 302
+    assert staff.post(f"/dialog/forum/{event_id}/utkast/kasta", {"version": "1", "confirmed": "1"}).status_code == 302
     assert "Du har ett osparat utkast" not in text(staff.get(f"/dialog/forum/{event_id}"))
 
 

@@ -21,6 +21,7 @@ from coordinator.events.models import GENOMFORT, INSTALLT, Event, EventOrganisat
 from coordinator.extensions import db
 from coordinator.invites.models import SENT, Attendee, OutboxMessage
 from tests.test_invites import assert_imip_structure, calendar_of, deliver, method_of, read_back, smtp  # noqa: F401
+from tests.helpers import confirm_through_page, form_fields
 
 # Named in the assignment's plan (DOMAIN.md, issue 6), with the type the register gives them.
 PLAN_ORGANISATIONS = {
@@ -324,8 +325,15 @@ def test_invitation_is_a_request_over_smtp_uid_stays_sequence_rises_on_a_new_tim
         assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
 
     # Cancelled: METHOD:CANCEL, same UID, SEQUENCE 2, to everyone.
-    r = staff.post(f"/dialogforum/{event_id}/installt", {"version": version_of(app, Event, event_id),
-                                                         "reason": "Departementet flyttar hearingen"})
+    step = staff.post(f"/dialogforum/{event_id}/installt", {"version": version_of(app, Event, event_id),
+                                                            "reason": "Departementet flyttar hearingen"})
+    # First the confirmation step: who gets a cancellation, what cannot be undone; nothing queued yet.
+    assert step.status_code == 200 and "Ett återbud skickas till de 3 personer" in text(step)
+    assert "Departementet flyttar hearingen" in step.get_data(as_text=True)  # what was typed is kept
+    with app.app_context():
+        assert db.session.get(Event, event_id).status == "planerat"
+    r = staff.post(f"/dialogforum/{event_id}/installt",
+                   form_fields(step.get_data(as_text=True), f"/dialogforum/{event_id}/installt"))
     assert r.status_code == 302
     assert deliver(app).sent == 1
     cancelled = smtp.handler.messages()[-1]
@@ -354,7 +362,7 @@ def test_a_stale_invitation_or_cancellation_is_refused_and_queues_nothing(app, s
     assert add_person(app, staff, event_id, "Per Ek", "per.ek@ivo.example.se").status_code == 302
     r = staff.post(f"/dialogforum/{event_id}/inbjudan", {"version": seen})
     assert r.status_code == 409 and "Någon annan har ändrat dialogforumet" in text(r)
-    r = staff.post(f"/dialogforum/{event_id}/installt", {"version": seen, "reason": "Fel"})
+    r = staff.post(f"/dialogforum/{event_id}/installt", {"version": seen, "reason": "Fel", "confirmed": "1"})
     assert r.status_code == 409
     with app.app_context():
         assert db.session.get(Event, event_id).status == "planerat"
@@ -364,7 +372,9 @@ def test_a_stale_invitation_or_cancellation_is_refused_and_queues_nothing(app, s
 def test_a_cancelled_event_that_was_never_sent_queues_no_mail(app, staff, organisations):
     event_id = create_event(staff)
     add_person(app, staff, event_id, "Per Ek", "per.ek@ivo.example.se")
-    r = staff.post(f"/dialogforum/{event_id}/installt", {"version": version_of(app, Event, event_id)})
+    step = staff.get(f"/dialogforum/{event_id}/installt")
+    assert "Ingen inbjudan är skickad, så inget återbud behövs." in text(step)
+    r = confirm_through_page(staff, f"/dialogforum/{event_id}/installt")
     assert r.status_code == 302
     with app.app_context():
         assert db.session.get(Event, event_id).status == INSTALLT

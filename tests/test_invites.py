@@ -27,6 +27,8 @@ from coordinator.invites.models import FAILED, PENDING, SENT, Attendee, Contact,
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import BEKRAFTAD, FORSLAG, INBJUDEN, INSTALLD, Visit, VisitPart
 
+from .helpers import confirm_through_page
+
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Both sides of the spring change (2016-03-27) and the autumn change (2015-10-25).
 DST_CASES = [
@@ -837,7 +839,11 @@ def test_revoked_or_unknown_feed_is_404(app, sites, staff, anon):
         feed = db.session.scalar(select(FeedToken))
         feed_id, token = feed.id, feed.token
     assert anon.get(f"/kalender/{token}.ics").status_code == 200
-    assert staff.post(f"/kalenderflöden/{feed_id}/aterkalla").status_code == 302
+    # The confirmation step changes nothing; its button revokes.
+    assert staff.get(f"/kalenderflöden/{feed_id}/aterkalla").status_code == 200
+    assert staff.post(f"/kalenderflöden/{feed_id}/aterkalla").status_code == 200
+    assert anon.get(f"/kalender/{token}.ics").status_code == 200
+    assert confirm_through_page(staff, f"/kalenderflöden/{feed_id}/aterkalla").status_code == 302
     assert anon.get(f"/kalender/{token}.ics").status_code == 404
     assert anon.get("/kalender/inte-en-riktig-nyckel.ics").status_code == 404
     with app.app_context():

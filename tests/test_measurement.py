@@ -25,7 +25,7 @@ from coordinator.sampling.models import Site
 from coordinator.scheduling.models import FORSLAG, Visit
 
 from .conftest import Client
-from .helpers import audit_events
+from .helpers import audit_events, confirm_through_page
 from .test_invites import deliver, make_visit, sites, smtp  # noqa: F401  (fixtures)
 from .test_plans import text
 
@@ -442,7 +442,11 @@ def test_expired_and_revoked_links_are_refused_in_swedish(app, sites, anon, staf
     assert r.status_code == 302
     assert anon.get(f"/matning/{token}").status_code == 200
 
-    assert staff.post(f"/matningar/omgang/1/plats/{sites[0]}/aterkalla", {}).status_code == 302
+    # Revoking says first what happens, and the GET of that step changes nothing.
+    step = staff.get(f"/matningar/omgang/1/plats/{sites[0]}/aterkalla")
+    assert step.status_code == 200 and "slutar fungera direkt" in text(step)
+    assert anon.get(f"/matning/{token}").status_code == 200
+    assert confirm_through_page(staff, f"/matningar/omgang/1/plats/{sites[0]}/aterkalla").status_code == 302
     r = anon.get(f"/matning/{token}")
     assert r.status_code == 403 and "Länken är återkallad" in text(r)
     assert anon.post(f"/matning/{token}", data).status_code == 403

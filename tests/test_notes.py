@@ -23,7 +23,7 @@ from coordinator.extensions import db
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import Visit
 from tests.conftest import SHOTS, assert_accessible, browser_login
-from tests.helpers import adopt_sample
+from tests.helpers import adopt_sample, confirm_through_page
 
 TODAY = date(2025, 6, 1)
 
@@ -488,7 +488,10 @@ def test_draft_is_autosaved_offered_back_and_dropped_on_save(app, visit_ids, sta
     # A draft can be thrown away.
     staff.post(f"/dialog/besok/{vid}/utkast", data=open_note(staff, vid).set("ovrigt.0.text", "Skräp").data())
     assert "osparat utkast" in text(staff.get(f"/dialog/besok/{vid}"))
-    gone = staff.post(f"/dialog/besok/{vid}/utkast/kasta", data={}, follow_redirects=True)
+    step = staff.get(f"/dialog/besok/{vid}/utkast/kasta")  # the confirmation step keeps the draft
+    assert "Utkastet går inte att få tillbaka." in text(step)
+    assert "osparat utkast" in text(staff.get(f"/dialog/besok/{vid}"))
+    gone = confirm_through_page(staff, f"/dialog/besok/{vid}/utkast/kasta", follow_redirects=True)
     assert "Utkastet är kastat." in text(gone) and "osparat utkast" not in text(gone)
 
 

@@ -22,7 +22,7 @@ from coordinator.plans import service
 from coordinator.plans.models import ActionPlan, PlanActivity, PlanGoal, PlanLink
 from coordinator.sampling.models import Sample, Site
 
-from .helpers import adopt_sample, audit_events
+from .helpers import adopt_sample, audit_events, confirm_through_page
 
 STAFF = "staff@test.se"
 
@@ -194,12 +194,15 @@ def test_plan_crud_through_the_pages_is_audited(app, sites, staff):
     assert r.status_code == 302
     assert activity_row(app, a1)["status"] == "genomford"
     r = staff.post(f"{base}/aktivitet/{a2}/ta-bort", {"ta-bort-version": str(activity_row(app, a2)["version"]),
-                                                      "ta-bort-confirm": "y"})
+                                                      "confirmed": "1"})
     assert r.status_code == 302
-    # Removing a goal needs the box ticked; then it goes with its activities.
+    # Removing a goal without its confirmation step shows the step and removes nothing; then it goes
+    # with its activities.
     r = staff.post(f"{base}/mal/{g1}/ta-bort", {"ta-bort-version": plan_version(app, site)})
-    assert r.status_code == 400 and "Kryssa i rutan" in text(r)
-    r = staff.post(f"{base}/mal/{g1}/ta-bort", {"ta-bort-version": plan_version(app, site), "ta-bort-confirm": "y"})
+    assert r.status_code == 200 and "Kan inte ångras" in text(r) and "Inför BBIC fullt ut" in text(r)
+    with app.app_context():
+        assert len(service.plan_for(site).goals) == 2
+    r = staff.post(f"{base}/mal/{g1}/ta-bort", {"ta-bort-version": plan_version(app, site), "confirmed": "1"})
     assert r.status_code == 302
     with app.app_context():
         plan = service.plan_for(site)
@@ -268,7 +271,7 @@ def test_a_stale_plan_form_is_refused_and_nothing_is_overwritten(app, sites, sta
     assert r.status_code == 409 and "Gammal version" in text(r)
     r = staff.post(f"{base}/mal/{goal_id}/flytta", {"version": v, "direction": "ned"})
     assert r.status_code == 409
-    r = staff.post(f"{base}/mal/{goal_id}/ta-bort", {"ta-bort-version": v, "ta-bort-confirm": "y"})
+    r = staff.post(f"{base}/mal/{goal_id}/ta-bort", {"ta-bort-version": v, "confirmed": "1"})
     assert r.status_code == 409
     r = staff.post(f"/handlingsplaner/plats/{sites[1]}/utmaningar", {"version": "3", "challenges": "x"})
     assert r.status_code == 409
@@ -298,7 +301,7 @@ def test_a_stale_activity_form_is_refused_and_nothing_is_overwritten(app, sites,
     assert "Någon annan har ändrat aktiviteten" in page and "Min kommentar" in page
     row = activity_row(app, a)
     assert row["status"] == "genomford" and row["comment"] == "Utbildning bokad"
-    assert admin.post(f"{url}/ta-bort", {"ta-bort-version": v, "ta-bort-confirm": "y"}).status_code == 409
+    assert admin.post(f"{url}/ta-bort", {"ta-bort-version": v, "confirmed": "1"}).status_code == 409
     assert activity_row(app, a)["status"] == "genomford"
 
 
@@ -454,7 +457,7 @@ def test_expired_revoked_and_tampered_links_are_refused(app, sites, anon, staff)
     assert r.status_code == 403 and "Länken har gått ut" in text(r)
 
     # Revoked by staff.
-    r = staff.post(f"/handlingsplaner/plats/{sites[0]}/lankar/{valid_id}/aterkalla", {})
+    r = staff.post(f"/handlingsplaner/plats/{sites[0]}/lankar/{valid_id}/aterkalla", {"confirmed": "1"})
     assert r.status_code == 302
     r = anon.get(f"/plan/{valid}")
     assert r.status_code == 403 and "Länken är återkallad" in text(r)
@@ -502,7 +505,11 @@ def test_staff_create_list_and_revoke_links(app, sites, staff):
     # The URL is stable (signed with the link's creation time) and listed for staff.
     page = staff.get(base).get_data(as_text=True)
     assert f"/plan/{token}" in page and "aktiv" in text(staff.get(base))
-    assert staff.post(f"{base}/lankar/{link_id}/aterkalla", {}).status_code == 302
+    # Revoking goes through its confirmation step: the GET says what happens and changes nothing.
+    step = staff.get(f"{base}/lankar/{link_id}/aterkalla")
+    assert step.status_code == 200 and "slutar fungera direkt" in text(step)
+    assert f"/plan/{token}" in staff.get(base).get_data(as_text=True)
+    assert confirm_through_page(staff, f"{base}/lankar/{link_id}/aterkalla").status_code == 302
     page = text(staff.get(base))
     assert "återkallad" in page and f"/plan/{token}" not in staff.get(base).get_data(as_text=True)
     log = audit_events(app, "plan.link")
@@ -510,7 +517,8 @@ def test_staff_create_list_and_revoke_links(app, sites, staff):
     assert log[0].details["valid_through"] == chosen.isoformat() and log[0].actor == STAFF
     assert all(token not in json.dumps(e.details) for e in log)
     # Another site's link id under this site's address: 404.
-    assert staff.post(f"/handlingsplaner/plats/{sites[1]}/lankar/{link_id}/aterkalla", {}).status_code == 404
+    assert staff.post(f"/handlingsplaner/plats/{sites[1]}/lankar/{link_id}/aterkalla",
+                      {"confirmed": "1"}).status_code == 404
 
 
 # --------------------------------------------------------------------------- follow-up

@@ -10,7 +10,7 @@ from coordinator import pdf
 from coordinator.extensions import db
 from coordinator.sampling.models import Decline, Sample
 
-from .helpers import cli_json
+from .helpers import cli_json, confirm_through_page, form_fields
 
 
 def read_pdf(response):
@@ -28,10 +28,7 @@ def flat(text: str) -> str:
 
 
 def _adopt_in_ui(staff, sample_id):
-    html = staff.get(f"/urval/{sample_id}").get_data(as_text=True)
-    version = re.search(r'name="version"[^>]*value="(\d+)"', html) or \
-        re.search(r'value="(\d+)"[^>]*name="version"', html)
-    assert staff.post(f"/urval/{sample_id}/anta", {"version": version.group(1)}).status_code == 302
+    assert confirm_through_page(staff, f"/urval/{sample_id}/anta").status_code == 302
 
 
 def test_adopted_protocol_pdf_carries_the_protocol(app, staff, reader):
@@ -41,8 +38,10 @@ def test_adopted_protocol_pdf_carries_the_protocol(app, staff, reader):
         sample = db.session.get(Sample, sample_id)
         site_id = next(s.id for s in sample.active_sites if s.grupp == 1)
         districts = [s.enhet for s in sample.active_sites if s.enhet]
+    preview = staff.post(f"/urval/{sample_id}/avboj",
+                         {"site_id": str(site_id), "declined_on": "2015-02-03", "reason": "Hög arbetsbelastning"})
     response = staff.post(f"/urval/{sample_id}/avboj",
-                          {"site_id": str(site_id), "declined_on": "2015-02-03", "reason": "Hög arbetsbelastning"})
+                          form_fields(preview.get_data(as_text=True), f"/urval/{sample_id}/avboj"))
     assert response.status_code == 302
     with app.app_context():
         decline = db.session.scalar(select(Decline))

@@ -15,6 +15,8 @@ from coordinator.registry import service
 from coordinator.registry.models import OjGroup, Population, PopulationImport, SamplingDefaults
 from coordinator.registry.reference import DATA_DIR
 
+from .helpers import confirm_through_page
+
 PAGES = ["/register/", "/register/kommun/0180", "/register/grupper", "/register/karta", "/register/import"]
 
 
@@ -411,7 +413,11 @@ def test_reset_restores_the_default_groups_and_is_audited(app, admin):
     data = settings_form(admin)
     data.update(g2_allocation="3", g4_upper="150000", g5_lower="150001")
     assert admin.post("/register/installningar", data).status_code == 302
-    response = admin.post("/register/installningar/aterstall", {})
+    step = admin.get("/register/installningar/aterstall")  # says what changes, changes nothing
+    assert "Grupp 2, antal att välja: 3 blir 10." in text(step) and "Kan inte ångras" in text(step)
+    with app.app_context():
+        assert db.session.get(OjGroup, 2).allocation == 3
+    response = confirm_through_page(admin, "/register/installningar/aterstall")
     assert response.status_code == 302
     with app.app_context():
         assert [(g.number, g.lower, g.upper, g.allocation) for g in service.group_rules()] == [

@@ -27,7 +27,7 @@ from coordinator.reports.models import FINAL, QUARTERLY, IssuedReport, Narrative
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import Visit
 
-from .helpers import adopt_sample
+from .helpers import adopt_sample, form_fields
 
 PERIOD = "2015Q3"
 STAFF = "staff@test.se"
@@ -68,7 +68,12 @@ def save_text(client, section: str, text: str, version, period: str = PERIOD):
 
 
 def issue(client, version, comment: str = "Första versionen.", period: str = PERIOD):
-    return client.post(f"/rapporter/{period}/utfarda", data={"version": str(version), "comment": comment})
+    """Issue as the draft page does: its form, then the confirmation step's button."""
+    url = f"/rapporter/{period}/utfarda"
+    first = client.post(url, data={"version": str(version), "comment": comment})
+    if first.status_code != 200 or 'name="confirmed"' not in first.get_data(as_text=True):
+        return first  # refused before the confirmation step (an empty comment…)
+    return client.post(url, data=form_fields(first.get_data(as_text=True), url))
 
 
 def page_text(response) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from coordinator.audit import AuditEvent
 from coordinator.extensions import db
 from coordinator.sampling.models import Decline, Sample
+from tests.helpers import confirm_through_page, form_fields
 
 
 def cli(app, *args):
@@ -117,20 +118,21 @@ def test_draw_with_hand_picked_districts(app, staff):
 def test_adopt_in_ui_is_audited_and_frozen(app, staff):
     sample_id = _draw_in_ui(staff)
     html = staff.get(f"/urval/{sample_id}").get_data(as_text=True)
-    version = re.search(r'name="version"[^>]*value="(\d+)"', html) or re.search(r'value="(\d+)"[^>]*name="version"', html)
-    staff.post(f"/urval/{sample_id}/anta", {"version": version.group(1)})
+    assert f'href="/urval/{sample_id}/anta"' in html  # a link to the confirmation step, not a one-click button
+    response = confirm_through_page(staff, f"/urval/{sample_id}/anta")
+    assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Sample, sample_id).adopted
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "sample.adopted")).actor == "staff@test.se"
-    # An adopted sample cannot be deleted.
-    staff.post(f"/urval/{sample_id}/ta-bort")
+    # An adopted sample cannot be deleted, confirmed or not.
+    staff.post(f"/urval/{sample_id}/ta-bort", {"confirmed": "1", "version": "1"})
     with app.app_context():
         assert db.session.get(Sample, sample_id) is not None
 
 
 def test_stale_adopt_is_refused(app, staff):
     sample_id = _draw_in_ui(staff)
-    response = staff.post(f"/urval/{sample_id}/anta", {"version": "999"}, follow_redirects=True)
+    response = staff.post(f"/urval/{sample_id}/anta", {"version": "999", "confirmed": "1"}, follow_redirects=True)
     assert "ändrats av någon annan" in response.get_data(as_text=True)
     with app.app_context():
         assert not db.session.get(Sample, sample_id).adopted
@@ -149,8 +151,14 @@ def test_decline_brings_in_a_reserve_that_keeps_every_rule(app, staff):
         # The only sampled kommun of its län in its group is the hardest case.
         site = next(s for s in sample.active_sites if s.grupp == 1)
         site_id, old_group = site.id, site.grupp
-    response = staff.post(f"/urval/{sample_id}/avboj",
-                          {"site_id": str(site_id), "declined_on": "2015-02-03", "reason": "Hög arbetsbelastning"})
+    typed = {"site_id": str(site_id), "declined_on": "2015-02-03", "reason": "Hög arbetsbelastning"}
+    preview = staff.post(f"/urval/{sample_id}/avboj", typed)
+    assert preview.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Decline)) == 0  # the preview saves nothing
+    fields = form_fields(preview.get_data(as_text=True), f"/urval/{sample_id}/avboj")
+    assert fields["confirmed"] == "1" and fields["reason"] == "Hög arbetsbelastning"
+    response = staff.post(f"/urval/{sample_id}/avboj", fields)
     assert response.status_code == 302
     with app.app_context():
         sample = db.session.get(Sample, sample_id)

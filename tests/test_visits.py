@@ -24,6 +24,8 @@ from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout,
                                            Visit)
 
+from .helpers import form_fields
+
 TIME_LIMIT = "3"
 
 
@@ -378,10 +380,12 @@ def test_invite_confirm_move_and_cancel_send_the_right_messages(app, sites, staf
     assert "Flyttade besök som väntar på ny bekräftelse" in index
     # Cancel: a confirmation page first, then METHOD:CANCEL with the same UID and a higher SEQUENCE.
     confirm_page = staff.get(f"/besok/{visit_id}/stall-in")
-    assert "METHOD:CANCEL" in text(confirm_page) and "Ja, ställ in besöket" in text(confirm_page)
+    said = text(confirm_page)
+    assert "Ett återkallande av inbjudan skickas till de 3 inbjudna" in said and "Kan inte ångras" in said
+    assert "METHOD:CANCEL" in said.split("Tekniska detaljer", 1)[1]  # the protocol words only in the disclosure
     with app.app_context():
         assert db.session.get(Visit, visit_id).status == FLYTTAD  # the GET changed nothing
-    assert staff.post(f"/besok/{visit_id}/stall-in", {"version": version_of(app, visit_id),
+    assert staff.post(f"/besok/{visit_id}/stall-in", {"version": version_of(app, visit_id), "confirmed": "1",
                                                       "reason": "Kommunen bad om det"}).status_code == 302
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
@@ -439,7 +443,7 @@ def test_a_stale_form_is_refused_and_nothing_is_overwritten(app, sites, staff):
     assert 'value="Mitt förslag"' in stale.get_data(as_text=True)  # what was typed is still there
     for step in ("bjud-in", "bekrafta", "genomfort", "skicka-program"):
         assert staff.post(f"/besok/{visit_id}/{step}", {"version": old}).status_code == 409, step
-    assert staff.post(f"/besok/{visit_id}/stall-in", {"version": old}).status_code == 409
+    assert staff.post(f"/besok/{visit_id}/stall-in", {"version": old, "confirmed": "1"}).status_code == 409
     assert staff.post(f"/besok/{visit_id}/program", {"version": old, "new-title": "X"}).status_code == 409
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
@@ -624,8 +628,12 @@ def test_a_declining_site_has_its_booked_visit_cancelled_and_the_replacement_get
     assert staff.post(f"/besok/{visit_id}/bjud-in", {"version": version_of(app, visit_id)}).status_code == 302
     with app.app_context():
         sample_id = db.session.get(Site, declining).sample_id
-    response = staff.post(f"/urval/{sample_id}/avboj", {"site_id": str(declining), "declined_on": "2015-03-01",
-                                                        "reason": "Omorganisation"})
+    preview = staff.post(f"/urval/{sample_id}/avboj", {"site_id": str(declining), "declined_on": "2015-03-01",
+                                                       "reason": "Omorganisation"})
+    # The preview says what will happen before anything is saved: the invited visit, and its mail.
+    assert "ställs in. Ett återkallande av inbjudan skickas till 2 personer" in text(preview)
+    response = staff.post(f"/urval/{sample_id}/avboj",
+                          form_fields(preview.get_data(as_text=True), f"/urval/{sample_id}/avboj"))
     assert response.status_code == 302
     with app.app_context():
         visit = db.session.get(Visit, visit_id)

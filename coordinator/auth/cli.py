@@ -12,7 +12,8 @@ user_cli = click.Group("user", help="Personalkonton.")
 @user_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default="reader", show_default=True,
+              help="Minsta behörighet som standard: läsare.")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Läses från prompten om det inte anges.")
 @with_appcontext

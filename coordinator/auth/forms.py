@@ -18,7 +18,8 @@ class LoginForm(FlaskForm):
 class UserForm(FlaskForm):
     email = EmailField(_l("E-postadress"), validators=[DataRequired(), Email(_l("Ange en giltig e-postadress."))])
     name = StringField(_l("Namn"), validators=[DataRequired(_l("Fyll i namn.")), Length(max=200)])
-    role = SelectField(_l("Roll"), choices=ROLE_CHOICES)
+    # Least privilege: a new account reads issued reports only until an admin gives it more.
+    role = SelectField(_l("Roll"), choices=ROLE_CHOICES, default="reader")
     active = BooleanField(_l("Kontot är aktivt"), default=True)
     password = PasswordField(
         _l("Nytt lösenord"),

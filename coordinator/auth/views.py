@@ -101,6 +101,8 @@ def edit_user(user_id: int | None = None):
     if user_id and user is None:
         abort(404)
     form = UserForm(obj=user)
+    if user is None:
+        form.password.flags.required = True  # a new account needs one (checked below); the label says so
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         other = find_by_email(email)

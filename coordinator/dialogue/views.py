@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import confirm
 from ..auth import staff_required
 from ..events.models import Event
 from ..extensions import db
@@ -166,8 +168,7 @@ def _editor(subject: NoteSubject, note: Note, content: dict, version: int | None
         sections=_editor_sections(content, saved, problems, notes.extras_for(note)),
         problems=problems, merge=merge, draft=draft, draft_loaded=draft_loaded,
         saved=bool(note.revisions), passages=notes.passage_count(saved),
-        draft_stale=draft is not None and notes.draft_is_stale(note, draft),
-        discard_form=VersionForm(formdata=None, version=note.version)), status
+        draft_stale=draft is not None and notes.draft_is_stale(note, draft)), status
 
 
 @_routes("", "note")
@@ -241,9 +242,29 @@ def note_autosave(subject: NoteSubject):
     return "", 204
 
 
-@_routes("/utkast/kasta", "note_discard_draft", methods=("POST",))
+def _discard_confirmation(subject: NoteSubject, note: Note, draft) -> confirm.Confirmation:
+    what = (_("Anteckningen för %(site)s, omgång %(n)s", site=subject.visit.site.label, n=subject.visit.round)
+            if subject.visit else _("Anteckningen för %(event)s", event=subject.event.title))
+    saved = note.revisions[-1].number if note.revisions else None
+    return confirm.Confirmation(
+        heading=_("Kasta ditt osparade utkast?"), action=subject.url("note_discard_draft"),
+        button=_("Kasta utkastet"), back=subject.url("note", _anchor="utkast"),
+        facts=[(_("Gäller"), what)] + ([(_("Utkastet sparades"), format_datetime(draft.saved_at, "yyyy-MM-dd HH:mm"))]
+                                      if draft is not None else []),
+        errors=[] if draft is not None else [_("Du har inget osparat utkast av anteckningen.")],
+        happens=[_("Det du har skrivit i anteckningen men aldrig sparat (utkastet) tas bort."),
+                 _("Den sparade anteckningen (version %(n)s) ändras inte.", n=saved) if saved else
+                 _("Anteckningen har inte sparats än, så den förblir tom.")],
+        cannot_undo=_("Utkastet går inte att få tillbaka."),
+        hidden={"version": note.version})
+
+
+@_routes("/utkast/kasta", "note_discard_draft", methods=("GET", "POST"))
 def note_discard_draft(subject: NoteSubject):
     note = _note(subject)
+    draft = notes.load_draft(note, current_user)
+    if draft is None or not confirm.confirmed():  # no draft: the step says so, without a button
+        return confirm.page(_discard_confirmation(subject, note, draft))
     if not VersionForm().validate_on_submit():
         abort(400)
     notes.discard_draft(note, current_user)

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import confirm
 from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
@@ -194,23 +195,19 @@ def _attendee_form(event: Event, formdata=None) -> AttendeeForm:
     return form
 
 
-def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, cancel_form: CancelForm | None = None,
-                conflict=None, errors: list[str] | None = None, status: int = 200):
+def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, conflict=None,
+                errors: list[str] | None = None, status: int = 200):
     if attendee_form is None:
         attendee_form = _attendee_form(event)
     elif conflict is not None:
         attendee_form.version.data = str(event.version)
-    if cancel_form is None or conflict is not None:
-        reason = cancel_form.reason.data if cancel_form is not None else ""
-        cancel_form = CancelForm(formdata=None, version=event.version, reason=reason)
     from ..dialogue.models import Note, Passage
     note_passages = db.session.scalar(select(func.count(Passage.id)).join(Note).where(Note.event_id == event.id))
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.event_id == event.id)
                                   .order_by(OutboxMessage.id.desc())).all()
     linked = {link.organisation_id: link for link in event.organisations}
     return render_template(
-        "events/event.html", event=event, attendee_form=attendee_form, cancel_form=cancel_form,
-        conflict=conflict,
+        "events/event.html", event=event, attendee_form=attendee_form, conflict=conflict,
         conflict_heading=CONFLICT_HEADING, conflict_text=CONFLICT_TEXT, errors=errors or [],
         invited=[link for link in event.organisations if link.invited], linked=linked,
         all_organisations=service.organisation_choices(set(linked)),
@@ -262,10 +259,34 @@ def add_attendee(event_id: int):
     return _done(event, _("%(name)s är tillagd bland de inbjudna.", name=attendee.name), "personer")
 
 
-@bp.route("/dialogforum/<int:event_id>/personer/<int:attendee_id>/ta-bort", methods=["POST"])
+def _remove_attendee_confirmation(event: Event, attendee) -> confirm.Confirmation:
+    happens = [_("%(name)s (%(email)s) tas bort från de inbjudna till ”%(title)s”.", name=attendee.name,
+                 email=attendee.email, title=event.title)]
+    if attendee.email.strip().casefold() in service.invited_addresses(event):
+        happens.append(_("%(name)s har redan fått inbjudan och får inget återbud härifrån: meddela personen själv "
+                         "att inbjudan inte längre gäller.", name=attendee.name))
+    if attendee.partstat != "NEEDS-ACTION":
+        happens.append(_("Svaret som är registrerat (%(answer)s) tas bort med personen.",
+                         answer=PARTSTAT_LABELS.get(attendee.partstat, attendee.partstat)))
+    return confirm.Confirmation(
+        heading=_("Ta bort %(name)s från de inbjudna?", name=attendee.name),
+        action=url_for("events.remove_attendee", event_id=event.id, attendee_id=attendee.id),
+        button=_("Ta bort personen"), back=url_for("events.event", event_id=event.id, _anchor="personer"),
+        facts=[(_("Dialogforum"), event.title), (_("Datum"), event.date.isoformat())], happens=happens,
+        cannot_undo=_("Personen och hennes eller hans svar går inte att få tillbaka; lägg till personen igen om "
+                      "det behövs."),
+        hidden={"version": event.version})
+
+
+@bp.route("/dialogforum/<int:event_id>/personer/<int:attendee_id>/ta-bort", methods=["GET", "POST"])
 @staff_required
 def remove_attendee(event_id: int, attendee_id: int):
     event = _event_or_404(event_id)
+    attendee = next((a for a in event.attendees if a.id == attendee_id), None)
+    if attendee is None:
+        abort(404)
+    if not confirm.confirmed():
+        return confirm.page(_remove_attendee_confirmation(event, attendee))
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -342,22 +363,35 @@ def hold(event_id: int):
     return _done(event, _("Dialogforumet är markerat som genomfört. Registrera gärna vilka som deltog."), "narvaro")
 
 
-@bp.route("/dialogforum/<int:event_id>/installt", methods=["POST"])
+def _cancel_page(event: Event, form: CancelForm, status: int = 200):
+    return render_template("events/cancel.html", event=event, form=form,
+                           invited=len(service.invited_addresses(event))), status
+
+
+@bp.route("/dialogforum/<int:event_id>/installt", methods=["GET", "POST"])
 @staff_required
 def cancel(event_id: int):
+    """The confirmation step (GET, or a POST without `confirmed`) says who gets a cancellation; its POST cancels."""
     event = _event_or_404(event_id)
+    if event.status != PLANERAT:
+        flash(_("Bara planerade dialogforum kan ställas in."), "info")
+        return redirect(url_for("events.event", event_id=event.id))
+    if not confirm.confirmed():
+        form = CancelForm(formdata=None, version=event.version,
+                          reason=request.form.get("reason", "") if request.method == "POST" else "")
+        return _cancel_page(event, form)
     form = CancelForm()
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
-        return _event_page(event, cancel_form=form, status=400)
+        return _cancel_page(event, form, status=400)
     try:
         message = service.cancel(event, form.version.data, form.reason.data or "", current_user)
         db.session.commit()
     except (service.EventError, StaleDataError) as e:
-        return _refused(event_id, e, cancel_form=form)
+        return _refused(event_id, e)
     if message is not None:
-        return _done(event, _("Dialogforumet är inställt. Ett återbud (METHOD:CANCEL) till alla inbjudna ligger i "
-                              "utkorgen."), "utskick")
+        return _done(event, _("Dialogforumet är inställt. Ett återbud till alla inbjudna väntar i utkorgen och "
+                              "skickas vid nästa utskick."), "utskick")
     return _done(event, _("Dialogforumet är inställt. Ingen inbjudan hade skickats, så inget återbud behövs."))
 
 

@@ -6,11 +6,13 @@ cannot log in, so the secret token in the URL is the key, and revoking it closes
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from .. import confirm
 from ..audit import record
 from ..auth import staff_required
 from ..extensions import db
@@ -231,12 +233,30 @@ def create_feed():
     return redirect(url_for("invites.feeds") + f"#flode-{feed_token.id}")
 
 
-@bp.route("/kalenderflöden/<int:feed_id>/aterkalla", methods=["POST"])
+def _revoke_feed_confirmation(feed_token: FeedToken) -> confirm.Confirmation:
+    what = feed_token.site.label if feed_token.site_id is not None else _("hela kontoret")
+    return confirm.Confirmation(
+        heading=_("Återkalla kalenderflödet för %(what)s?", what=what),
+        action=url_for("invites.revoke_feed", feed_id=feed_token.id), button=_("Återkalla flödet"),
+        back=url_for("invites.feeds") + f"#flode-{feed_token.id}",
+        facts=[(_("Flöde för"), what), (_("Skapat"), format_datetime(feed_token.created_at, "yyyy-MM-dd HH:mm"))],
+        happens=[_("Adressen slutar fungera direkt. Kalendrar som prenumererar på den (Outlook, Google, Apple) får "
+                   "inga fler uppdateringar, och besöken kan försvinna ur dem."),
+                 _("Behövs ett flöde igen skapar du ett nytt och delar den nya adressen.")],
+        cannot_undo=_("Den återkallade adressen kan inte öppnas igen."))
+
+
+@bp.route("/kalenderflöden/<int:feed_id>/aterkalla", methods=["GET", "POST"])
 @staff_required
 def revoke_feed(feed_id: int):
     feed_token = db.session.get(FeedToken, feed_id)
     if feed_token is None:
         abort(404)
+    if feed_token.revoked_at is not None:
+        flash(_("Kalenderflödet var redan återkallat."), "info")
+        return redirect(url_for("invites.feeds"))
+    if not confirm.confirmed():
+        return confirm.page(_revoke_feed_confirmation(feed_token))
     service.revoke_feed(feed_token, current_user)
     db.session.commit()
     flash(_("Kalenderflödet är återkallat. Adressen fungerar inte längre."), "success")

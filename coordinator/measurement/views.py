@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import links
+from .. import confirm, links
 from ..auth import staff_required
 from ..extensions import csrf, db
 from ..forms import abort_if_bad_csrf
@@ -339,14 +339,40 @@ def question(questionnaire_id: int, question_id: int):
                             _anchor=f"fraga-{question.id}"))
 
 
-@bp.route("/matningar/enkater/<int:questionnaire_id>/fragor/<int:question_id>/<action>", methods=["POST"])
+def _remove_question_confirmation(questionnaire: Questionnaire, question: Question) -> confirm.Confirmation:
+    later = len(questionnaire.questions) - question.position
+    happens = [_("Fråga %(n)d, ”%(text)s”, tas bort ur enkäten ”%(name)s”.", n=question.position,
+                 text=question.text, name=questionnaire.name)]
+    if later:
+        happens.append(ngettext("Frågan efter den får ett nytt nummer.", "De %(num)d frågorna efter den får nya nummer.",
+                                later))
+    happens.append(_("Hoppregler som gick till den här frågan går i stället till frågan efter."))
+    errors = []
+    try:
+        service._editable(questionnaire)
+    except service.LockedError as e:
+        errors.append(str(e))
+    return confirm.Confirmation(
+        heading=_("Ta bort fråga %(n)d i ”%(name)s”?", n=question.position, name=questionnaire.name),
+        action=url_for("measurement.question_action", questionnaire_id=questionnaire.id, question_id=question.id,
+                       action="ta-bort"),
+        button=_("Ta bort frågan"),
+        back=url_for("measurement.question", questionnaire_id=questionnaire.id, question_id=question.id),
+        happens=happens, cannot_undo=_("Frågan och dess hoppregler går inte att få tillbaka."),
+        hidden={"version": questionnaire.version}, errors=errors)
+
+
+@bp.route("/matningar/enkater/<int:questionnaire_id>/fragor/<int:question_id>/<action>", methods=["GET", "POST"])
 @staff_required
 def question_action(questionnaire_id: int, question_id: int, action: str):
-    """"ta-bort" removes the question, "upp"/"ned" moves it."""
+    """"ta-bort" removes the question (after its confirmation step, the GET), "upp"/"ned" moves it."""
     questionnaire = _questionnaire_or_404(questionnaire_id)
     question = _question_or_404(questionnaire, question_id)
-    if action not in ("ta-bort", "upp", "ned"):
+    if action not in ("ta-bort", "upp", "ned") or (request.method == "GET" and action != "ta-bort"):
         abort(404)
+    if action == "ta-bort" and not confirm.confirmed():
+        page = _remove_question_confirmation(questionnaire, question)
+        return confirm.page(page, 409 if page.errors else 200)
     form = VersionForm() if action == "ta-bort" else MoveForm()
     if action != "ta-bort":
         form.direction.data = action
@@ -436,13 +462,45 @@ def site_request(round_: int, site_id: int):
     return _request_page(_round_or_404(round_), _sample_site_or_404(site_id))
 
 
-@bp.route("/matningar/omgang/<int:round_>/plats/<int:site_id>/<action>", methods=["POST"])
+def _revoke_confirmation(round_: int, site: Site, req) -> confirm.Confirmation:
+    happens = [_("Adressen som %(site)s har fått till enkäten slutar fungera direkt, också om den är sparad. "
+                 "Den som öppnar den får veta att länken är återkallad.", site=site.label)]
+    if req.last_saved_at is not None:
+        happens.append(_("Det kommunen redan har sparat finns kvar, men kan inte ändras eller skickas in."))
+    happens.append(_("Ska kommunen svara ändå skapar du en ny länk här och skickar den nya adressen."))
+    return confirm.Confirmation(
+        heading=_("Återkalla länken till enkäten för %(site)s, omgång %(round)s?", site=site.label, round=round_),
+        action=url_for("measurement.site_action", round_=round_, site_id=site.id, action="aterkalla"),
+        button=_("Återkalla länken"), back=url_for("measurement.site_request", round_=round_, site_id=site.id),
+        facts=[(_("Enkät"), req.questionnaire.name), (_("Sista svarsdag"), links.last_valid_day(req).isoformat())],
+        happens=happens, cannot_undo=_("Den återkallade adressen kan inte öppnas igen."),
+        hidden={"version": req.version})
+
+
+def _renew_confirmation(round_: int, site: Site, req, last_day) -> confirm.Confirmation:
+    return confirm.Confirmation(
+        heading=_("Skapa en ny länk till enkäten för %(site)s, omgång %(round)s?", site=site.label, round=round_),
+        action=url_for("measurement.site_action", round_=round_, site_id=site.id, action="ny-lank"),
+        button=_("Skapa en ny länk"), back=url_for("measurement.site_request", round_=round_, site_id=site.id),
+        facts=[(_("Enkät"), req.questionnaire.name), (_("Ny sista svarsdag"), last_day.isoformat())],
+        happens=[_("Adressen som %(site)s har fått slutar fungera direkt, också om den är sparad.", site=site.label),
+                 _("En ny adress skapas. Skicka den till kommunen; det som redan är sparat finns kvar.")],
+        cannot_undo=_("Den gamla adressen kan inte öppnas igen."),
+        hidden={"last_day": last_day.isoformat(), "version": req.version})
+
+
+@bp.route("/matningar/omgang/<int:round_>/plats/<int:site_id>/<action>", methods=["GET", "POST"])
 @staff_required
 def site_action(round_: int, site_id: int, action: str):
-    """skicka / skapa (with a SendForm); paminn / aterkalla (buttons); ny-lank / sista-dag (a LastDayForm)."""
+    """skicka / skapa (with a SendForm); paminn / aterkalla (buttons); ny-lank / sista-dag (a LastDayForm).
+
+    Revoking, and a new link while the old one works, go through a confirmation step first (the GET of
+    "aterkalla" shows it; a POST without `confirmed` shows it too)."""
     _round_or_404(round_)
     site = _sample_site_or_404(site_id)
     req = service.request_for(site.id, round_)
+    if request.method == "GET" and action != "aterkalla":
+        abort(404)
     if action in ("skicka", "skapa"):
         form = _send_form(round_, request.form)
         if not form.validate_on_submit():
@@ -458,11 +516,25 @@ def site_action(round_: int, site_id: int, action: str):
     elif action in ("paminn", "aterkalla"):
         if req is None:
             abort(404)
+        if action == "aterkalla" and req.revoked_at is not None:
+            flash(_("Länken var redan återkallad."), "info")
+            return redirect(url_for("measurement.site_request", round_=round_, site_id=site.id))
+        if action == "aterkalla" and not confirm.confirmed():
+            return confirm.page(_revoke_confirmation(round_, site, req))
         form = VersionForm()
         if not form.validate_on_submit():
             abort(400)
+        if action == "aterkalla" and form.version.data != str(req.version):
+            return _request_page(round_, site, errors=[_("Någon annan ändrade samtidigt. Ingenting sparades; "
+                                                         "sidan visar läget nu.")], status=409)
     else:
         abort(404)
+    if action == "ny-lank" and links.link_state(req) == links.ACTIVE:
+        if not confirm.confirmed():
+            return confirm.page(_renew_confirmation(round_, site, req, form.last_day.data))
+        if request.form.get("version") != str(req.version):
+            return _request_page(round_, site, errors=[_("Någon annan ändrade samtidigt. Ingenting sparades; "
+                                                         "sidan visar läget nu.")], status=409)
     try:
         message = _site_action(action, round_, site, req, form)
         db.session.commit()

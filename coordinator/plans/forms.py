@@ -113,7 +113,7 @@ class MoveForm(VersionForm):
 
 
 class RemoveForm(VersionForm):
-    confirm = BooleanField(_l("Ja, ta bort"), validators=[DataRequired(_l("Kryssa i rutan för att bekräfta."))])
+    """Removing a goal or an activity, from its confirmation page (the fields carry the prefix "ta-bort")."""
 
 
 class LinkForm(FlaskForm):

@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import format_percent
+from flask_babel import format_datetime, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import links
+from .. import confirm, links
 from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
@@ -236,36 +236,55 @@ def edit_goal(site_id: int, goal_id: int):
     return _saved(site, _("Målet är sparat."), f"mal-{goal.id}")
 
 
-def _goal_page(site, goal: PlanGoal, *, form: GoalForm | None = None, remove_form: RemoveForm | None = None,
-               conflict=None, status: int = 200):
+def _goal_page(site, goal: PlanGoal, *, form: GoalForm | None = None, conflict=None, status: int = 200):
     if form is None:
         form = _goal_form(goal, goal.plan)
     elif conflict is not None:
         form.version.data = str(goal.plan.version)
-    if remove_form is None:
-        remove_form = RemoveForm(formdata=None, version=goal.plan.version, prefix="ta-bort")
-    elif conflict is not None:
-        remove_form.version.data = str(goal.plan.version)
-    return render_template("plans/goal.html", site=site, goal=goal, form=form, remove_form=remove_form,
+    return render_template("plans/goal.html", site=site, goal=goal, form=form,
                            conflict=conflict, conflict_heading=CONFLICT_HEADING, conflict_text=CONFLICT_TEXT), status
 
 
-@bp.route("/handlingsplaner/plats/<int:site_id>/mal/<int:goal_id>/ta-bort", methods=["POST"])
+def _remove_goal_confirmation(site, goal: PlanGoal) -> confirm.Confirmation:
+    n = len(goal.activities)
+    happens = [_("Mål %(n)d, ”%(title)s”, tas bort ur handlingsplanen för %(site)s.", n=goal.position,
+                 title=goal.title, site=site.label)]
+    if n:
+        happens.append(ngettext("Dess %(num)d aktivitet tas bort med det: %(list)s.",
+                                "Dess %(num)d aktiviteter tas bort med det: %(list)s.", n,
+                                list="; ".join(a.description.splitlines()[0] for a in goal.activities)))
+        reported = sum(1 for a in goal.activities if a.kommun_updated_at)
+        if reported:
+            happens.append(ngettext("Det kommunen har rapporterat om %(num)d av dem försvinner också.",
+                                    "Det kommunen har rapporterat om %(num)d av dem försvinner också.", reported))
+    if goal.position < len(goal.plan.goals):
+        happens.append(_("Målen efter det får nya nummer."))
+    return confirm.Confirmation(
+        heading=_("Ta bort mål %(n)d i handlingsplanen för %(site)s?", n=goal.position, site=site.label),
+        action=url_for("plans.remove_goal", site_id=site.id, goal_id=goal.id), button=_("Ta bort målet"),
+        back=url_for("plans.edit_goal", site_id=site.id, goal_id=goal.id), happens=happens,
+        cannot_undo=_("Målet och dess aktiviteter går inte att få tillbaka."),
+        hidden={"ta-bort-version": goal.plan.version})
+
+
+@bp.route("/handlingsplaner/plats/<int:site_id>/mal/<int:goal_id>/ta-bort", methods=["GET", "POST"])
 @staff_required
 def remove_goal(site_id: int, goal_id: int):
     site = _site_or_404(site_id)
     goal = _goal_or_404(site, goal_id)
+    if not confirm.confirmed():
+        return confirm.page(_remove_goal_confirmation(site, goal))
     form = RemoveForm(prefix="ta-bort")
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
-        return _goal_page(site, goal, remove_form=form, status=400)
+        abort(400)
     try:
         service.remove_goal(goal, form.version.data, current_user)
         db.session.commit()
     except (service.StaleError, StaleDataError):
         db.session.rollback()
         db.session.refresh(goal)
-        return _goal_page(site, goal, remove_form=form, status=409, conflict=[])
+        return _goal_page(site, goal, status=409, conflict=[])
     return _saved(site, _("Målet och dess aktiviteter är borttagna."), "mal")
 
 
@@ -294,18 +313,13 @@ def move_goal(site_id: int, goal_id: int):
 # --------------------------------------------------------------------------- activities
 
 def _activity_page(site, goal: PlanGoal, activity: PlanActivity | None, *, form: ActivityForm | None = None,
-                   remove_form: RemoveForm | None = None, conflict=None, status: int = 200):
+                   conflict=None, status: int = 200):
     if form is None:
         form = _activity_form(activity)
     elif activity is not None and conflict is not None:
         form.version.data = str(activity.version)
-    if activity is not None:
-        if remove_form is None:
-            remove_form = RemoveForm(formdata=None, version=activity.version, prefix="ta-bort")
-        elif conflict is not None:
-            remove_form.version.data = str(activity.version)
     return render_template("plans/activity.html", site=site, goal=goal, activity=activity, form=form,
-                           remove_form=remove_form, conflict=conflict, conflict_heading=ACTIVITY_CONFLICT_HEADING,
+                           conflict=conflict, conflict_heading=ACTIVITY_CONFLICT_HEADING,
                            conflict_text=CONFLICT_TEXT), status
 
 
@@ -375,15 +389,33 @@ def _activity_conflict(form: ActivityForm, activity: PlanActivity) -> list[tuple
             for name in service.ACTIVITY_FIELDS]
 
 
-@bp.route("/handlingsplaner/plats/<int:site_id>/aktivitet/<int:activity_id>/ta-bort", methods=["POST"])
+def _remove_activity_confirmation(site, activity: PlanActivity) -> confirm.Confirmation:
+    goal = activity.goal
+    nr = f"{goal.position}.{activity.position}"
+    happens = [_("Aktivitet %(nr)s, ”%(text)s”, tas bort ur mål %(n)d i handlingsplanen för %(site)s.", nr=nr,
+                 text=activity.description.splitlines()[0], n=goal.position, site=site.label)]
+    if activity.kommun_updated_at:
+        happens.append(_("Det kommunen har rapporterat om aktiviteten försvinner också."))
+    happens.append(_("Uppföljningens siffror räknas utan aktiviteten."))
+    return confirm.Confirmation(
+        heading=_("Ta bort aktivitet %(nr)s i handlingsplanen för %(site)s?", nr=nr, site=site.label),
+        action=url_for("plans.remove_activity", site_id=site.id, activity_id=activity.id),
+        button=_("Ta bort aktiviteten"), back=url_for("plans.edit_activity", site_id=site.id, activity_id=activity.id),
+        happens=happens, cannot_undo=_("Aktiviteten går inte att få tillbaka."),
+        hidden={"ta-bort-version": activity.version})
+
+
+@bp.route("/handlingsplaner/plats/<int:site_id>/aktivitet/<int:activity_id>/ta-bort", methods=["GET", "POST"])
 @staff_required
 def remove_activity(site_id: int, activity_id: int):
     site = _site_or_404(site_id)
     activity = _activity_or_404(site, activity_id)
+    if not confirm.confirmed():
+        return confirm.page(_remove_activity_confirmation(site, activity))
     form = RemoveForm(prefix="ta-bort")
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
-        return _activity_page(site, activity.goal, activity, remove_form=form, status=400)
+        abort(400)
     goal_id = activity.goal_id
     try:
         service.remove_activity(activity, form.version.data, current_user)
@@ -391,7 +423,7 @@ def remove_activity(site_id: int, activity_id: int):
     except (service.StaleError, StaleDataError):
         db.session.rollback()
         db.session.refresh(activity)
-        return _activity_page(site, activity.goal, activity, remove_form=form, status=409, conflict=[])
+        return _activity_page(site, activity.goal, activity, status=409, conflict=[])
     return _saved(site, _("Aktiviteten är borttagen."), f"mal-{goal_id}")
 
 
@@ -432,13 +464,34 @@ def create_link(site_id: int):
                           "skicka den till kommunen.", day=form.valid_through.data.isoformat()), f"lank-{link.id}")
 
 
-@bp.route("/handlingsplaner/plats/<int:site_id>/lankar/<int:link_id>/aterkalla", methods=["POST"])
+def _revoke_link_confirmation(site, link: PlanLink) -> confirm.Confirmation:
+    return confirm.Confirmation(
+        heading=_("Återkalla länk %(id)d till handlingsplanen för %(site)s?", id=link.id, site=site.label),
+        action=url_for("plans.revoke_link", site_id=site.id, link_id=link.id), button=_("Återkalla länken"),
+        back=url_for("plans.editor", site_id=site.id, _anchor="lankar"),
+        facts=[(_("Länk"), _("Länk %(id)d", id=link.id)),
+               (_("Giltig till och med"), service.last_valid_day(link).isoformat()),
+               (_("Senast använd"), format_datetime(link.last_used_at, "yyyy-MM-dd HH:mm") if link.last_used_at
+                else _("aldrig"))],
+        happens=[_("Adressen som kommunen har fått slutar fungera direkt, också om den är sparad eller "
+                   "bokmärkt. Den som öppnar den får veta att länken är återkallad."),
+                 _("Det kommunen redan har rapporterat finns kvar i planen."),
+                 _("Behöver kommunen komma åt planen igen skapar du en ny länk och skickar den nya adressen.")],
+        cannot_undo=_("En återkallad länk kan inte öppnas igen."))
+
+
+@bp.route("/handlingsplaner/plats/<int:site_id>/lankar/<int:link_id>/aterkalla", methods=["GET", "POST"])
 @staff_required
 def revoke_link(site_id: int, link_id: int):
     site = _site_or_404(site_id)
     link = db.session.get(PlanLink, link_id)
     if link is None or link.plan.site_id != site.id:
         abort(404)
+    if link.revoked_at is not None:
+        flash(_("Länken var redan återkallad."), "info")
+        return redirect(url_for("plans.editor", site_id=site.id, _anchor="lankar"))
+    if not confirm.confirmed():
+        return confirm.page(_revoke_link_confirmation(site, link))
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)

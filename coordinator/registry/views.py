@@ -11,9 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
+from .. import confirm
 from ..auth import admin_required, staff_required
 from . import bp, service
-from .forms import ConfirmImportForm, ImportForm, ResetForm, SettingsForm
+from .forms import LABELS, ConfirmImportForm, ImportForm, ResetForm, SettingsForm
 from .mapsvg import load_boundaries, render_svg
 from .reference import DATA_DIR
 from .scb import PopulationImportError, describe
@@ -285,9 +286,35 @@ def _typed(form: SettingsForm) -> list[tuple[str, str, str]]:
     return out
 
 
-@bp.route("/installningar/aterstall", methods=["POST"])
+def _reset_changes() -> list[str]:
+    """What resetting would change, in words: "grupp 2, antal att välja: 3 → 10"."""
+    from .reference import DEFAULT_GROUPS
+
+    stored = service.settings_values()
+    out = []
+    for number, *defaults in DEFAULT_GROUPS:
+        for name, default in zip(service.GROUP_FIELDS, defaults):
+            now = stored.get(f"g{number}.{name}")
+            if now != default:
+                shown = [_("inget") if v is None else format_decimal(v) for v in (now, default)]
+                out.append(_("Grupp %(n)s, %(field)s: %(old)s blir %(new)s.", n=number, field=LABELS[name],
+                             old=shown[0], new=shown[1]))
+    return out
+
+
+@bp.route("/installningar/aterstall", methods=["GET", "POST"])
 @admin_required
 def settings_reset():
+    if not confirm.confirmed():
+        changes = _reset_changes()
+        return confirm.page(confirm.Confirmation(
+            heading=_("Återställa ÖJ-grupperna och fördelningen till standard?"),
+            action=url_for("registry.settings_reset"), button=_("Återställ standard"),
+            back=url_for("registry.settings", _anchor="aterstall"),
+            happens=(changes or [_("Grupperna har redan standardvärdena; ingenting ändras.")]) + [
+                _("Referensår och övriga val ändras inte. Urval som redan är sparade behåller sina grupper.")],
+            cannot_undo=_("De värden som gäller nu sparas bara i loggen; de måste skrivas in för hand igen om de "
+                          "ska gälla.")))
     form = ResetForm()
     if not form.validate_on_submit():
         abort(400)

@@ -324,7 +324,9 @@ def _map(c: _Ctx) -> dict[str, Any]:
 
 def _declines(c: _Ctx) -> dict[str, Any]:
     rows = db.session.scalars(
-        select(Decline).where(Decline.sample_id == c.sample_id, Decline.declined_on <= c.end)
+        # An undone decline was registered by mistake: the report counts only those that stand.
+        select(Decline).where(Decline.sample_id == c.sample_id, Decline.declined_on <= c.end,
+                              Decline.undone_at.is_(None))
         .options(joinedload(Decline.site).joinedload(Site.kommun).joinedload(Kommun.lan),
                  joinedload(Decline.replacement).joinedload(Site.kommun))
         .order_by(Decline.declined_on, Decline.id)).all()

@@ -10,12 +10,14 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import undefer
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import confirm
 from ..auth import roles_required, staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
@@ -214,6 +216,30 @@ def restore(period: str, section: str, number: int):
     return redirect(url_for("reports.history", period=p.key, section=section))
 
 
+def _issue_confirmation(period, form: IssueForm, number: int | None) -> confirm.Confirmation:
+    title = service.title(period)
+    empty = [str(service.SECTION_TITLES[s]) for s, text in service.narrative_texts(period.key).items()
+             if not text.strip()]
+    happens = [_("Version %(n)s av %(title)s utfärdas med kommentaren ”%(comment)s”.", n=number or "?",
+                 title=title, comment=form.comment.data.strip()),
+               _("Rapporten låses som den ser ut nu: PDF:en, siffrorna och texterna sparas med en kontrollsumma "
+                 "(SHA-256) och ändras aldrig, även om uppgifterna ändras senare."),
+               _("Departementet kan läsa och ladda ner versionen så snart den är utfärdad.")]
+    if empty:
+        happens.append(ngettext("Texten %(names)s är tom och kommer med tom.",
+                                "Texterna %(names)s är tomma och kommer med tomma.", len(empty),
+                                names=", ".join(f"”{n}”" for n in empty)))
+    if number and number > 1:
+        happens.append(_("Version %(old)s finns kvar i arkivet; den nya visas som den senaste.", old=number - 1))
+    return confirm.Confirmation(
+        heading=_("Utfärda version %(n)s av %(title)s?", n=number or "?", title=title),
+        action=url_for("reports.issue", period=period.key), button=_("Utfärda version %(n)s", n=number or "?"),
+        back=url_for("reports.draft", period=period.key, _anchor="utfarda"), danger=False,
+        facts=[(_("Rapport"), title), (_("Kommentar"), form.comment.data.strip())], happens=happens,
+        cannot_undo=_("En utfärdad version kan inte ändras eller tas tillbaka. En rättelse blir en ny version."),
+        hidden={"version": form.version.data, "comment": form.comment.data})
+
+
 @bp.route("/rapporter/<period>/utfarda", methods=["POST"])
 @staff_required
 def issue(period: str):
@@ -223,6 +249,8 @@ def issue(period: str):
         abort_if_bad_csrf(form)
         return _draft_page(p, form, status=400)
     expected = int(form.version.data) if form.version.data.isdigit() else None
+    if not confirm.confirmed():
+        return confirm.page(_issue_confirmation(p, form, expected))
     try:
         row = service.issue(p, form.comment.data, current_user, expected_version=expected)
     except service.IssueConflict as e:

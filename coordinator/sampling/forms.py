@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 
 class DrawForm(FlaskForm):
@@ -29,3 +29,8 @@ class DeclineForm(FlaskForm):
     declined_on = DateField(_l("Datum"), validators=[InputRequired(_l("Ange datum (ÅÅÅÅ-MM-DD)."))])
     reason = TextAreaField(_l("Skäl"), validators=[DataRequired(_l("Ange skälet till att kommunen avböjer.")),
                                                    Length(max=2000)])
+
+    def validate_reason(self, field):
+        # A NUL byte cannot be stored (PostgreSQL refuses it): said in words instead of failing.
+        if field.data and "\x00" in field.data:
+            raise ValidationError(_l("Skälet innehåller otillåtna tecken."))

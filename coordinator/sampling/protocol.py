@@ -133,7 +133,10 @@ def render_pdf(ctx: dict) -> bytes:
         if drawn:
             cells += [_dec(row["pi"], 4) if row["pi"] is not None else "–",
                       _dec(row["weight"], 2) if row["weight"] else "–"]
-        if not s.active:
+        if row.get("state") == "tillbaka":  # a replacement taken out again: its decline was undone
+            status = Paragraph(f"<i>{esc(_('ersättare, ångrad'))}</i>", st["cell"])
+            muted.append(len(rows))
+        elif not s.active:
             status = Paragraph(f'<font color="#a4000f"><b>{esc(_("avböjt"))}</b></font>', st["cell"])
             muted.append(len(rows))
         elif s.replaces_id:
@@ -204,7 +207,11 @@ def render_pdf(ctx: dict) -> bytes:
         rows = [[_("Datum"), _("Avböjde"), _("Skäl"), _("Ersattes av"), _("Registrerat")]]
         for d in declines:
             recorded = _dt(d.recorded_at) + (f", {d.recorded_by.name}" if d.recorded_by else "")
-            rows.append([d.declined_on.isoformat(), d.site.label, d.reason,
+            if d.undone_at is not None:
+                recorded += "; " + _("Ångrat %(when)s", when=_dt(d.undone_at)) + (
+                    f", {d.undone_by.name}" if d.undone_by else "")
+            rows.append([d.declined_on.isoformat(), d.site.label + (f" ({_('ångrat')})" if d.undone_at else ""),
+                         d.reason,
                          d.replacement.label if d.replacement else _("ingen reserv uppfyller reglerna"), recorded])
         story.append(pdf.table(rows, pdf.widths(60, 106, 121, 106, 100)))
     else:

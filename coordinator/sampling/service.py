@@ -8,7 +8,8 @@ from types import SimpleNamespace
 from importlib.metadata import version as pkg_version
 from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import record, utcnow
 from ..extensions import db
@@ -58,8 +59,20 @@ def build_frame(year: int) -> design.Frame:
                         districts={k: tuple(v) for k, v in registry.districts().items()}, reference_year=year)
 
 
+def load_kommuner(sample: Sample) -> None:
+    """Read the sample's kommuner with their län and districts in a few queries, instead of one query
+    per kommun when each of the 290 rows is first read."""
+    # The collection holds the rows, so what is loaded below stays in the session; read once per request.
+    if not sample.kommuner or "kommun" not in inspect(sample.kommuner[0]).unloaded:
+        return
+    db.session.scalars(select(SampleKommun).where(SampleKommun.sample_id == sample.id).options(
+        selectinload(SampleKommun.kommun).selectinload(Kommun.stadsdelar),
+        selectinload(SampleKommun.kommun).selectinload(Kommun.lan))).all()
+
+
 def frame_from_sample(sample: Sample) -> design.Frame:
     """The frame exactly as it was when the sample was made (figures may have been re-imported since)."""
+    load_kommuner(sample)
     units = tuple(design.Unit(sk.kommunkod, sk.kommun.namn, sk.kommun.lanskod, sk.folkmangd,
                               sk.kommun.lat, sk.kommun.lon, sk.kommun.skr2017_kod) for sk in sample.kommuner)
     districts = {k: tuple(v) for k, v in (sample.settings.get("districts") or {}).items()}
@@ -214,30 +227,70 @@ def _reserves(sample: Sample) -> dict[int, tuple[str, ...]]:
     return {g: tuple(sk.kommunkod for sk in sorted(v, key=lambda s: s.reserve_rank)) for g, v in out.items()}
 
 
-def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, user=None) -> Decline:
-    """A site declines: log it and bring in the next reserve that keeps every rule."""
+def declines(sample: Sample, include_undone: bool = True) -> list[Decline]:
+    """The sample's declines in the order they were registered (undone ones too, unless asked not to)."""
+    query = select(Decline).where(Decline.sample_id == sample.id).options(
+        joinedload(Decline.recorded_by), joinedload(Decline.undone_by))
+    if not include_undone:
+        query = query.where(Decline.undone_at.is_(None))
+    return list(db.session.scalars(query.order_by(Decline.recorded_at, Decline.id)))
+
+
+def declined_sites(sample: Sample) -> list[Site]:
+    """Sites that declined and stay declined. An undone replacement is not among them: it never refused."""
+    return [d.site for d in declines(sample, include_undone=False)]
+
+
+def _check_decline(sample: Sample, site: Site) -> None:
     if sample.status != ADOPTED:
         raise SampleError(_("Avböjanden registreras på det antagna urvalet."))
     if site.sample_id != sample.id or not site.active:
         raise SampleError(_("Besöksplatsen är inte aktiv i urvalet."))
-    if not reason.strip():
-        raise SampleError(_("Ange skälet till att kommunen avböjer."))
+
+
+def replacement_for(sample: Sample, site: Site) -> tuple[str, str | None] | None:
+    """The reserve that would replace `site` if it declined now, or None if none keeps every rule.
+
+    A dry run of what record_decline does: nothing is written. The same call, so a preview and the
+    decline itself name the same reserve as long as the sample has not changed in between."""
+    _check_decline(sample, site)
     frame = frame_from_sample(sample)
     current = [(s.kommunkod, s.enhet or None) for s in sample.active_sites]
-    declined_before = [(s.kommunkod, s.enhet or None) for s in sample.sites if not s.active]
+    declined_before = [(s.kommunkod, s.enhet or None) for s in declined_sites(sample)]
     # What replacement() needs of the original draw, as stored with the sample.
     stored = SimpleNamespace(
         groups={sk.kommunkod: sk.grupp for sk in sample.kommuner}, reserves=_reserves(sample),
         district_reserves={k: tuple(v) for k, v in (sample.district_reserves or {}).items()},
         settings=sample_settings(sample))
-    new = design.replacement(frame, stored, current, (site.kommunkod, site.enhet or None), excluded=declined_before)
+    return design.replacement(frame, stored, current, (site.kommunkod, site.enhet or None), excluded=declined_before)
+
+
+def site_label(sample: Sample, key: tuple[str, str | None]) -> str:
+    """How a (kommunkod, enhet) of the sample's frame is named on the pages."""
+    sk = next(sk for sk in sample.kommuner if sk.kommunkod == key[0])
+    return f"{sk.kommun.namn}, {key[1]}" if key[1] else sk.kommun.namn
+
+
+def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, user=None) -> Decline:
+    """A site declines: log it and bring in the next reserve that keeps every rule."""
+    _check_decline(sample, site)
+    if not reason.strip():
+        raise SampleError(_("Ange skälet till att kommunen avböjer."))
+    new = replacement_for(sample, site)
     site.active = False
     replacement_site = None
     if new is not None:
         groups = {sk.kommunkod: sk.grupp for sk in sample.kommuner}
-        replacement_site = Site(position=site.position, kommunkod=new[0], enhet=new[1] or "",
-                                grupp=groups[new[0]], replaces_id=site.id)
-        sample.sites.append(replacement_site)
+        # A reserve brought in before by a decline that was undone keeps its row (the old decline
+        # still names it); it comes back in the declining site's place.
+        replacement_site = next((s for s in sample.sites if (s.kommunkod, s.enhet or None) == new), None)
+        if replacement_site is None:
+            replacement_site = Site(position=site.position, kommunkod=new[0], enhet=new[1] or "",
+                                    grupp=groups[new[0]], replaces_id=site.id)
+            sample.sites.append(replacement_site)
+        else:
+            replacement_site.active, replacement_site.position = True, site.position
+            replacement_site.replaces_id = site.id
     decline = Decline(sample_id=sample.id, site=site, declined_on=declined_on, reason=reason.strip(),
                       replacement=replacement_site, recorded_by_id=getattr(user, "id", None))
     db.session.add(decline)
@@ -246,6 +299,50 @@ def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, u
            replacement=replacement_site.label if replacement_site else None,
            replacement_site_id=replacement_site.id if replacement_site else None)
     return decline
+
+
+def undo_problems(decline: Decline, frame: design.Frame | None = None) -> list[str]:
+    """Why the sample itself does not let `decline` be undone now (empty: it does).
+
+    The visits and mail of the replacement are checked by scheduling.declines, which does the undo.
+    `frame`: the sample's frame_from_sample(), when the caller checks several declines."""
+    sample = decline.site.sample
+    if decline.undone_at is not None:
+        return [_("Avböjandet är redan ångrat.")]
+    if sample.status != ADOPTED:
+        return [_("Avböjanden ångras på det antagna urvalet.")]
+    replacement = decline.replacement
+    if replacement is not None and not replacement.active:
+        return [_("Ersättaren %(site)s har själv avböjt. Ångra det avböjandet först.", site=replacement.label)]
+    if decline.site.active:
+        return [_("%(site)s är redan med i urvalet.", site=decline.site.label)]
+    # The declining site back and the replacement out must break no rule that the sample keeps
+    # now (a later decline may have counted on the replacement, e.g. for its län).
+    frame = frame or frame_from_sample(sample)
+    settings = sample_settings(sample)
+    current = [(s.kommunkod, s.enhet or None) for s in sample.active_sites]
+    restored = [key for key in current if replacement is None or key != (replacement.kommunkod,
+                                                                          replacement.enhet or None)]
+    restored.append((decline.site.kommunkod, decline.site.enhet or None))
+    allowed = {p.key for p in design.validate(frame, settings, current)}
+    return [_("Om %(site)s kommer tillbaka bryts en regel för urvalet: %(rule)s",
+              site=decline.site.label, rule=design.describe(p, _))
+            for p in design.validate(frame, settings, restored) if p.key not in allowed]
+
+
+def restore_declined_site(decline: Decline, user=None) -> None:
+    """The sample's half of undoing a decline: the site is back, the replacement out, the row kept.
+
+    Call it through scheduling.declines.undo, which also puts the visits right and logs the undo."""
+    problems = undo_problems(decline)
+    if problems:
+        raise SampleError(" ".join(problems))
+    decline.site.active = True
+    if decline.replacement is not None:
+        decline.replacement.active = False
+    decline.undone_at = utcnow()
+    decline.undone_by_id = getattr(user, "id", None)
+    db.session.flush()
 
 
 def kommun_names() -> dict[str, str]:
@@ -287,10 +384,20 @@ def parse_selection(text: str) -> tuple[list[tuple[str, str | None]], list[str]]
     return selection, problems
 
 
+MED, ERSATTARE, AVBOJT, TILLBAKA = "med", "ersattare", "avbojt", "tillbaka"
+
+
+def site_state(site: Site, declined_ids: set[int]) -> str:
+    """A site's place in the sample: in it (as drawn, or as a replacement), declined, or a replacement
+    taken out again because the decline that brought it in was undone."""
+    if site.active:
+        return ERSATTARE if site.replaces_id else MED
+    return AVBOJT if site.id in declined_ids else TILLBAKA
+
+
 def protocol_context(sample: Sample) -> dict:
     """Everything the sample page, the protocol page and the PDF show, computed once."""
-    from .models import Decline as DeclineModel
-
+    load_kommuner(sample)
     settings = sample_settings(sample)
     lan = {l.lanskod: l.namn for l in registry.lan_list()}
     by_code = {sk.kommunkod: sk for sk in sample.kommuner}
@@ -308,23 +415,23 @@ def protocol_context(sample: Sample) -> dict:
             "kommuner": len({s.kommunkod for s in active if s.grupp == rule.number}),
             "sites": sum(1 for s in active if s.grupp == rule.number),
         })
+    declines_ = declines(sample)
+    declined_ids = {d.site_id for d in declines_ if d.undone_at is None}
     sites = []
     for s in sample.sites:
         sk = by_code[s.kommunkod]
         pi = sk.pi if not s.enhet else None
         sites.append({"site": s, "kommun": sk.kommun, "lan": lan[sk.kommun.lanskod], "folkmangd": sk.folkmangd,
-                      "pi": pi, "weight": (1 / pi) if pi else None})
+                      "pi": pi, "weight": (1 / pi) if pi else None, "state": site_state(s, declined_ids)})
     per_lan = []
     for code, name in sorted(lan.items()):
         n = len({s.kommunkod for s in active if by_code[s.kommunkod].kommun.lanskod == code})
         per_lan.append({"lanskod": code, "lan": name, "kommuner": n})
     reserves: dict[int, list] = {}
     for sk in sorted((sk for sk in sample.kommuner if sk.reserve_rank), key=lambda s: (s.grupp, s.reserve_rank)):
-        used = any(s.kommunkod == sk.kommunkod for s in sample.sites)
+        used = any(s.kommunkod == sk.kommunkod and (s.active or s.id in declined_ids) for s in sample.sites)
         reserves.setdefault(sk.grupp, []).append({"rank": sk.reserve_rank, "sk": sk, "lan": lan[sk.kommun.lanskod],
                                                   "used": used})
-    declines = list(db.session.scalars(select(DeclineModel).where(DeclineModel.sample_id == sample.id)
-                                       .order_by(DeclineModel.recorded_at, DeclineModel.id)))
     all_pi = [{"sk": sk, "lan": lan[sk.kommun.lanskod]} for sk in sample.kommuner] if sample.method == DRAWN else []
     problems = []
     if sample.status == DRAFT:
@@ -336,7 +443,7 @@ def protocol_context(sample: Sample) -> dict:
         "references": design.REFERENCES,
         "groups": groups, "sites": sites, "active_count": len(active), "per_lan": per_lan,
         "reserves": reserves, "district_reserves": sample.district_reserves or {},
-        "declines": declines, "diagnostics": sample.diagnostics or {}, "all_pi": all_pi,
+        "declines": declines_, "diagnostics": sample.diagnostics or {}, "all_pi": all_pi,
         "frame_size": len(sample.kommuner), "lan_count": len(lan), "problems": problems,
         "boundaries_selected": sorted({s.kommunkod for s in active}),
     }

@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import confirm
 from ..audit import record
 from ..auth import admin_required, staff_required
 from ..extensions import db
@@ -210,10 +211,20 @@ def settings_phase_edit(phase_id: int):
                            delete_form=DeleteForm()), 422 if form.errors else 200
 
 
-@bp.route("/uppdrag/faser/<int:phase_id>/ta-bort", methods=["POST"])
+@bp.route("/uppdrag/faser/<int:phase_id>/ta-bort", methods=["GET", "POST"])
 @admin_required
 def settings_phase_delete(phase_id: int):
     phase = _phase_or_404(phase_id)
+    if not confirm.confirmed():
+        return confirm.page(confirm.Confirmation(
+            heading=_("Ta bort fas %(n)s, %(name)s?", n=phase.number, name=phase.name),
+            action=url_for("scheduling.settings_phase_delete", phase_id=phase.id), button=_("Ta bort fasen"),
+            back=url_for("scheduling.settings_phase_edit", phase_id=phase.id),
+            facts=[(_("Period"), f"{phase.start_date.isoformat()}–{phase.end_date.isoformat()}")],
+            happens=[_("Fas %(n)s, ”%(name)s”, tas bort ur uppdragets faser.", n=phase.number, name=phase.name),
+                     _("Sidorna som visar uppdragets faser och hur arbetet ligger till visar den inte längre.")],
+            cannot_undo=_("Fasen och dess beskrivning går inte att få tillbaka; den kan bara läggas in på nytt för "
+                          "hand.")))
     if not DeleteForm().validate_on_submit():
         abort(400)
     record("phase.deleted", phase, number=phase.number, name=phase.name,
@@ -279,10 +290,20 @@ def settings_blackout_edit(blackout_id: int):
                            delete_form=DeleteForm()), 422 if form.errors else 200
 
 
-@bp.route("/uppdrag/uppehall/<int:blackout_id>/ta-bort", methods=["POST"])
+@bp.route("/uppdrag/uppehall/<int:blackout_id>/ta-bort", methods=["GET", "POST"])
 @admin_required
 def settings_blackout_delete(blackout_id: int):
     blackout = _blackout_or_404(blackout_id)
+    if not confirm.confirmed():
+        return confirm.page(confirm.Confirmation(
+            heading=_("Ta bort uppehållet ”%(name)s”?", name=blackout.name),
+            action=url_for("scheduling.settings_blackout_delete", blackout_id=blackout.id),
+            button=_("Ta bort uppehållet"), back=url_for("scheduling.settings_blackout_edit", blackout_id=blackout.id),
+            facts=[(_("Period"), f"{blackout.start_date.isoformat()}–{blackout.end_date.isoformat()}")],
+            happens=[_("Uppehållet ”%(name)s” tas bort. Nästa gång datum föreslås kan besök läggas %(start)s–%(end)s.",
+                       name=blackout.name, start=blackout.start_date.isoformat(), end=blackout.end_date.isoformat()),
+                     _("Besök som redan har datum flyttas inte.")],
+            cannot_undo=_("Uppehållet går inte att få tillbaka; det kan bara läggas in på nytt för hand.")))
     if not DeleteForm().validate_on_submit():
         abort(400)
     record("blackout.deleted", blackout, name=blackout.name, start=blackout.start_date.isoformat(),

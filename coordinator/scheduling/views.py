@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
+from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
 from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
@@ -357,7 +358,7 @@ def cancel(visit_id: int):
         flash(_("Besöket är redan inställt eller genomfört."), "info")
         return redirect(url_for("scheduling.visit", visit_id=visit.id))
     will_send = visit.sent_sequence is not None and bool(visit.attendees) and visit.date is not None
-    if request.method == "GET":
+    if not confirmation.confirmed():  # the confirmation step (also for a POST from elsewhere): nothing changes
         form = CancelForm(formdata=None, version=visit.version)
         return render_template("scheduling/cancel.html", visit=visit, form=form, will_send=will_send)
     form = CancelForm()
@@ -375,8 +376,8 @@ def cancel(visit_id: int):
     except StaleDataError:
         return _visit_page(visit, conflict=True, status=409)
     if will_send:
-        flash(_("Besöket är inställt. Ett återkallande (METHOD:CANCEL, SEQUENCE %(seq)s) ligger i utkorgen.",
-                seq=visit.sequence), "success")
+        flash(_("Besöket är inställt. Återkallandet till de inbjudna väntar i utkorgen och skickas vid nästa "
+                "utskick."), "success")
     else:
         flash(_("Besöket är inställt. Ingen inbjudan hade skickats, så inget meddelande skickas."), "success")
     return redirect(url_for("scheduling.visit", visit_id=visit.id))
