@@ -82,7 +82,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def inject_globals():
-        return {"current_locale": str(get_locale()), "app_version": __version__}
+        from .navigation import section
+        return {"current_locale": str(get_locale()), "app_version": __version__,
+                "nav_here": section(request.endpoint) if has_request_context() else None}
 
     @app.route("/")
     @login_required
