@@ -284,144 +284,157 @@ def _n(d: dict, key: str) -> Any:
     return value if isinstance(value, (int, str)) and not isinstance(value, bool) else "–"
 
 
+# Every action recorded in coordinator/ has its own sentence (tests/test_audit_words.py checks it).
+SENTENCES: dict[str, Callable[[str, dict], str]] = {
+    "assignment.changed": lambda what, d: _("%(what)s ändrades.", what=what),
+    "auth.login": lambda what, d: _("Inloggning."),
+    "auth.login_failed": lambda what, d: _("Misslyckat inloggningsförsök."),
+    "auth.logout": lambda what, d: _("Utloggning."),
+    "auth.password_changed": lambda what, d: _("Lösenordet byttes."),
+    "auth.user_changed": lambda what, d: _("%(what)s ändrades.", what=what),
+    "blackout.changed": lambda what, d: _("%(what)s ändrades.", what=what),
+    "blackout.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "blackout.deleted": lambda what, d: _("%(what)s togs bort.", what=what),
+    "contact.activated": lambda what, d: _("%(what)s aktiverades.", what=what),
+    "contact.deactivated": lambda what, d: _("%(what)s inaktiverades.", what=what),
+    "contact.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "contact.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "contacts.imported": lambda what, d: _("Kontakter importerades (%(n)s rader).", n=_n(d, "rows")),
+    "demo.created": lambda what, d: _("Demodata skapades."),
+    "demo.working_data_deleted": lambda what, d: _("Arbetsdata togs bort inför nya demodata."),
+    "dialogue_question.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "dialogue_question.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "event.attendance": lambda what, d: _("Närvaron registrerades för %(what)s.", what=what),
+    "event.attendee_added": lambda what, d: _("En person bjöds in till %(what)s.", what=what),
+    "event.attendee_removed": lambda what, d: _("En inbjuden togs bort från %(what)s.", what=what),
+    "event.cancelled": lambda what, d: _("%(what)s ställdes in.", what=what),
+    "event.created": lambda what, d: _("%(what)s skapades.", what=what),
+    "event.held": lambda what, d: _("%(what)s markerades som genomfört.", what=what),
+    "event.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "feed.created": lambda what, d: _("%(what)s skapades.", what=what),
+    "feed.revoked": lambda what, d: _("%(what)s återkallades.", what=what),
+    "invite.cancel_not_sent": lambda what, d: _("Inget återbud behövdes för %(what)s.", what=what),
+    "measurement.exported": lambda what, d: _("Resultaten för %(what)s exporterades.", what=what),
+    "measurement.last_day": lambda what, d: _("Sista svarsdag för %(what)s blev %(day)s.", what=what,
+                                      day=_n(d, "valid_through")),
+    "measurement.link_renewed": lambda what, d: _("Länken till %(what)s förnyades.", what=what),
+    "measurement.link_revoked": lambda what, d: _("Länken till %(what)s återkallades.", what=what),
+    "measurement.question_added": lambda what, d: _("%(what)s lades till.", what=what),
+    "measurement.question_moved": lambda what, d: _("%(what)s flyttades.", what=what),
+    "measurement.question_removed": lambda what, d: _("%(what)s togs bort.", what=what),
+    "measurement.question_updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "measurement.questionnaire_archived": lambda what, d: _("%(what)s arkiverades.", what=what),
+    "measurement.questionnaire_restored": lambda what, d: _("%(what)s togs fram ur arkivet.", what=what),
+    "measurement.questionnaire_copied": lambda what, d: _("%(what)s skapades som en kopia.", what=what),
+    "measurement.questionnaire_created": lambda what, d: _("%(what)s skapades.", what=what),
+    "measurement.questionnaire_locked": lambda what, d: _("%(what)s låstes.", what=what),
+    "measurement.questionnaire_updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "measurement.reminded": lambda what, d: _("En påminnelse om %(what)s lades i utkorgen.", what=what),
+    "measurement.request_created": lambda what, d: _("%(what)s skapades.", what=what),
+    "measurement.request_questionnaire": lambda what, d: _("Enkäten för %(what)s byttes.", what=what),
+    "measurement.sent": lambda what, d: _("En länk till %(what)s lades i utkorgen.", what=what),
+    "measurement.sent_with_invitation": lambda what, d: _("Länken till %(what)s följde med inbjudan till besöket.",
+                                                  what=what),
+    "measurement.saved": lambda what, d: _("Kommunen sparade svar i %(what)s.", what=what),
+    "measurement.submitted": lambda what, d: _("Kommunen skickade in svaren i %(what)s.", what=what),
+    "note.created": lambda what, d: _("%(what)s skapades.", what=what),
+    "note.saved": lambda what, d: _("%(what)s sparades.", what=what),
+    "note.restored": lambda what, d: _("%(what)s återställdes till en tidigare version.", what=what),
+    "organisation.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "organisation.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "organisation.reactivated": lambda what, d: _("%(what)s aktiverades.", what=what),
+    "organisation.deactivated": lambda what, d: _("%(what)s inaktiverades.", what=what),
+    "outbox.delivered": lambda what, d: _("Utkorgen skickades: %(sent)s skickade, %(retried)s görs om senare, "
+                                  "%(failed)s kunde inte skickas.", sent=_n(d, "sent"), retried=_n(d, "retried"),
+                                  failed=_n(d, "failed")),
+    "outbox.retry": lambda what, d: _("%(what)s lades i kön igen.", what=what),
+    "phase.changed": lambda what, d: _("%(what)s ändrades.", what=what),
+    "phase.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "phase.deleted": lambda what, d: _("%(what)s togs bort.", what=what),
+    "plan.activity_added": lambda what, d: _("%(what)s lades till.", what=what),
+    "plan.activity_removed": lambda what, d: _("%(what)s togs bort.", what=what),
+    "plan.activity_updated": lambda what, d: _("%(what)s uppdaterades.", what=what),
+    "plan.created": lambda what, d: _("%(what)s skapades.", what=what),
+    "plan.updated": lambda what, d: _("%(what)s uppdaterades.", what=what),
+    "plan.followup_updated": lambda what, d: _("Uppföljningen av %(what)s uppdaterades.", what=what),
+    "plan.goal_added": lambda what, d: _("%(what)s lades till.", what=what),
+    "plan.goal_moved": lambda what, d: _("%(what)s flyttades.", what=what),
+    "plan.goal_removed": lambda what, d: _("%(what)s togs bort.", what=what),
+    "plan.goal_updated": lambda what, d: _("%(what)s uppdaterades.", what=what),
+    "plan.kommun_report": lambda what, d: _("Kommunen rapporterade läget för %(what)s.", what=what),
+    "plan.link_created": lambda what, d: _("En kommunlänk till %(what)s skapades.", what=what),
+    "plan.link_revoked": lambda what, d: _("En kommunlänk till %(what)s återkallades.", what=what),
+    "registry.population_imported": lambda what, d: _("Folkmängd importerades (%(n)s rader).", n=_n(d, "rows")),
+    "registry.settings_changed": lambda what, d: _("ÖJ-gruppernas gränser och urvalsinställningar ändrades."),
+    "registry.settings_reset": lambda what, d: _("ÖJ-gruppernas gränser och urvalsinställningar återställdes."),
+    "report.issued": lambda what, d: _("%(what)s utfärdades.", what=what),
+    "report.narrative_saved": lambda what, d: _("%(what)s sparades.", what=what),
+    "report.narrative_restored": lambda what, d: _("%(what)s återställdes till en tidigare version.", what=what),
+    "sample.adopted": lambda what, d: _("%(what)s antogs.", what=what),
+    "sample.deleted": lambda what, d: _("%(what)s togs bort.", what=what),
+    "sample.drawn": lambda what, d: _("%(what)s drogs.", what=what),
+    "sample.manual_saved": lambda what, d: _("%(what)s sparades som handplockat urval.", what=what),
+    "task.created": lambda what, d: _("%(what)s skapades.", what=what),
+    "task.deleted": lambda what, d: _("%(what)s togs bort.", what=what),
+    "task.done": lambda what, d: _("%(what)s markerades som klar.", what=what),
+    "task.reopened": lambda what, d: _("%(what)s öppnades igen.", what=what),
+    "task.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "theme.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "theme.merged": lambda what, d: _("%(what)s slogs ihop med ett annat tema.", what=what),
+    "theme.retired": lambda what, d: _("%(what)s togs ur bruk.", what=what),
+    "theme.reactivated": lambda what, d: _("%(what)s togs i bruk igen.", what=what),
+    "theme.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "theme_category.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "theme_category.renamed": lambda what, d: _("%(what)s bytte namn.", what=what),
+    "theme_category.retired": lambda what, d: _("%(what)s togs ur bruk.", what=what),
+    "theme_category.reactivated": lambda what, d: _("%(what)s togs i bruk igen.", what=what),
+    "visit.cancelled": lambda what, d: _("%(what)s ställdes in.", what=what),
+    "visit.completed": lambda what, d: _("%(what)s markerades som genomfört.", what=what),
+    "visit.confirmed": lambda what, d: _("%(what)s bekräftades.", what=what),
+    "visit.created": lambda what, d: _("Besök skapades (%(n)s st.).", n=_n(d, "count")),
+    "visit.invited": lambda what, d: _("%(what)s bjöds in.", what=what),
+    "visit.planned": lambda what, d: _("Besöken planerades: %(n)s fick datum, %(moved)s av dem flyttades.",
+                               n=_n(d, "visits"), moved=_n(d, "moved")),
+    "visit.programme_changed": lambda what, d: _("Programmet för %(what)s ändrades.", what=what),
+    "visit.programme_sent": lambda what, d: _("Ett uppdaterat program för %(what)s lades i utkorgen.", what=what),
+}
+
+
+def _moved(what: str, d: dict) -> str:
+    if d.get("old"):
+        return _("%(what)s flyttades från %(old)s till %(new)s.", what=what, old=d["old"], new=_n(d, "new"))
+    return _("%(what)s fick datum %(new)s.", what=what, new=_n(d, "new"))
+
+
+def _queued(what: str, d: dict) -> str:
+    if d.get("method") == "CANCEL":
+        return _("Ett återbud för %(what)s lades i utkorgen.", what=what)
+    return _("En inbjudan till %(what)s lades i utkorgen.", what=what)
+
+
+def _declined(what: str, d: dict) -> str:
+    site = d["site"] if isinstance(d.get("site"), str) and d["site"] else _("En besöksplats")
+    if d.get("replacement"):
+        return _("%(site)s tackade nej; %(replacement)s ersätter.", site=site, replacement=d["replacement"])
+    return _("%(site)s tackade nej; ingen ersättare.", site=site)
+
+
+SENTENCES.update({
+    "visit.moved": _moved,
+    "invite.queued": _queued,
+    "sample.site_declined": _declined,
+    "invite.reply": lambda what, d: _("Ett svar från en kalender registrerades för %(what)s: %(answer)s.", what=what,
+                                      answer=_answer(d.get("partstat")).lower()),
+    "invite.partstat": lambda what, d: _("Ett svar registrerades för %(what)s: %(answer)s.", what=what,
+                                         answer=_answer(d.get("partstat")).lower()),
+    "auth.user_created": lambda what, d: _("%(what)s skapades (roll: %(role)s).", what=what, role=_role(d.get("role"))),
+})
+
+
 def _sentence(action: str, what: str, d: dict) -> str:
     """The sentence for one action; `what` is the object as a definite phrase, `d` the details."""
-    if action == "visit.moved":
-        if d.get("old"):
-            return _("%(what)s flyttades från %(old)s till %(new)s.", what=what, old=d["old"], new=_n(d, "new"))
-        return _("%(what)s fick datum %(new)s.", what=what, new=_n(d, "new"))
-    if action == "invite.queued":
-        if d.get("method") == "CANCEL":
-            return _("Ett återbud för %(what)s lades i utkorgen.", what=what)
-        return _("En inbjudan till %(what)s lades i utkorgen.", what=what)
-    if action == "sample.site_declined":
-        if d.get("replacement"):
-            return _("%(site)s tackade nej; %(replacement)s ersätter.", site=_n(d, "site"),
-                     replacement=d["replacement"])
-        return _("%(site)s tackade nej; ingen ersättare.", site=_n(d, "site"))
-    if action == "invite.reply":
-        return _("Ett svar från en kalender registrerades för %(what)s: %(answer)s.", what=what,
-                 answer=_answer(d.get("partstat")).lower())
-    if action == "invite.partstat":
-        return _("Ett svar registrerades för %(what)s: %(answer)s.", what=what,
-                 answer=_answer(d.get("partstat")).lower())
-    if action == "auth.user_created":
-        return _("%(what)s skapades (roll: %(role)s).", what=what, role=_role(d.get("role")))
-    simple = {
-        "assignment.changed": lambda: _("%(what)s ändrades.", what=what),
-        "auth.login": lambda: _("Inloggning."),
-        "auth.login_failed": lambda: _("Misslyckat inloggningsförsök."),
-        "auth.logout": lambda: _("Utloggning."),
-        "auth.password_changed": lambda: _("Lösenordet byttes."),
-        "auth.user_changed": lambda: _("%(what)s ändrades.", what=what),
-        "blackout.changed": lambda: _("%(what)s ändrades.", what=what),
-        "blackout.created": lambda: _("%(what)s lades till.", what=what),
-        "blackout.deleted": lambda: _("%(what)s togs bort.", what=what),
-        "contact.activated": lambda: _("%(what)s aktiverades.", what=what),
-        "contact.deactivated": lambda: _("%(what)s inaktiverades.", what=what),
-        "contact.created": lambda: _("%(what)s lades till.", what=what),
-        "contact.updated": lambda: _("%(what)s ändrades.", what=what),
-        "contacts.imported": lambda: _("Kontakter importerades (%(n)s rader).", n=_n(d, "rows")),
-        "demo.created": lambda: _("Demodata skapades."),
-        "demo.working_data_deleted": lambda: _("Arbetsdata togs bort inför nya demodata."),
-        "dialogue_question.created": lambda: _("%(what)s lades till.", what=what),
-        "dialogue_question.updated": lambda: _("%(what)s ändrades.", what=what),
-        "event.attendance": lambda: _("Närvaron registrerades för %(what)s.", what=what),
-        "event.attendee_added": lambda: _("En person bjöds in till %(what)s.", what=what),
-        "event.attendee_removed": lambda: _("En inbjuden togs bort från %(what)s.", what=what),
-        "event.cancelled": lambda: _("%(what)s ställdes in.", what=what),
-        "event.created": lambda: _("%(what)s skapades.", what=what),
-        "event.held": lambda: _("%(what)s markerades som genomfört.", what=what),
-        "event.updated": lambda: _("%(what)s ändrades.", what=what),
-        "feed.created": lambda: _("%(what)s skapades.", what=what),
-        "feed.revoked": lambda: _("%(what)s återkallades.", what=what),
-        "invite.cancel_not_sent": lambda: _("Inget återbud behövdes för %(what)s.", what=what),
-        "measurement.exported": lambda: _("Resultaten för %(what)s exporterades.", what=what),
-        "measurement.last_day": lambda: _("Sista svarsdag för %(what)s blev %(day)s.", what=what,
-                                          day=_n(d, "valid_through")),
-        "measurement.link_renewed": lambda: _("Länken till %(what)s förnyades.", what=what),
-        "measurement.link_revoked": lambda: _("Länken till %(what)s återkallades.", what=what),
-        "measurement.question_added": lambda: _("%(what)s lades till.", what=what),
-        "measurement.question_moved": lambda: _("%(what)s flyttades.", what=what),
-        "measurement.question_removed": lambda: _("%(what)s togs bort.", what=what),
-        "measurement.question_updated": lambda: _("%(what)s ändrades.", what=what),
-        "measurement.questionnaire_archived": lambda: _("%(what)s arkiverades.", what=what),
-        "measurement.questionnaire_restored": lambda: _("%(what)s togs fram ur arkivet.", what=what),
-        "measurement.questionnaire_copied": lambda: _("%(what)s skapades som en kopia.", what=what),
-        "measurement.questionnaire_created": lambda: _("%(what)s skapades.", what=what),
-        "measurement.questionnaire_locked": lambda: _("%(what)s låstes.", what=what),
-        "measurement.questionnaire_updated": lambda: _("%(what)s ändrades.", what=what),
-        "measurement.reminded": lambda: _("En påminnelse om %(what)s lades i utkorgen.", what=what),
-        "measurement.request_created": lambda: _("%(what)s skapades.", what=what),
-        "measurement.request_questionnaire": lambda: _("Enkäten för %(what)s byttes.", what=what),
-        "measurement.sent": lambda: _("En länk till %(what)s lades i utkorgen.", what=what),
-        "measurement.sent_with_invitation": lambda: _("Länken till %(what)s följde med inbjudan till besöket.",
-                                                      what=what),
-        "measurement.saved": lambda: _("Kommunen sparade svar i %(what)s.", what=what),
-        "measurement.submitted": lambda: _("Kommunen skickade in svaren i %(what)s.", what=what),
-        "note.created": lambda: _("%(what)s skapades.", what=what),
-        "note.saved": lambda: _("%(what)s sparades.", what=what),
-        "note.restored": lambda: _("%(what)s återställdes till en tidigare version.", what=what),
-        "organisation.created": lambda: _("%(what)s lades till.", what=what),
-        "organisation.updated": lambda: _("%(what)s ändrades.", what=what),
-        "organisation.reactivated": lambda: _("%(what)s aktiverades.", what=what),
-        "organisation.deactivated": lambda: _("%(what)s inaktiverades.", what=what),
-        "outbox.delivered": lambda: _("Utkorgen skickades: %(sent)s skickade, %(retried)s görs om senare, "
-                                      "%(failed)s kunde inte skickas.", sent=_n(d, "sent"), retried=_n(d, "retried"),
-                                      failed=_n(d, "failed")),
-        "outbox.retry": lambda: _("%(what)s lades i kön igen.", what=what),
-        "phase.changed": lambda: _("%(what)s ändrades.", what=what),
-        "phase.created": lambda: _("%(what)s lades till.", what=what),
-        "phase.deleted": lambda: _("%(what)s togs bort.", what=what),
-        "plan.activity_added": lambda: _("%(what)s lades till.", what=what),
-        "plan.activity_removed": lambda: _("%(what)s togs bort.", what=what),
-        "plan.activity_updated": lambda: _("%(what)s uppdaterades.", what=what),
-        "plan.created": lambda: _("%(what)s skapades.", what=what),
-        "plan.updated": lambda: _("%(what)s uppdaterades.", what=what),
-        "plan.followup_updated": lambda: _("Uppföljningen av %(what)s uppdaterades.", what=what),
-        "plan.goal_added": lambda: _("%(what)s lades till.", what=what),
-        "plan.goal_moved": lambda: _("%(what)s flyttades.", what=what),
-        "plan.goal_removed": lambda: _("%(what)s togs bort.", what=what),
-        "plan.goal_updated": lambda: _("%(what)s uppdaterades.", what=what),
-        "plan.kommun_report": lambda: _("Kommunen rapporterade läget för %(what)s.", what=what),
-        "plan.link_created": lambda: _("En kommunlänk till %(what)s skapades.", what=what),
-        "plan.link_revoked": lambda: _("En kommunlänk till %(what)s återkallades.", what=what),
-        "registry.population_imported": lambda: _("Folkmängd importerades (%(n)s rader).", n=_n(d, "rows")),
-        "registry.settings_changed": lambda: _("ÖJ-gruppernas gränser och urvalsinställningar ändrades."),
-        "registry.settings_reset": lambda: _("ÖJ-gruppernas gränser och urvalsinställningar återställdes."),
-        "report.issued": lambda: _("%(what)s utfärdades.", what=what),
-        "report.narrative_saved": lambda: _("%(what)s sparades.", what=what),
-        "report.narrative_restored": lambda: _("%(what)s återställdes till en tidigare version.", what=what),
-        "sample.adopted": lambda: _("%(what)s antogs.", what=what),
-        "sample.deleted": lambda: _("%(what)s togs bort.", what=what),
-        "sample.drawn": lambda: _("%(what)s drogs.", what=what),
-        "sample.manual_saved": lambda: _("%(what)s sparades som handplockat urval.", what=what),
-        "task.created": lambda: _("%(what)s skapades.", what=what),
-        "task.deleted": lambda: _("%(what)s togs bort.", what=what),
-        "task.done": lambda: _("%(what)s markerades som klar.", what=what),
-        "task.reopened": lambda: _("%(what)s öppnades igen.", what=what),
-        "task.updated": lambda: _("%(what)s ändrades.", what=what),
-        "theme.created": lambda: _("%(what)s lades till.", what=what),
-        "theme.merged": lambda: _("%(what)s slogs ihop med ett annat tema.", what=what),
-        "theme.retired": lambda: _("%(what)s togs ur bruk.", what=what),
-        "theme.reactivated": lambda: _("%(what)s togs i bruk igen.", what=what),
-        "theme.updated": lambda: _("%(what)s ändrades.", what=what),
-        "theme_category.created": lambda: _("%(what)s lades till.", what=what),
-        "theme_category.renamed": lambda: _("%(what)s bytte namn.", what=what),
-        "theme_category.retired": lambda: _("%(what)s togs ur bruk.", what=what),
-        "theme_category.reactivated": lambda: _("%(what)s togs i bruk igen.", what=what),
-        "visit.cancelled": lambda: _("%(what)s ställdes in.", what=what),
-        "visit.completed": lambda: _("%(what)s markerades som genomfört.", what=what),
-        "visit.confirmed": lambda: _("%(what)s bekräftades.", what=what),
-        "visit.created": lambda: _("Besök skapades (%(n)s st.).", n=_n(d, "count")),
-        "visit.invited": lambda: _("%(what)s bjöds in.", what=what),
-        "visit.planned": lambda: _("Besöken planerades: %(n)s fick datum, %(moved)s av dem flyttades.",
-                                   n=_n(d, "visits"), moved=_n(d, "moved")),
-        "visit.programme_changed": lambda: _("Programmet för %(what)s ändrades.", what=what),
-        "visit.programme_sent": lambda: _("Ett uppdaterat program för %(what)s lades i utkorgen.", what=what),
-    }
-    if action in simple:
-        sentence = simple[action]()
+    if action in SENTENCES:
+        sentence = SENTENCES[action](what, d)
         return _with_fields(sentence, d) if action.endswith(("_updated", ".updated", ".changed")) else sentence
     return _generic(action, what, d)
 
