@@ -153,7 +153,7 @@ def test_plan_a_round_then_invite_confirm_move_and_cancel_a_visit(page, app, ado
         assert (last.kind, last.sequence) == ("cancel", 2)
 
     # The calendar of the first planned month, and the round's map.
-    page.get_by_role("navigation", name="Besök").get_by_role("link", name="Kalender").click()
+    page.get_by_role("navigation", name="Besök").get_by_role("link", name="Kalender", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Kalender:")
     expect(page.get_by_role("table").get_by_role("link").first).to_be_visible()
     assert_accessible(page, "kalendern")
