@@ -60,6 +60,7 @@ def ids(demo):
             "question_id": one(f"SELECT id FROM question WHERE questionnaire_id = {questionnaire_id} ORDER BY id"),
             "request_id": one("SELECT id FROM measurement_request ORDER BY id"),
             "contact_id": one(f"SELECT id FROM contact WHERE site_id = {site_id} ORDER BY id"),
+            "dialogue_question_id": one("SELECT id FROM dialogue_question ORDER BY id"),
             "theme_id": one("SELECT id FROM theme ORDER BY id"),
             "category_id": one("SELECT id FROM theme_category ORDER BY id"),
             "user_id": one("SELECT id FROM user_account ORDER BY id"),
@@ -85,6 +86,8 @@ def page_urls(app, ids: dict) -> list[tuple[str, str]]:
                 key = "plan_site" if arg == "site_id" and rule.endpoint.startswith("plans.") else arg
                 if key == "visit_id" and rule.endpoint.startswith("dialogue.note"):
                     key = "held_visit"
+                if key == "question_id" and rule.endpoint.startswith("dialogue."):
+                    key = "dialogue_question_id"
                 if ids.get(key) is None:
                     break
                 values[arg] = ids[key]
