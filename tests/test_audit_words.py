@@ -6,7 +6,7 @@ and add only audit events of their own, which the module's teardown empties with
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -103,7 +103,8 @@ def test_demo_events_read_as_sentences_with_the_objects_names_and_links(demo):
         visit = db.session.get(Visit, int(moved.event.object_id))
         assert moved.text == (f"Besöket i {visit.site.label} (omgång {visit.round}) flyttades från "
                               f"{moved.event.details['old']} till {moved.event.details['new']}.")
-        assert moved.url == f"/besok/{visit.id}" and moved.label == f"Besöket i {visit.site.label} (omgång {visit.round})"
+        assert moved.url == f"/besok/{visit.id}"
+        assert moved.label == f"Besöket i {visit.site.label} (omgång {visit.round})"
         assert moved.who == "systemet" and moved.when.tzinfo is not None
 
         updated = next(d for d in described if d.event.action == "plan.activity_updated"
@@ -192,7 +193,8 @@ def test_the_log_page_filters_by_person_kind_and_date_and_keeps_them_in_the_page
     admin = Client(app, USERS["admin"])
     with app.app_context():
         admin_id = db.session.scalar(select(User.id).where(User.email == USERS["admin"]))
-        visits = db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.object_type == "visit"))
+        visits = db.session.scalar(select(func.count()).select_from(AuditEvent)
+                                   .where(AuditEvent.object_type == "visit"))
         # One event dated in 2015 (Swedish time), to find by date.
         old = record("sample.adopted", object_type="sample", object_id=1)
         old.at = datetime(2015, 3, 16, 23, 30, tzinfo=timezone.utc)  # 17 March 00.30 in Stockholm

@@ -175,7 +175,8 @@ def test_english_on_a_visit_page_and_the_sample_protocol(page, demo):
     assert_no_axe_violations(page, "a visit in English")
 
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Sampling record").click()
-    expect(page.get_by_text(re.compile("^The municipalities are divided into groups by their population"))).to_be_visible()
+    method = page.get_by_text(re.compile("^The municipalities are divided into groups by their population"))
+    expect(method).to_be_visible()
     expect(page.get_by_text(re.compile("local pivotal method"))).to_be_visible()
     expect(page.get_by_text(re.compile("Kommunerna delas in"))).to_have_count(0)
     assert_no_axe_violations(page, "the sample protocol in English")

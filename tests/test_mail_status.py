@@ -13,12 +13,16 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, select
 
 from coordinator.extensions import db
-from coordinator.invites import outbox, service
+from coordinator.invites import service
 from coordinator.invites.mailstatus import invitation_status, mail_status, split_error
 from coordinator.invites.models import FAILED, PENDING, SENT, OutboxMessage
 from coordinator.scheduling.models import Visit
 
-from .test_invites import deliver, free_port, make_visit, sites, smtp  # noqa: F401  (fixtures)
+from . import test_invites
+from .test_invites import deliver, free_port, make_visit
+
+# The loopback SMTP server and the adopted sample's sites, as test_invites.py makes them.
+smtp, sites = test_invites.smtp, test_invites.sites
 
 TZ = ZoneInfo("Europe/Stockholm")
 

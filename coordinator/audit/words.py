@@ -209,7 +209,8 @@ KINDS: dict[str, Kind] = {
     "assignment": Kind(lambda: _("Uppdraget"), lambda a, d: _("uppdragets inställningar"),
                        lambda: _("uppdragets inställningar"), lambda a: _url("scheduling.settings")),
     "report_narrative": Kind(lambda: _("Rapporttext"),
-                             lambda n, d: _("en rapporttext för %(period)s", period=n.period) if n is not None else None,
+                             lambda n, d: _("en rapporttext för %(period)s", period=n.period)
+                             if n is not None else None,
                              lambda: _("en rapporttext"),
                              lambda n: _url("reports.narrative", period=n.period, section=n.section)),
     "issued_report": Kind(lambda: _("Utfärdad rapport"),

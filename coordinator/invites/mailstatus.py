@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from ..i18n import _, locale
-from .models import FAILED, PENDING, SENT
+from .models import FAILED, SENT
 
 TZ = ZoneInfo("Europe/Stockholm")
 SENDING = "sending"

@@ -231,7 +231,8 @@ def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int
                 continue
             note = ""
             if refused:
-                note = mailstatus.tagged(mailstatus.PARTLY_REFUSED, "Skickat, men avvisat för: " + ", ".join(sorted(refused)))
+                note = mailstatus.tagged(mailstatus.PARTLY_REFUSED,
+                                         "Skickat, men avvisat för: " + ", ".join(sorted(refused)))
             elif previous == SENDING:
                 note = mailstatus.tagged(mailstatus.RESENT,
                                          "Skickat igen efter en avbruten sändning (kan ha kommit fram två gånger).")
