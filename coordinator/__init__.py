@@ -102,7 +102,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def inject_globals():
-        return {"current_locale": str(get_locale()), "app_version": __version__}
+        from .navigation import section
+        return {"current_locale": str(get_locale()), "app_version": __version__,
+                "nav_here": section(request.endpoint) if has_request_context() else None}
 
     from .overview.views import index
     app.add_url_rule("/", "index", index)

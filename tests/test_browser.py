@@ -69,8 +69,9 @@ def test_wrong_password_is_refused_in_swedish_and_the_right_one_opens_the_overvi
     page.get_by_role("button", name="Logga in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Översikt")
     expect(page.get_by_text("Inget urval är antaget än.")).to_be_visible()
-    expect(main_nav(page).get_by_role("link")).to_have_text(["Kommuner", "Urval", "Besök", "Dialoger", "Handlingsplaner",
-                                                          "Mätningar", "Dialogforum", "Rapporter", "Urvalsprotokoll"])
+    expect(main_nav(page).get_by_role("link")).to_have_text(["Översikt", "Kommuner", "Urval", "Besök", "Dialoger",
+                                                          "Handlingsplaner", "Mätningar", "Dialogforum", "Rapporter",
+                                                          "Urvalsprotokoll"])
     assert_accessible(page, "översikten")
     shot(page, "overview")
 
@@ -284,7 +285,7 @@ def test_registry_groups_per_lan_and_the_map(page):
 
 def test_the_ministry_reader_sees_only_reports_and_the_protocol(page):
     browser_login(page, "reader")
-    expect(main_nav(page).get_by_role("link")).to_have_text(["Rapporter", "Urvalsprotokoll"])
+    expect(main_nav(page).get_by_role("link")).to_have_text(["Översikt", "Rapporter", "Urvalsprotokoll"])
     nav_link(page, "Urvalsprotokoll").click()
     expect(page.get_by_text("Inget urval är antaget än.")).to_be_visible()
     assert_accessible(page, "protokollet utan antaget urval")

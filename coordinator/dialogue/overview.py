@@ -24,15 +24,18 @@ from urllib.parse import urlencode
 from flask import abort, render_template, request, url_for
 from flask_babel import gettext
 from sqlalchemy import distinct, exists, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth import staff_required
+from ..events.models import Event
 from ..extensions import db
+from ..paging import Page, page_of
+from ..registry.models import Kommun
 from ..sampling.models import Site
 from ..scheduling.models import Visit
 from . import bp
 from .models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
-from .search import BESOK, FORUM, ROUNDS, Filters, apply_filters, group_numbers, page_helpers, passage_loads
+from .search import BESOK, FORUM, ROUNDS, Filters, apply_filters, group_numbers, load_passages, page_helpers
 
 
 @dataclass
@@ -132,13 +135,15 @@ class Section:
     category: ThemeCategory | None
     theme: Theme | None           # None: passages without a theme
     passages: list[Passage] = field(default_factory=list)
+    total: int = 0                # the theme's passages on all pages
+    continued: bool = False       # the section began on an earlier page
 
 
 @dataclass
 class Flagged:
     flag: str
     filters: Filters
-    sections: list[Section]
+    sections: list[Section]       # this page's part of the list
     total: int                    # distinct passages with the flag (a passage with two themes shows twice)
     visits: int                   # distinct visits they come from
     notes: int                    # visits with a note within the filters: the denominator
@@ -146,32 +151,59 @@ class Flagged:
     forum_passages: int = 0       # of `total`, from events (dialogforum)
     events: int = 0               # distinct events they come from
     event_notes: int = 0          # events with a note within the filters (0 when a visit-only filter is set)
+    page: Page | None = None      # the page shown: entries are (theme, passage) pairs in theme order
 
 
-def _order(p: Passage) -> tuple:
-    """Visits by round, group and site; then events by date and title."""
-    v, ev = p.note.visit, p.note.event
-    if v is not None:
-        return (0, v.round, v.site.grupp, v.site.label, p.section, p.position, p.id)
-    return (1, 0, 0, f"{ev.date.isoformat()} {ev.title}", p.section, p.position, p.id)
+FLAGGED_PAGE = 50
 
 
-def flagged(flag: str, filters: Filters) -> Flagged:
+def flagged(flag: str, filters: Filters, args=None, per_page: int = FLAGGED_PAGE) -> Flagged:
+    """The passages with `flag`, grouped by theme, one page at a time (`args`: the query string with `sida`).
+
+    The whole list is ordered from the passages' keys alone (one query); only the page's passages are
+    read with their visit, site and themes, so a page costs the same whatever the number of passages."""
     filters = Filters(grupp=filters.grupp, lan=filters.lan, omgang=filters.omgang, tema=filters.tema, flagga=flag,
                       kalla=filters.kalla)
-    passages = db.session.scalars(apply_filters(select(Passage), filters).options(*passage_loads())).unique().all()
-    passages.sort(key=_order)
-    by_theme: dict[int | None, Section] = {}
-    for p in passages:
-        themes = [t for t in p.themes if filters.tema is None or t.id == filters.tema] or [None]
-        for t in themes:
-            key = t.id if t is not None else None
-            if key not in by_theme:
-                by_theme[key] = Section(t.category if t is not None else None, t)
-            by_theme[key].passages.append(p)
-    sections = sorted(by_theme.values(), key=lambda s: (
-        s.theme is None, s.category.position if s.category else 0, s.category.name if s.category else "",
-        s.theme.name if s.theme else ""))
+    keys = select(Passage.id, PassageTheme.theme_id, Note.visit_id, Note.event_id, Visit.round, Site.grupp,
+                  Kommun.namn, Site.enhet, Event.date, Event.title, Passage.section, Passage.position)
+    keys = apply_filters(keys, filters).outerjoin(Kommun, Kommun.kommunkod == Site.kommunkod)
+    theme_join = PassageTheme.passage_id == Passage.id
+    if filters.tema is not None:
+        theme_join = theme_join & (PassageTheme.theme_id == filters.tema)
+    rows = db.session.execute(keys.outerjoin(PassageTheme, theme_join)).all()
+
+    themes = {t.id: t for t in db.session.scalars(select(Theme).options(joinedload(Theme.category)))}
+
+    def theme_order(theme_id):
+        t = themes.get(theme_id)
+        if t is None:
+            return (True, 0, "", "")
+        return (False, t.category.position, t.category.name, t.name)
+
+    def passage_order(r):
+        """Visits by round, group and site; then events by date and title (as the pages always did)."""
+        if r.visit_id is not None:
+            label = f"{r.namn}, {r.enhet}" if r.enhet else (r.namn or "")
+            return (0, r.round, r.grupp, label, r.section, r.position, r.id)
+        return (1, 0, 0, f"{r.date.isoformat() if r.date else ''} {r.title}", r.section, r.position, r.id)
+
+    entries = sorted(((r.theme_id if r.theme_id in themes else None, r) for r in rows),
+                     key=lambda e: (theme_order(e[0]), passage_order(e[1])))
+    per_theme: dict[int | None, int] = defaultdict(int)
+    for theme_id, _r in entries:
+        per_theme[theme_id] += 1
+    page = page_of(args or {}, len(entries), per_page)
+    shown = entries[page.offset:page.offset + page.per_page]
+    loaded = load_passages(list(dict.fromkeys(r.id for _t, r in shown)))
+    sections: list[Section] = []
+    for i, (theme_id, r) in enumerate(shown):
+        if i == 0 or shown[i - 1][0] != theme_id:
+            t = themes.get(theme_id)
+            continued = i == 0 and page.offset > 0 and entries[page.offset - 1][0] == theme_id
+            sections.append(Section(t.category if t is not None else None, t, total=per_theme[theme_id],
+                                    continued=continued))
+        if r.id in loaded:
+            sections[-1].passages.append(loaded[r.id])
 
     def denominator(source: str) -> int:
         if filters.kalla not in (None, source):
@@ -180,12 +212,13 @@ def flagged(flag: str, filters: Filters) -> Flagged:
                              Filters(grupp=filters.grupp, lan=filters.lan, omgang=filters.omgang, kalla=source))
         return db.session.scalar(stmt) or 0
 
-    from_visits = [p for p in passages if p.note.visit_id is not None]
-    return Flagged(flag=flag, filters=filters, sections=sections, total=len(passages),
-                   visits=len({p.note.visit_id for p in from_visits}), notes=denominator(BESOK),
-                   visit_passages=len(from_visits), forum_passages=len(passages) - len(from_visits),
-                   events=len({p.note.event_id for p in passages if p.note.event_id is not None}),
-                   event_notes=denominator(FORUM))
+    by_passage = {r.id: r for r in rows}
+    from_visits = [r for r in by_passage.values() if r.visit_id is not None]
+    return Flagged(flag=flag, filters=filters, sections=sections, total=len(by_passage),
+                   visits=len({r.visit_id for r in from_visits}), notes=denominator(BESOK),
+                   visit_passages=len(from_visits), forum_passages=len(by_passage) - len(from_visits),
+                   events=len({r.event_id for r in by_passage.values() if r.event_id is not None}),
+                   event_notes=denominator(FORUM), page=page)
 
 
 # --------------------------------------------------------------------------- pages
@@ -242,9 +275,10 @@ PAGES = {
 
 
 def _flag_page(flag: str):
-    data = flagged(flag, Filters.from_args(request.args))
+    data = flagged(flag, Filters.from_args(request.args), request.args)
+    pager_args = {k: v for k, v in data.filters.as_args().items() if k != "flagga"}
     return render_template(PAGES[flag], data=data, flag=flag, groups=group_numbers(), rounds=ROUNDS,
-                           **page_helpers())
+                           pager_args=pager_args, **page_helpers())
 
 
 @bp.route("/goda-exempel")

@@ -390,9 +390,9 @@ def cancel(event_id: int):
     except (service.EventError, StaleDataError) as e:
         return _refused(event_id, e)
     if message is not None:
-        return _done(event, _("Dialogforumet är inställt. Ett återbud till alla inbjudna väntar i utkorgen och "
-                              "skickas vid nästa utskick."), "utskick")
-    return _done(event, _("Dialogforumet är inställt. Ingen inbjudan hade skickats, så inget återbud behövs."))
+        return _done(event, _("Dialogforumet är inställt. Ett återbud till alla inbjudna ligger i utkorgen."),
+                     "utskick")
+    return _done(event, _("Dialogforumet är inställt. Ingen inbjudan hade lagts i utkorgen, så inget återbud behövs."))
 
 
 @bp.route("/dialogforum/<int:event_id>/narvaro", methods=["POST"])

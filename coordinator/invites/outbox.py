@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import record, utcnow
 from ..extensions import db
+from . import mailstatus
 from .models import FAILED, PENDING, SENT, OutboxMessage
 
 SENDING = "sending"
@@ -107,26 +108,32 @@ class SmtpConnection:
 
 
 def describe_error(e: BaseException, conf: dict) -> str:
-    """A short Swedish description for staff; never the password."""
+    """What `last_error` keeps of a failed attempt: the reason's code (mailstatus puts it in words for
+    the pages) and a short technical description for "Tekniska detaljer"; never the password."""
     where = f"{conf['host']}:{conf['port']}"
     if isinstance(e, smtplib.SMTPRecipientsRefused):
         detail = "; ".join(f"{addr}: {code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg}"
                            for addr, (code, msg) in e.recipients.items())
-        text = f"E-postservern {where} tog inte emot någon mottagare ({detail})"
+        code, text = mailstatus.RECIPIENT, f"E-postservern {where} tog inte emot någon mottagare ({detail})"
     elif isinstance(e, smtplib.SMTPAuthenticationError):
-        text = f"Inloggningen på e-postservern {where} misslyckades ({e.smtp_code})"
+        code, text = mailstatus.AUTH, f"Inloggningen på e-postservern {where} misslyckades ({e.smtp_code})"
     elif isinstance(e, smtplib.SMTPResponseException):
         msg = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+        code = mailstatus.SENDER if isinstance(e, smtplib.SMTPSenderRefused) else mailstatus.REFUSED
         text = f"E-postservern {where} svarade {e.smtp_code}: {msg}"
     elif isinstance(e, smtplib.SMTPServerDisconnected):
-        text = f"E-postservern {where} bröt förbindelsen ({e})"
-    elif isinstance(e, (ConnectionError, TimeoutError, OSError)):
-        text = f"Kunde inte nå e-postservern {where}: {type(e).__name__}: {e}"
+        code, text = mailstatus.DISCONNECTED, f"E-postservern {where} bröt förbindelsen ({e})"
+    elif isinstance(e, (ssl.SSLError, smtplib.SMTPNotSupportedError)):
+        code, text = mailstatus.TLS, f"Krypteringen mot e-postservern {where} misslyckades: {type(e).__name__}: {e}"
+    elif isinstance(e, TimeoutError):
+        code, text = mailstatus.TIMEOUT, f"E-postservern {where} svarade inte i tid: {type(e).__name__}: {e}"
+    elif isinstance(e, (ConnectionError, OSError)):
+        code, text = mailstatus.UNREACHABLE, f"Kunde inte nå e-postservern {where}: {type(e).__name__}: {e}"
     else:
-        text = f"Sändningen misslyckades: {type(e).__name__}: {e}"
+        code, text = mailstatus.OTHER, f"Sändningen misslyckades: {type(e).__name__}: {e}"
     if conf.get("password"):
         text = text.replace(conf["password"], "***")
-    return text[:1000]
+    return mailstatus.tagged(code, text)[:1000]
 
 
 def _due(now: datetime):
@@ -224,9 +231,11 @@ def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int
                 continue
             note = ""
             if refused:
-                note = "Skickat, men avvisat för: " + ", ".join(sorted(refused))
+                note = mailstatus.tagged(mailstatus.PARTLY_REFUSED,
+                                         "Skickat, men avvisat för: " + ", ".join(sorted(refused)))
             elif previous == SENDING:
-                note = "Skickat igen efter en avbruten sändning (kan ha kommit fram två gånger)."
+                note = mailstatus.tagged(mailstatus.RESENT,
+                                         "Skickat igen efter en avbruten sändning (kan ha kommit fram två gånger).")
             # Committed at once: a message the server accepted is never sent again.
             _finish(session, message_id, lease_until, status=SENT, attempts=attempts, sent_at=utcnow(),
                     last_error=note)
@@ -235,6 +244,16 @@ def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int
         connection.close()
         session.close()
     return report
+
+
+# The outbox page's filter: a mail waits (pending or being sent), was sent, or could not be sent.
+FILTERS = {PENDING: (PENDING, SENDING), SENDING: (PENDING, SENDING), SENT: (SENT,), FAILED: (FAILED,)}
+
+
+def filtered(status: str | None):
+    """The outbox's messages with a filter's statuses (all for None), newest first, as a select."""
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    return query.where(OutboxMessage.status.in_(FILTERS[status])) if status in FILTERS else query
 
 
 def messages(status: str | None = None, limit: int = 200) -> list[OutboxMessage]:

@@ -13,13 +13,15 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import confirm
-from ..audit import record
+from ..audit import record, utcnow
+from ..paging import page_of
 from ..auth import staff_required
 from ..extensions import db
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import Visit
 from . import bp, outbox, service
+from .mailstatus import invitation_status, mail_status
 from .models import FAILED, PARTSTATS, PENDING, SENT, Attendee, FeedToken, OutboxMessage
 
 PARTSTAT_LABELS = {
@@ -35,12 +37,14 @@ ATTENDEE_ROLE_LABELS = {
     "CHAIR": _l("Ordförande"),
     "NON-PARTICIPANT": _l("För kännedom"),
 }
+# A mail's status in words (coordinator/invites/mailstatus.py): "skickad" only once delivered.
 OUTBOX_STATUS_LABELS = {
-    PENDING: _l("väntar"),
-    outbox.SENDING: _l("skickas"),
-    SENT: _l("skickat"),
-    FAILED: _l("misslyckat"),
+    PENDING: _l("väntar i utkorgen"),
+    outbox.SENDING: _l("väntar i utkorgen"),
+    SENT: _l("skickad"),
+    FAILED: _l("kunde inte skickas"),
 }
+OUTBOX_FILTERS = {PENDING: _l("väntar i utkorgen"), SENT: _l("skickad"), FAILED: _l("kunde inte skickas")}
 KIND_LABELS = {"request": _l("Inbjudan"), "cancel": _l("Inställt"), "matning": _l("Mätning"),
                "paminnelse": _l("Påminnelse om mätning"), "rapport": _l("Påminnelse om rapport")}
 REPLY_MAX_BYTES = 1024 * 1024
@@ -49,6 +53,18 @@ REPLY_MAX_BYTES = 1024 * 1024
 @bp.app_template_filter("partstat_label")
 def partstat_label(value: str) -> str:
     return str(PARTSTAT_LABELS.get(value, value))
+
+
+@bp.app_template_global("mail_status")
+def mail_status_global(message):
+    """A mail's status in words, for the templates (invites/_mail.html)."""
+    return mail_status(message)
+
+
+@bp.app_template_global("invitation_status")
+def invitation_status_global(messages):
+    """A visit's or an event's invitation in one sentence, from its outbox messages."""
+    return invitation_status(messages)
 
 
 def calendar_response(data: bytes, filename: str, method: str | None = None, download: bool = True) -> Response:
@@ -70,16 +86,26 @@ def _visit_or_404(visit_id: int) -> Visit:
 
 # --------------------------------------------------------------------------- outbox
 
+OUTBOX_PAGE = 50
+
+
 @bp.route("/utkorg")
 @staff_required
 def outbox_page():
     status = request.args.get("status") or None
-    if status not in (None, *outbox.STATUSES):
+    if status not in outbox.FILTERS:
         status = None
+    elif status == outbox.SENDING:
+        status = PENDING  # one filter for all mail still in the outbox
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count())
                                      .group_by(OutboxMessage.status)).all())
-    return render_template("invites/outbox.html", messages=outbox.messages(status), status=status,
-                           counts=counts, statuses=OUTBOX_STATUS_LABELS, kinds=KIND_LABELS,
+    shown = sum(counts.get(s, 0) for s in outbox.FILTERS[status]) if status else sum(counts.values())
+    page = page_of(request.args, shown, OUTBOX_PAGE)
+    rows = db.session.scalars(outbox.filtered(status).offset(page.offset).limit(page.per_page)).all()
+    now = utcnow()
+    return render_template("invites/outbox.html", rows=[(m, mail_status(m, now)) for m in rows], status=status,
+                           page=page, filters=OUTBOX_FILTERS, kinds=KIND_LABELS,
+                           counts={key: sum(counts.get(s, 0) for s in outbox.FILTERS[key]) for key in OUTBOX_FILTERS},
                            smtp=f"{current_app.config.get('SMTP_HOST')}:{current_app.config.get('SMTP_PORT')}")
 
 

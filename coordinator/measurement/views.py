@@ -28,8 +28,8 @@ from .forms import (KIND_LABELS, ROUND_LABELS, AnswerForm, LastDayForm, MoveForm
 from .models import ONE, MeasurementRequest, Question, Questionnaire
 
 STATE_LABELS = {
-    service.NOT_SENT: _l("ej skickad"),
-    service.SENT: _l("skickad, inga svar än"),
+    service.NOT_SENT: _l("inte begärd"),
+    service.SENT: _l("begärd, inga svar än"),
     service.SAVED: _l("delvis ifylld"),
     service.SUBMITTED: _l("inskickad"),
 }

@@ -1011,88 +1011,91 @@ def _fmt(n: int) -> str:
     return f"{n:,}".replace(",", "\u00a0")
 
 
-def _count_sv(n: int) -> str:
-    return {1: "en", 2: "två", 3: "tre", 4: "fyra", 5: "fem"}.get(n, str(n))
+def _plain(message: str, **values: object) -> str:
+    """The Swedish source text with its values: method_description's default "translation"."""
+    return message % values if values else message
 
 
-def _join_sv(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
+def _join(items: Sequence[str], gettext: Callable[..., str]) -> str:
+    """ "a, b och c" in the reader's language."""
+    if len(items) == 1:
+        return items[0]
+    return gettext("%(items)s och %(last)s", items=", ".join(items[:-1]), last=items[-1])
 
 
-def method_description(settings: Settings = Settings()) -> str:
-    """The method in plain Swedish, built from the settings actually used."""
+def method_description(settings: Settings = Settings(), gettext: Callable[..., str] = _plain) -> str:
+    """The method in plain words, built from the settings actually used.
+
+    `gettext(message, **values)` translates each sentence (coordinator.i18n._ gives the reader's language);
+    the default gives the Swedish source text, which is what a draw records in its method."""
+    _ = gettext
     rules = sorted(settings.groups, key=lambda r: r.number)
     bands = []
     for r in rules:
         if r.upper is None:
-            bands.append(f"grupp {r.number}: {_fmt(r.lower)} invånare eller fler")
+            bands.append(_("grupp %(n)s: %(lower)s invånare eller fler", n=r.number, lower=_fmt(r.lower)))
         elif r.lower <= 0:
-            bands.append(f"grupp {r.number}: färre än {_fmt(r.upper)} invånare")
+            bands.append(_("grupp %(n)s: färre än %(upper)s invånare", n=r.number, upper=_fmt(r.upper)))
         else:
-            bands.append(f"grupp {r.number}: {_fmt(r.lower)}–{_fmt(r.upper - 1)} invånare")
+            bands.append(_("grupp %(n)s: %(lower)s–%(upper)s invånare", n=r.number, lower=_fmt(r.lower),
+                           upper=_fmt(r.upper - 1)))
     sampled = [r for r in rules if not r.take_all]
     take_all = [r for r in rules if r.take_all]
-    alloc = _join_sv([f"{r.allocation} i grupp {r.number}" for r in sampled]) if sampled else ""
+    counts = {1: N_("en"), 2: N_("två"), 3: N_("tre"), 4: N_("fyra"), 5: N_("fem")}
+    per_group = [_("%(n)s i grupp %(group)s", n=r.allocation, group=r.number) for r in sampled]
+    districts = take_all[0].districts_per_city if take_all else 0
     paragraphs = [
-        "Kommunerna delas in i grupper efter folkmängden den 31 december referensåret, enligt "
-        "Öppna jämförelser: " + "; ".join(bands) + ". Varje grupp är ett eget stratum, det vill "
-        "säga urvalet görs för sig i varje grupp.",
-        (f"Antalet kommuner som väljs är {alloc}. " if alloc else "")
-        + (
-            "Alla kommuner i grupp " + _join_sv([str(r.number) for r in take_all]) + " tas med. "
-            "De av dem som har stadsdelsnämnder eller stadsområden (Stockholm, Göteborg och Malmö) "
-            f"besöks i sin centrala förvaltning och i {_count_sv(take_all[0].districts_per_city)} "
-            "slumpvis valda stadsdelar; övriga är en besöksplats var."
-            if take_all
-            else ""
-        ),
+        _("Kommunerna delas in i grupper efter folkmängden den 31 december referensåret, enligt Öppna jämförelser: "
+          "%(bands)s. Varje grupp är ett eget stratum, det vill säga urvalet görs för sig i varje grupp.",
+          bands="; ".join(bands)),
+        " ".join(p for p in (
+            _("Antalet kommuner som väljs är %(allocation)s.", allocation=_join(per_group, _)) if sampled else "",
+            _("Alla kommuner i grupp %(groups)s tas med. De av dem som har stadsdelsnämnder eller stadsområden "
+              "(Stockholm, Göteborg och Malmö) besöks i sin centrala förvaltning och i %(count)s slumpvis valda "
+              "stadsdelar; övriga är en besöksplats var.",
+              groups=_join([str(r.number) for r in take_all], _),
+              count=_(counts[districts]) if districts in counts else str(districts)) if take_all else "",
+        ) if p),
     ]
     if settings.require_all_lan:
-        paragraphs.append(
+        paragraphs.append(_(
             "Alla län ska vara med, och det garanteras av själva metoden, inte genom att dra om. "
             "Först räknas för varje kombination av grupp och län ut hur många kommuner som i "
             "genomsnitt ska väljas, i proportion till antalet kommuner. Län som redan är med genom "
             "en grupp där alla kommuner tas med behöver inget mer. Ett län som annars skulle få "
             "mindre än en kommun i genomsnitt lyfts upp till exakt en, och de andra länens antal i "
             "samma grupp minskas i samma proportion, så att varje grupp får rätt antal. Därför kommer till "
-            "exempel Gotland, som bara har en kommun, alltid med."
-        )
-        paragraphs.append(
+            "exempel Gotland, som bara har en kommun, alltid med."))
+        paragraphs.append(_(
             "Sedan avrundas de genomsnittliga antalen slumpmässigt till hela tal (kontrollerad "
             "avrundning enligt Cox 1987): varje grupp får exakt sitt antal, varje län minst en "
             "kommun, och i genomsnitt över många dragningar blir antalet i varje grupp och län "
-            "precis det uträknade. Metoden kallas kontrollerat urval (Goodman och Kish 1950)."
-        )
-    spread = (
+            "precis det uträknade. Metoden kallas kontrollerat urval (Goodman och Kish 1950)."))
+    spread = _(
         "Inom varje grupp och län väljs kommunerna med lika sannolikhet med den lokala "
         "pivotmetoden (Grafström, Lundström och Schelin 2012), utifrån kommunernas geografiska "
         "mittpunkter. Grannkommuner hamnar då sällan i urvalet samtidigt, så att urvalet sprids "
-        "över landet."
-    )
+        "över landet.")
     if settings.balance_skr:
-        spread += (
-            " Metoden tar också hänsyn till SKR:s kommungrupper (storstäder och storstadsnära "
-            "kommuner, större städer, mindre städer och landsbygd), så att urvalet sprids även över dem."
-        )
+        spread += " " + _(
+            "Metoden tar också hänsyn till SKR:s kommungrupper (storstäder och storstadsnära "
+            "kommuner, större städer, mindre städer och landsbygd), så att urvalet sprids även över dem.")
     paragraphs.append(spread)
-    paragraphs.append(
+    paragraphs.append(_(
         "Varje kommuns urvalssannolikhet (π) är känd exakt: det genomsnittliga antalet för "
         "kommunens grupp och län delat med antalet kommuner där. Kommuner som alltid tas med har "
         "π = 1. Resultat som ska gälla hela landet vägs med 1/π, så att varje besökt kommun står "
-        "för 1/π kommuner."
-    )
-    paragraphs.append(
+        "för 1/π kommuner."))
+    paragraphs.append(_(
         "Slumpen styrs av ett fröstal och slumptalsgeneratorn PCG64 i numpy. Samma referensdata, "
         "samma referensår, samma inställningar och samma fröstal ger alltid samma urval, så att "
-        "vem som helst i efterhand kan kontrollera hur urvalet kom till."
-    )
-    paragraphs.append(
+        "vem som helst i efterhand kan kontrollera hur urvalet kom till."))
+    paragraphs.append(_(
         "För varje grupp ställs de kommuner som inte valdes upp i en slumpmässig reservordning. "
         "Om en kommun tackar nej ersätts den av den första reserven i samma grupp som gör att "
         "alla regler fortfarande uppfylls (till exempel att länet är med). En stadsdel som tackar "
         "nej ersätts av nästa stadsdel i samma stad. Kommuner som alltid ska vara med har ingen "
-        "ersättare. Ersättningar ändrar urvalssannolikheterna något och dokumenteras därför."
-    )
+        "ersättare. Ersättningar ändrar urvalssannolikheterna något och dokumenteras därför."))
     return "\n\n".join(p for p in paragraphs if p)
 
 

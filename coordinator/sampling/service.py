@@ -439,7 +439,7 @@ def protocol_context(sample: Sample) -> dict:
         problems = design.validate(frame, settings, [(s.kommunkod, s.enhet or None) for s in active])
     return {
         "sample": sample, "drawn": sample.method == DRAWN, "settings": settings,
-        "method_text": design.method_description(settings) if sample.method == DRAWN else None,
+        "method_text": design.method_description(settings, _) if sample.method == DRAWN else None,
         "references": design.REFERENCES,
         "groups": groups, "sites": sites, "active_count": len(active), "per_lan": per_lan,
         "reserves": reserves, "district_reserves": sample.district_reserves or {},

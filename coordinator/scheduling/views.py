@@ -12,6 +12,7 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
@@ -19,6 +20,7 @@ from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
 from ..invites import service as invites
+from ..invites.models import OutboxMessage
 from ..invites.contact_service import role_label
 from ..registry.mapsvg import load_boundaries, render_svg
 from ..registry.reference import DATA_DIR
@@ -251,6 +253,7 @@ def _visit_page(visit: Visit, *, move_form: MoveForm | None = None, programme_fo
         conflict_text=CONFLICT, contacts=programme.site_contacts(visit),
         contact_count=overview.active_contact_count(visit.site_id),
         pending=sum(1 for a in visit.attendees if a.partstat == "NEEDS-ACTION"),
+        mail=db.session.scalars(select(OutboxMessage).where(OutboxMessage.visit_id == visit.id)).all(),
         new_part_kinds=PART_KIND_LABELS), status
 
 
@@ -288,8 +291,7 @@ def _act(visit_id: int, action, done: str):
 @staff_required
 def invite(visit_id: int):
     return _act(visit_id, lambda v: service.invite(v, current_user),
-                _("Inbjudan (METHOD:REQUEST) ligger i utkorgen och skickas vid nästa utskick. "
-                  "Besöket är nu inbjudet."))
+                _("Inbjudan ligger i utkorgen och skickas vid nästa utskick. Besöket är nu inbjudet."))
 
 
 @bp.route("/<int:visit_id>/bekrafta", methods=["POST"])
@@ -341,8 +343,8 @@ def move(visit_id: int):
     except StaleDataError:
         return _visit_page(visit, move_form=form, conflict=True, status=409)
     if was_sent:
-        flash(_("Besöket är flyttat. En ny inbjudan med samma UID och SEQUENCE %(seq)s ligger i utkorgen; "
-                "de inbjudna ombeds svara igen.", seq=visit.sequence), "success")
+        flash(_("Besöket är flyttat. En ny inbjudan till samma kalenderhändelse ligger i utkorgen; "
+                "de inbjudna ombeds svara igen."), "success")
     else:
         flash(_("Besöket har nytt datum, ny tid eller ny plats."), "success")
     if warnings:
@@ -376,10 +378,10 @@ def cancel(visit_id: int):
     except StaleDataError:
         return _visit_page(visit, conflict=True, status=409)
     if will_send:
-        flash(_("Besöket är inställt. Återkallandet till de inbjudna väntar i utkorgen och skickas vid nästa "
-                "utskick."), "success")
+        flash(_("Besöket är inställt. Ett återbud ligger i utkorgen; när det har skickats försvinner besöket "
+                "ur de inbjudnas kalendrar."), "success")
     else:
-        flash(_("Besöket är inställt. Ingen inbjudan hade skickats, så inget meddelande skickas."), "success")
+        flash(_("Besöket är inställt. Ingen inbjudan hade lagts i utkorgen, så inget återbud behövs."), "success")
     return redirect(url_for("scheduling.visit", visit_id=visit.id))
 
 
@@ -415,7 +417,7 @@ def save_programme(visit_id: int):
         return _visit_page(visit, programme_form=form, conflict=True, status=409)
     message = _("Programmet är sparat.")
     if visit.sent_sequence is not None and visit.status not in (INSTALLD, GENOMFORD):
-        message += " " + _("Inbjudan har redan skickats: skicka det uppdaterade programmet med knappen "
+        message += " " + _("Besöket har redan en inbjudan: skicka det uppdaterade programmet med knappen "
                            "”Skicka uppdaterat program”.")
     flash(message, "success")
     return redirect(url_for("scheduling.visit", visit_id=visit.id, _anchor="program"))
