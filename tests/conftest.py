@@ -261,23 +261,4 @@ def assert_no_axe_violations(page, label: str = "") -> None:
     assert not bad, f"{label or page.url}: {described}"
 
 
-def assert_no_axe_violations(page, label: str = "") -> None:
-    """axe-core (bundled with axe-playwright-python): no violation of any impact, minor ones included."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = results.response["violations"]
-    assert not bad, f"{label or page.url}: " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} → {[n['target'] for n in v['nodes']][:3]}" for v in bad)
-
-
 SHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(__file__).parent.parent / "test-artifacts"))
-
-
-def assert_no_axe_violations(page, label: str = "") -> None:
-    """axe-core (bundled with axe-playwright-python): no violation of any impact at all."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    violations = Axe().run(page).response["violations"]
-    assert violations == [], f"{label or page.url}: " + "; ".join(
-        f"{v['id']} ({v['impact']}): {v['help']} → {[n['target'] for n in v['nodes']][:3]}" for v in violations)
