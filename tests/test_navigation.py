@@ -122,9 +122,10 @@ def test_the_main_menu_marks_the_section_of_the_page(demo, url, item):
 
 
 def test_the_account_page_marks_the_account_link_and_no_menu_item(demo):
-    html = Client(demo, USERS["staff"]).get("/konto/losenord").get_data(as_text=True)
-    assert current_items(nav(html, "Huvudmeny")) == []
-    assert re.search(r'<a href="/konto/losenord" aria-current="page">Test staff</a>', html)
+    for url in ("/konto/", "/konto/losenord"):
+        html = Client(demo, USERS["staff"]).get(url).get_data(as_text=True)
+        assert current_items(nav(html, "Huvudmeny")) == []
+        assert re.search(r'<a href="/konto/" aria-current="page">Test staff</a>', html)
 
 
 def test_the_dialogue_menu_is_on_every_page_of_the_section_with_the_page_marked(demo, ids):

@@ -429,6 +429,18 @@ SENTENCES.update({
     "invite.partstat": lambda what, d: _("Ett svar registrerades för %(what)s: %(answer)s.", what=what,
                                          answer=_answer(d.get("partstat")).lower()),
     "auth.user_created": lambda what, d: _("%(what)s skapades (roll: %(role)s).", what=what, role=_role(d.get("role"))),
+    "auth.digest_changed": lambda what, d: (_("%(what)s valde veckobrev.", what=what) if d.get("weekly_digest")
+                                            else _("%(what)s avslutade veckobrevet.", what=what)),
+    "digest.queued": lambda what, d: _("Ett veckobrev (%(week)s) lades i utkorgen.", week=_n(d, "week")),
+    "avstamning.created": lambda what, d: _("%(what)s lades in.", what=_capital(what)),
+    "avstamning.updated": lambda what, d: _("%(what)s ändrades.", what=_capital(what)),
+    "avstamning.deleted": lambda what, d: _("Avstämningen %(day)s togs bort med sina åtgärder.", day=_n(d, "held_on")),
+    "report.reminder_queued": lambda what, d: _("En påminnelse om rapporten för %(period)s (ska lämnas %(due)s) lades i "
+                                                "utkorgen till %(n)s personer.", period=_n(d, "period"),
+                                                due=_n(d, "due"), n=_n(d, "recipients")),
+    "sample.decline_undone": lambda what, d: _("Ett avböjande ångrades: %(site)s är med i urvalet igen.",
+                                               site=d["site"] if isinstance(d.get("site"), str) and d["site"]
+                                               else _("besöksplatsen")),
 })
 
 
