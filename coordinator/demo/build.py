@@ -183,11 +183,25 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     make_visits(demo)
     content.make_all(demo)
     mark_outbox_sent(demo)
+    make_app_tasks(demo)
     record("demo.created", object_type="demo", object_id=None, seed=seed, as_of=as_of.isoformat())
     db.session.flush()
     history.backdate_audit(demo, first_event)
     db.session.commit()
     return demo
+
+
+def make_app_tasks(demo: Demo) -> None:
+    """The app's own tasks as they stand on the demo's day (notes to write, follow-ups to prepare)."""
+    from ..tasks.auto import wanted
+    from ..tasks.models import Task
+    from ..tasks.service import sync
+
+    sync(demo.as_of, wanted(demo.as_of))
+    db.session.flush()
+    db.session.execute(update(Task).where(Task.source.isnot(None)).values(created_at=at(demo.as_of, 7),
+                                                                          updated_at=at(demo.as_of, 7)),
+                       execution_options={"synchronize_session": False})
 
 
 def rename_assignment(as_of: date) -> None:

@@ -89,6 +89,8 @@ def backdate_audit(demo: Demo, first_id: int) -> int:
             if plan is not None:
                 later = e.action in ("plan.activity_updated", "plan.followup_updated")
                 when = plan.updated_at if later else plan.created_at
+        elif e.action == "task.created" and e.actor == "system":
+            when = at(demo.as_of, 7)
         elif e.action == "demo.created":
             when = at(demo.as_of, 8)
         if when is not None:
