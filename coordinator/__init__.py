@@ -104,7 +104,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     def inject_globals():
         from .navigation import section
         return {"current_locale": str(get_locale()), "app_version": __version__,
-                "nav_here": section(request.endpoint) if has_request_context() else None}
+                "nav_here": section(request.endpoint) if has_request_context() else None,
+                "demo_day": demo_day}
+
+    def demo_day():
+        """The demo's day while demo data is loaded (and no COORDINATOR_TODAY), for the banner; else None."""
+        if app.config.get("COORDINATOR_TODAY"):
+            return None
+        from .scheduling.defaults import assignment
+        try:
+            a = assignment()
+        except Exception:  # noqa: BLE001  (an unmigrated database shows its pages without the banner)
+            db.session.rollback()
+            return None
+        return a.demo_as_of if a is not None else None
 
     from .overview.views import index
     app.add_url_rule("/", "index", index)
