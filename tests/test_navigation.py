@@ -215,7 +215,9 @@ def data_texts(app) -> list[str]:
                "phase.description", "blackout.name", "questionnaire.name", "questionnaire.intro", "question.text",
                "question.help", "task.title", "decline.reason", "attendee.comment", "visit.location",
                "assignment.name", "outbox_message.subject", "report_narrative_revision.text",
-               "measurement_answer.comment", "measurement_answer.other_text"]
+               "measurement_answer.comment", "measurement_answer.other_text",
+               # An issued report is frozen in the report's language (Swedish), its title included.
+               "issued_report.title", "avstamning.attendees", "avstamning.feedback", "avstamning.decisions"]
     texts = set()
     with app.app_context():
         inspector_tables = set(db.metadata.tables)

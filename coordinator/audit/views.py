@@ -11,7 +11,6 @@ from flask import render_template, request
 from sqlalchemy import func, or_, select
 
 from ..auth import roles_required
-from ..auth.models import User
 from ..extensions import db
 from ..i18n import _
 from ..paging import page_of
@@ -51,6 +50,7 @@ def _start_of(day: date) -> datetime:
 @roles_required("admin")
 def index():
     args = request.args
+    from ..auth.models import User  # auth's models import the audit package: read them at request time
     users = db.session.scalars(select(User).order_by(User.name, User.id)).all()
     people = [(f"u{u.id}", u.name) for u in users] + [(SYSTEM, _("Systemet")), (LINKS, _("En kommun via sin länk"))]
     who = (args.get("vem") or "")[:20]
