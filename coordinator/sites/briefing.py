@@ -16,16 +16,11 @@ from reportlab.platypus import Paragraph, Spacer
 
 from .. import pdf
 from ..i18n import _
-from .story import SiteStory
+from .story import SiteStory, answer_word
 
 FOLLOWUP_CHARS = 400
 
 ANSWERS = ("ACCEPTED", "TENTATIVE", "DECLINED", "NEEDS-ACTION")
-
-
-def answer_word(partstat: str) -> str:
-    return {"ACCEPTED": _("ja"), "TENTATIVE": _("kanske"), "DECLINED": _("nej"),
-            "NEEDS-ACTION": _("inget svar")}.get(partstat, partstat)
 
 
 def _visit_to_brief(s: SiteStory):

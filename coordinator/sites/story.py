@@ -23,6 +23,7 @@ from ..audit import AuditEvent
 from ..dialogue.models import FLAGS, DialogueQuestion, Note, Passage, PassageTheme, Theme
 from ..events.models import Event
 from ..extensions import db
+from ..i18n import _
 from ..invites.models import Attendee, Contact, FeedToken
 from ..links import last_valid_day, link_state
 from ..measurement.models import MeasurementAnswer, MeasurementRequest
@@ -121,6 +122,11 @@ class SiteStory:
 
     def visit(self, round_: int) -> VisitStory:
         return next(v for v in self.visits if v.round == round_)
+
+
+def answer_word(partstat: str) -> str:
+    return {"ACCEPTED": _("ja"), "TENTATIVE": _("kanske"), "DECLINED": _("nej"),
+            "NEEDS-ACTION": _("inget svar")}.get(partstat, partstat)
 
 
 def find_site(kommunkod: str, unit: str | None = None, sample_id: int | None = None) -> list[Site]:

@@ -29,7 +29,8 @@ def site_helpers():
         if state == ACTIVE:
             return _("fungerar till och med %(day)s", day=valid_through.isoformat())
         return _("gick ut %(day)s", day=valid_through.isoformat())
-    return {"link_words": link_words, "role_name": role_label}
+    from .story import answer_word
+    return {"link_words": link_words, "role_name": role_label, "answer_word": answer_word}
 
 
 def _site_or_404(site_id: int) -> Site:
