@@ -68,3 +68,41 @@ def confirm_through_page(client, url: str, extra: dict | None = None, **kw):
     assert page.status_code == 200, page.get_data(as_text=True)[:1000]
     fields = form_fields(page.get_data(as_text=True), url)
     return client.post(url, {**fields, **(extra or {})}, **kw)
+
+
+def demo_ids(app) -> dict:
+    """An id for every kind of URL argument, from `coordinator demo`'s data (a booked visit and its site, a
+    held visit with a note, the first plan and its goal, and so on), for walking every page of the app."""
+    from sqlalchemy import text
+
+    with app.app_context():
+        def one(sql: str):
+            return db.session.execute(text(sql)).scalar()
+
+        visit_id = one("SELECT id FROM visit WHERE status = 'bekraftad' ORDER BY id")
+        site_id = one(f"SELECT site_id FROM visit WHERE id = {visit_id}")
+        plan_site = one("SELECT site_id FROM action_plan ORDER BY id")
+        goal_id = one(f"SELECT g.id FROM plan_goal g JOIN action_plan p ON p.id = g.plan_id "
+                      f"WHERE p.site_id = {plan_site} ORDER BY g.id")
+        questionnaire_id = one("SELECT id FROM questionnaire ORDER BY id")
+        return {
+            "visit_id": visit_id, "site_id": site_id, "plan_site": plan_site, "goal_id": goal_id,
+            "activity_id": one(f"SELECT id FROM plan_activity WHERE goal_id = {goal_id} ORDER BY id"),
+            "sample_id": one("SELECT id FROM sample ORDER BY id"),
+            "event_id": one("SELECT e.id FROM event e JOIN note n ON n.event_id = e.id ORDER BY e.id"),
+            "questionnaire_id": questionnaire_id,
+            "question_id": one(f"SELECT id FROM question WHERE questionnaire_id = {questionnaire_id} ORDER BY id"),
+            "request_id": one("SELECT id FROM measurement_request ORDER BY id"),
+            "contact_id": one(f"SELECT id FROM contact WHERE site_id = {site_id} ORDER BY id"),
+            "dialogue_question_id": one("SELECT id FROM dialogue_question ORDER BY id"),
+            "theme_id": one("SELECT id FROM theme ORDER BY id"),
+            "category_id": one("SELECT id FROM theme_category ORDER BY id"),
+            "user_id": one("SELECT id FROM user_account ORDER BY id"),
+            "phase_id": one("SELECT id FROM phase ORDER BY id"),
+            "blackout_id": one("SELECT id FROM blackout ORDER BY id"),
+            "organisation_id": one("SELECT id FROM organisation ORDER BY id"),
+            "kommunkod": one(f"SELECT kommunkod FROM site WHERE id = {site_id}"),
+            "round_": 1, "number": 1, "period": "2016Q3",
+            "section": one("SELECT section FROM report_narrative WHERE period = '2016Q3' ORDER BY id"),
+            "held_visit": one("SELECT v.id FROM visit v JOIN note n ON n.visit_id = v.id ORDER BY v.id"),
+        }
