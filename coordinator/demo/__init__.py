@@ -20,6 +20,7 @@ from ..extensions import db
 from ..invites.models import Contact
 from ..measurement.models import MeasurementRequest
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
+from ..reports import wording
 from ..reports.models import Avstamning, IssuedReport, Narrative
 from ..sampling.models import Decline
 from ..sampling.service import SampleError, adopted_sample
@@ -93,7 +94,9 @@ def print_summary(s: dict, seed: int, as_of: date) -> None:
         f"  Handlingsplaner:  {s['plans']} med {s['goals']} mål och {s['activities']} aktiviteter",
         f"  Dialogforum:      {s['events']} ({s['events_held']} genomförda)",
         f"  Mätningar:        {s['measurements_sent']} skickade, {s['measurements_submitted']} inlämnade",
-        f"  Rapporttexter:    {len(periods)} kvartal" + (f" ({periods[0]}–{periods[-1]})" if periods else ""),
+        f"  Rapporttexter:    {len(periods)} "
+        f"{'kvartal' if all(map(wording.is_quarter, periods)) else 'perioder'}"
+        + (f" ({periods[0]}–{periods[-1]})" if periods else ""),
         f"  Rapporter:        {len(s['issued_periods'])} utfärdade, {s['avstamningar']} avstämningar med statsrådet "
         f"med {s['actions']} åtgärder ({s['actions_open']} öppna)",
         "",

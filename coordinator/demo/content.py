@@ -27,7 +27,7 @@ from ..measurement.rules import skipped
 from ..plans import service as plans
 from ..plans.models import AVBRUTEN, EJ_PABORJAD, PAGAR
 from ..plans.models import GENOMFORD as DONE
-from ..reports import avstamningar, rhythm
+from ..reports import avstamningar, rhythm, wording
 from ..reports import service as reports
 from ..reports.models import Narrative, NarrativeRevision
 from ..sampling.models import Site
@@ -396,33 +396,26 @@ def make_measurement(demo: Demo, visits: list) -> None:
 
 # --------------------------------------------------------------------------- report narratives
 
-def quarters(start: date, before: date) -> list[tuple[str, date, date]]:
-    """("2015Q1", first day, last day) for each quarter from `start` that has ended before `before`."""
-    out = []
-    year, q = start.year, (start.month - 1) // 3 + 1
-    while True:
-        first = date(year, 3 * q - 2, 1)
-        last = (date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)) - timedelta(days=1)
-        if last >= before:
-            return out
-        out.append((f"{year}Q{q}", first, last))
-        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+def ended_periods(before: date) -> list[tuple[str, date, date]]:
+    """(key, first day, last day) of each report period of the rhythm that ends in 2015 or later and before
+    `before` ("2015Q1", ... with the shipped calendar quarters)."""
+    return [(p.key, p.start, p.end) for p in rhythm.periods() if date(2015, 1, 1) <= p.end < before]
 
 
-def quarter_facts(first: date, last: date) -> dict:
-    """What the quarter's narrative states, counted from the demo's own data."""
+def period_facts(first: date, last: date) -> dict:
+    """What the period's narrative states, counted from the demo's own data."""
     held = list(db.session.scalars(select(Visit).where(Visit.status == HELD)))
-    in_quarter = [v for v in held if first <= v.date <= last]
+    in_period = [v for v in held if first <= v.date <= last]
     events = list(db.session.scalars(select(Event).where(Event.status == GENOMFORT, Event.date >= first,
                                                          Event.date <= last).order_by(Event.date)))
     themes: Counter = Counter()
-    for note in db.session.scalars(select(Note).where(Note.visit_id.in_([v.id for v in in_quarter])
+    for note in db.session.scalars(select(Note).where(Note.visit_id.in_([v.id for v in in_period])
                                                       | Note.event_id.in_([e.id for e in events]))):
         for p in note.passages:
             themes.update(t.name for t in p.themes)
     planned = db.session.scalar(select(func.count()).select_from(Visit).where(Visit.status != INSTALLD))
-    return {"held": len(in_quarter), "r1": sum(v.round == 1 for v in in_quarter),
-            "r2": sum(v.round == 2 for v in in_quarter), "to_date": sum(v.date <= last for v in held),
+    return {"held": len(in_period), "r1": sum(v.round == 1 for v in in_period),
+            "r2": sum(v.round == 2 for v in in_period), "to_date": sum(v.date <= last for v in held),
             "planned": planned, "events": [e.title.removesuffix(" (demo)") for e in events],
             "themes": [name for name, _n in sorted(themes.items(), key=lambda kv: (-kv[1], kv[0]))[:3]]}
 
@@ -432,15 +425,17 @@ def listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " och " + items[-1]
 
 
-def observations_text(facts: dict, rng: random.Random) -> str:
+def observations_text(facts: dict, rng: random.Random, quarter: bool = True) -> str:
+    """The observations, naming the period as the report does (wording.py): "kvartalet" or "perioden"."""
+    the_period = "kvartalet" if quarter else "perioden"
     if facts["r1"] and facts["r2"]:
-        parts = [f"Under kvartalet genomfördes {facts['held']} besök ({facts['r1']} i den första och {facts['r2']} "
+        parts = [f"Under {the_period} genomfördes {facts['held']} besök ({facts['r1']} i den första och {facts['r2']} "
                  f"i den andra omgången)."]
     elif facts["held"]:
-        parts = [f"Under kvartalet genomfördes {facts['held']} besök, alla i den "
+        parts = [f"Under {the_period} genomfördes {facts['held']} besök, alla i den "
                  f"{'första' if facts['r1'] else 'andra'} omgången."]
     else:
-        parts = ["Under kvartalet genomfördes inga besök."]
+        parts = [f"Under {the_period} genomfördes inga besök."]
     parts.append(f"Hittills har {facts['to_date']} av {facts['planned']} planerade besök genomförts.")
     if facts["events"]:
         parts.append("Utöver besöken hölls: " + "; ".join(facts["events"]) + ".")
@@ -450,20 +445,26 @@ def observations_text(facts: dict, rng: random.Random) -> str:
     return marked(" ".join(parts))
 
 
+def measures_text(rng: random.Random, quarter: bool = True) -> str:
+    """One or two proposed measures; "nästa kvartal" in them becomes "nästa period" for another rhythm."""
+    text = " ".join(rng.sample(texts.NARRATIVE_MEASURES, rng.randint(1, 2)))
+    return text if quarter else text.replace("nästa kvartal", "nästa period")
+
+
 def make_narratives(demo: Demo) -> None:
-    periods = quarters(date(2015, 1, 1), demo.as_of)
+    periods = ended_periods(demo.as_of)
     for i, (period, first, last) in enumerate(periods):
         rng = demo.rng("rapporttext", period)
-        facts = quarter_facts(first, last)
+        facts = period_facts(first, last)
         written = at(min(last + timedelta(days=12), demo.as_of), 15)
         bodies = {
-            "iakttagelser": observations_text(facts, rng),
+            "iakttagelser": observations_text(facts, rng, wording.is_quarter(period)),
             "analys": marked(" ".join(rng.sample(texts.NARRATIVE_ANALYSIS, 2))),
-            "atgarder": marked(" ".join(rng.sample(texts.NARRATIVE_MEASURES, rng.randint(1, 2)))),
+            "atgarder": marked(measures_text(rng, wording.is_quarter(period))),
         }
         for section, text in bodies.items():
             narrative = Narrative(period=period, section=section, text=text, updated_at=written)
-            # The latest quarter's texts were drafted first and completed later: two revisions.
+            # The latest period's texts were drafted first and completed later: two revisions.
             drafts = [text.split(". ")[0] + "."] if i == len(periods) - 1 and ". " in text else []
             for number, body in enumerate([*drafts, text], start=1):
                 days_before = len(drafts) + 1 - number

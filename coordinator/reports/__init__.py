@@ -1,5 +1,5 @@
-"""Quarterly summaries to the minister and the final-report basis: figures, PDF, HTML, issued archive;
-the reporting rhythm and the log of avstämningar with the minister."""
+"""Reports to the minister per report period (quarterly by default) and the final-report basis: figures,
+PDF, HTML, issued archive; the reporting rhythm and the log of avstämningar with the minister."""
 from flask import Blueprint
 
 bp = Blueprint("reports", __name__)

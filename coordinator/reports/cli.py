@@ -1,6 +1,10 @@
-"""`coordinator report ...`: the quarterly report and the final-report basis from the command line.
+"""`coordinator report ...`: the report for a report period and the final-report basis from the command line.
+
+The command for a period keeps its old name, `quarterly`, whatever the rhythm; its help and messages
+name the period as the report does (a quarter, or a period of another rhythm).
 
     coordinator report quarterly 2015Q3 --out rapport.pdf   # a draft, with the period's narratives
+    coordinator report quarterly 2015-03 --out rapport.pdf  # the same for a period of another rhythm
     coordinator report final --out underlag.pdf
     coordinator report quarterly 2015Q3 --json              # the figures, as archived when issued
     coordinator report remind [--as-of 2016-10-10] [--json]  # reminders to the office (daily, from cron)
@@ -13,13 +17,14 @@ import click
 from flask.cli import with_appcontext
 
 from ..cli import echo_json, fail
-from .models import FINAL_PERIOD
+from .models import FINAL, FINAL_PERIOD
 
-report_cli = click.Group("report", help="Kvartalsrapporter och underlag till slutrapporten.")
+report_cli = click.Group("report", help="Rapporterna till statsrådet (kvartalsrapporter med den förvalda rytmen) och "
+                                        "underlaget till slutrapporten.")
 
 
 def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
-    from . import figures, pdf
+    from . import figures, pdf, wording
     from .service import narrative_texts
 
     if out is None and not as_json:
@@ -32,13 +37,17 @@ def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
     if out is not None:
         out.write_bytes(pdf.render(data, narrative_texts(period.key), {"draft": True}))
         if not as_json:
-            click.echo(f"Utkast till {period.label} skrivet till {out}.")
+            # "Utkast till Kvartal 3 2015", as before; another rhythm's label is months ("mars–juni 2015").
+            what = period.label if wording.words(period).quarter or period.kind == FINAL else \
+                f"rapporten för perioden {period.label}"
+            click.echo(f"Utkast till {what} skrivet till {out}.")
     if as_json:
         echo_json(data)
 
 
 @report_cli.command("quarterly", help="Rapport (utkast) för en rapportperiod, t.ex. 2015Q3 (ett kvartal) eller "
-                                      "2015-02 (en period som börjar i februari 2015).")
+                                      "2015-02 (en period som börjar i februari 2015). Kommandot heter quarterly "
+                                      "vilken rytm uppdraget än har.")
 @click.argument("period")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
               help="Skriv PDF:en hit.")

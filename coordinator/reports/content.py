@@ -22,6 +22,7 @@ from ..i18n import _
 from . import bp, charts
 from .figures import ROUNDS, locale, num, pct, share
 from .models import FINAL, NARRATIVE_SECTIONS
+from .wording import words
 
 
 def of(part, whole) -> str:
@@ -157,6 +158,7 @@ class _Numbers:
 
 def _visits(d: dict, n: _Numbers, final: bool) -> list:
     v = d["visits"]
+    w = words(d["period"])
     blocks: list = [Para(_(
         "Planen: varje aktiv besöksplats i det antagna urvalet ska besökas en gång i varje omgång, alltså "
         "%(target)s besök per omgång. Schemat: besök som inte är inställda och har ett datum till och med "
@@ -167,8 +169,10 @@ def _visits(d: dict, n: _Numbers, final: bool) -> list:
         keys = ("target", "planned_to_date", "held_to_date")
         weights = [2, 1, 1, 1, 1.2]
     else:
-        head = [_("Omgång"), _("Målet"), _("Planerade under kvartalet"), _("Genomförda under kvartalet"),
-                _("Planerade till och med kvartalet"), _("Genomförda till och med kvartalet"), _("Andel av målet")]
+        head = [_("Omgång"), _("Målet"), _("Planerade under %(the_period)s", the_period=w.the_period),
+                _("Genomförda under %(the_period)s", the_period=w.the_period),
+                _("Planerade till och med %(the_period)s", the_period=w.the_period),
+                _("Genomförda till och med %(the_period)s", the_period=w.the_period), _("Andel av målet")]
         keys = ("target", "planned_period", "held_period", "planned_to_date", "held_to_date")
         weights = [1.65, 0.75, 1.1, 1.1, 1.1, 1.1, 0.95]
     rows = [[_("Omgång %(n)s", n=r["round"]), *[num(r[k]) for k in keys], pct(r["share_held"])] for r in v["period"]]
@@ -200,7 +204,7 @@ def _visits(d: dict, n: _Numbers, final: bool) -> list:
     def breakdown(rows_in, name, first_head, caption):
         head = [first_head, _("Besöksplatser")]
         if not final:
-            head.append(_("Genomförda under kvartalet"))
+            head.append(_("Genomförda under %(the_period)s", the_period=w.the_period))
         head += [_("Omgång 1 genomförda"), _("Omgång 2 genomförda"), _("Planerade till och med periodens slut")]
         rows = []
         for row in rows_in:
@@ -257,15 +261,16 @@ def _map_and_not_visited(d: dict, n: _Numbers, final: bool) -> list:
 
 def _declines(d: dict, n: _Numbers, final: bool) -> list:
     dec = d["declines"]
+    w = words(d["period"])
     if not dec["to_date"]:
         return [Para(_("Ingen besöksplats har avböjt till och med periodens slut."))]
     text = _("Besöksplatser som har avböjt till och med periodens slut: %(total)s; %(replaced)s av %(total)s har fått "
              "en ersättare ur reservlistan.", total=num(dec["to_date"]), replaced=num(dec["replaced"]))
     if not final:
-        text = _("Avböjanden under kvartalet: %(n)s.", n=num(dec["period"])) + " " + text
+        text = _("Avböjanden under %(the_period)s: %(n)s.", the_period=w.the_period, n=num(dec["period"])) + " " + text
     head = [_("Datum"), _("Besöksplats som avböjde"), _("ÖJ-grupp"), _("Län"), _("Ersattes av")]
     if not final:
-        head.append(_("Under kvartalet"))
+        head.append(_("Under %(the_period)s", the_period=w.the_period))
     rows = [[r["date"], r["site"], num(r["group"]), r["lan"], r["replacement"] or _("ingen ersättare"),
              *([_("ja") if r["in_period"] else _("nej")] if not final else [])] for r in dec["rows"]]
     return [Para(text), Table(n.table(), _("Avböjanden och ersättare."), head, rows,
@@ -280,7 +285,7 @@ def _upcoming(d: dict, n: _Numbers) -> list:
                            "kommunen (inbjudan skickad eller bekräftad).", label=p["label"],
                            span=span(p["start"], p["end"]), n=num(up["count"]), booked=num(up["booked"])))]
     if up["rows"]:
-        blocks.append(Table(n.table(), _("Besök under nästa kvartal."),
+        blocks.append(Table(n.table(), _("Besök under %(next_period)s.", next_period=words(d["period"]).next_period),
                             [_("Datum"), _("Besöksplats"), _("Län"), _("Omgång"), _("Status")],
                             [[r["date"], r["site"], r["lan"], num(r["round"]), r["status_label"]] for r in up["rows"]],
                             [1, 2, 1.8, 0.7, 1], numeric=(3,), row_headers=False))
@@ -386,12 +391,14 @@ FLAG_ORDER = (("gott_exempel", "rapport-goda-exempel"), ("hinder", "rapport-hind
 def _dialogue(d: dict, n: _Numbers, final: bool) -> list:
     dl = d["dialogue"]
     notes = dl["notes"]
+    w = words(d["period"])
     if final:
         intro = _("Anteckningar finns från %(v)s besök och %(e)s dialogforum under uppdraget.",
                   v=num(notes["to_date"]["visits"]), e=num(notes["to_date"]["events"]))
     else:
-        intro = _("Under kvartalet finns anteckningar från %(v)s besök och %(e)s dialogforum; till och med kvartalets "
-                  "slut från %(vt)s besök och %(et)s dialogforum.", v=num(notes["period"]["visits"]),
+        intro = _("Under %(the_period)s finns anteckningar från %(v)s besök och %(e)s dialogforum; till och med "
+                  "%(period_end)s från %(vt)s besök och %(et)s dialogforum.", the_period=w.the_period,
+                  period_end=w.period_end, v=num(notes["period"]["visits"]),
                   e=num(notes["period"]["events"]), vt=num(notes["to_date"]["visits"]),
                   et=num(notes["to_date"]["events"]))
     blocks: list = [Para(intro + " " + _(
@@ -401,13 +408,14 @@ def _dialogue(d: dict, n: _Numbers, final: bool) -> list:
     if not final:
         if dl["themes_period"]:
             blocks.append(_theme_table(dl["themes_period"], notes["period"], n.table(),
-                                       _("De vanligaste temana under kvartalet.")))
+                                       _("De vanligaste temana under %(the_period)s.", the_period=w.the_period)))
         else:
-            blocks.append(Para(_("Inga anteckningar med teman under kvartalet.")))
+            blocks.append(Para(_("Inga anteckningar med teman under %(the_period)s.", the_period=w.the_period)))
     if dl["themes_to_date"]:
         blocks.append(_theme_table(dl["themes_to_date"], notes["to_date"], n.table(),
                                    _("De vanligaste temana under hela uppdraget.") if final
-                                   else _("De vanligaste temana till och med kvartalets slut.")))
+                                   else _("De vanligaste temana till och med %(period_end)s.",
+                                          period_end=w.period_end)))
     bg = dl["by_group"]
     if bg["themes"]:
         in_words = " ".join(f"{t['theme']}: " + ", ".join(
@@ -433,11 +441,12 @@ def _dialogue(d: dict, n: _Numbers, final: bool) -> list:
         text = _("%(passages)s i %(n)s av %(notes)s besöksanteckningar och %(events)s från dialogforum.",
                  passages=passages(c["passages"]), n=num(c["notes"]), notes=num(notes[span_key]["visits"]),
                  events=passages(c["event_passages"]))
-        text = (_("Under uppdraget:") if final else _("Under kvartalet:")) + " " + text
+        text = (_("Under uppdraget:") if final else _("Under %(the_period)s:", the_period=w.the_period)) + " " + text
         if not final:
             t = f["to_date"]
-            text += " " + _("Till och med kvartalets slut: %(passages)s och %(events)s från dialogforum.",
-                            passages=passages(t["passages"]), events=passages(t["event_passages"]))
+            text += " " + _("Till och med %(period_end)s: %(passages)s och %(events)s från dialogforum.",
+                            period_end=w.period_end, passages=passages(t["passages"]),
+                            events=passages(t["event_passages"]))
         if f["items"]:
             text += " " + _("Här visas högst %(n)s.", n=num(len(f["items"])))
         blocks.append(Para(text))
@@ -545,7 +554,8 @@ def document(data: dict[str, Any], narratives: dict[str, str] | None, status: di
     final = data["kind"] == FINAL
     p = data["period"]
     draft = bool(status.get("draft")) or "version" not in status
-    title = _("Underlag till slutrapport") if final else _("Kvartalsrapport")
+    w = words(p)
+    title = w.title
     if draft:
         day = pdf.fmt_dt(_parse(data["generated_at"]), fmt="%Y-%m-%d")
         status_line = _("Utkast, inte utfärdat. Siffrorna är framräknade %(at)s och ändras när uppgifterna ändras.",
@@ -576,7 +586,8 @@ def document(data: dict[str, Any], narratives: dict[str, str] | None, status: di
                       _map_and_not_visited(data, n, final)))
         parts.append((_("Avböjanden och ersättare"), "rapport-avbojanden", _declines(data, n, final)))
         if data["upcoming"] is not None:
-            parts.append((_("Besök under nästa kvartal"), "rapport-kommande", _upcoming(data, n)))
+            parts.append((_("Besök under %(next_period)s", next_period=w.next_period), "rapport-kommande",
+                          _upcoming(data, n)))
         parts.append((_("Handlingsplaner"), "rapport-handlingsplaner", _plans(data, n)))
     parts.append((_("Förmätning före besöken"), "rapport-matning", _measurement(data, n, final)))
     parts.append((_("Vad dialogerna visade"), "rapport-dialoger", _dialogue(data, n, final)))

@@ -1,4 +1,4 @@
-"""The figures of the quarterly report to the minister and of the final-report basis.
+"""The figures of the report to the minister for a report period, and of the final-report basis.
 
 Plain counting over the database (sampling, visits, dialogue notes, plans, measurement), no Flask
 pages: ``compute(period_key)`` returns everything the report shows as one JSON-serialisable dict.
@@ -8,7 +8,9 @@ That dict is archived as it is when a report is issued, and the PDF (pdf.py) and
 Periods come from the reporting rhythm (rhythm.py): ``parse_period("2015Q3")`` (also "2015 Q3",
 "2015-Q3", "2015q3", or "2015-02" for a period of another rhythm) is one of the assignment's report
 periods; ``parse_period("slut")`` is the whole assignment (the final-report basis).
-``quarters()`` lists the report periods (calendar quarters with the shipped settings).
+``quarters()`` lists the report periods (calendar quarters with the shipped settings). The generated
+sentences name the period through wording.py ("under kvartalet" for a calendar quarter, "under
+perioden" for any other), chosen from the period's key that the dict records.
 
 Definitions (the report states them too):
 - *The plan*: the adopted sample's active sites, each visited once per round (target = active
@@ -26,8 +28,8 @@ Definitions (the report states them too):
 
 Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without a denominator):
   schema: 1
-  kind: "kvartal" | "slut"
-  period: {key, kind, label, start, end}; next_period: the same for the next quarter, or None
+  kind: "kvartal" | "slut"   ("kvartal": a regular report, whatever the rhythm's length)
+  period: {key, kind, label, start, end}; next_period: the same for the next period, or None
   assignment: {name, start, end, final_report_due, rounds: [{round, start, end}]}
   generated_at: UTC timestamp; as_of: the date plans and bookings are read ("today")
   sample: None without an adopted sample, else {name, reference_year, sites, kommuner, declined}
@@ -63,7 +65,7 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
                 the period, up to as_of), carried: [action + {from}] (actions of earlier avstämningar still open
                 when the period began)}; action = {title, due, done_on (None while open), outcome}, as they
                 stand at as_of. Reports issued before this key existed lack it.
-  final: None (quarter) or {by_group_round: [{group, sites, rounds: [{round, held}]}],
+  final: None (a period) or {by_group_round: [{group, sites, rounds: [{round, held}]}],
          themes_by_round: {notes: [per round], themes: [{theme, counts: [per round]}]},
          plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}]}
 """
@@ -94,6 +96,7 @@ from ..tasks.models import AVSTAMNING, Task
 from .models import FINAL, QUARTERLY, Avstamning
 from .rhythm import Period, parse_period
 from .rhythm import periods as quarters  # noqa: F401  (the name from before the rhythm was a setting)
+from .wording import words
 
 SCHEMA = 1
 ROUNDS = (1, 2)
@@ -579,14 +582,16 @@ def _summary(d: dict[str, Any]) -> list[str]:
     if d["sample"] is None:
         return [_("Inget urval av besöksplatser är antaget än; rapporten har inga besökssiffror."),
                 *_avstamning_summary(d)]
-    quarter = d["kind"] == QUARTERLY
+    quarter = d["kind"] == QUARTERLY  # a regular report, whatever the rhythm's length
+    w = words(d["period"])
     v = d["visits"]
     t = v["total"]
     if quarter and not t["planned_period"]:
-        out.append(_("Inga besök var planerade under kvartalet."))
+        out.append(_("Inga besök var planerade under %(the_period)s.", the_period=w.the_period))
     elif quarter:
-        out.append(_("Under kvartalet genomfördes %(held)s av %(planned)s besök som var planerade för kvartalet.",
-                     held=num(t["held_period"]), planned=num(t["planned_period"])))
+        out.append(_("Under %(the_period)s genomfördes %(held)s av %(planned)s besök som var planerade för "
+                     "%(the_period)s.", the_period=w.the_period, held=num(t["held_period"]),
+                     planned=num(t["planned_period"])))
     r1, r2 = v["period"][0], v["period"][1]
     out.append(_("Totalt har %(n1)s av %(sites)s besöksplatser fått sitt första besök och %(n2)s av %(sites)s sitt "
                  "andra (%(held)s av %(target)s besök, %(share)s).", n1=num(r1["held_to_date"]),
@@ -603,17 +608,16 @@ def _summary(d: dict[str, Any]) -> list[str]:
     dec = d["declines"]
     if dec["to_date"]:
         if quarter:
-            out.append(_("Avböjanden: %(period)s under kvartalet och %(total)s sedan urvalet antogs; %(replaced)s av "
-                         "%(total)s har fått en ersättare.", period=num(dec["period"]), total=num(dec["to_date"]),
-                         replaced=num(dec["replaced"])))
+            out.append(_("Avböjanden: %(n)s under %(the_period)s och %(total)s sedan urvalet antogs; %(replaced)s av "
+                         "%(total)s har fått en ersättare.", n=num(dec["period"]), the_period=w.the_period,
+                         total=num(dec["to_date"]), replaced=num(dec["replaced"])))
         else:
             out.append(_("Avböjanden under uppdraget: %(total)s; %(replaced)s av %(total)s fick en ersättare.",
                          total=num(dec["to_date"]), replaced=num(dec["replaced"])))
     up = d["upcoming"]
     if up is not None:
-        out.append(_("Under nästa kvartal (%(label)s) är %(n)s besök inplanerade; %(booked)s av dem är bokade med "
-                     "kommunen.",
-                     label=up["period"]["label"],
+        out.append(_("Under %(next_period)s (%(label)s) är %(n)s besök inplanerade; %(booked)s av dem är bokade med "
+                     "kommunen.", next_period=w.next_period, label=up["period"]["label"],
                      n=num(up["count"]), booked=num(up["booked"])))
     p = d["plans"]
     o = p["overall"]

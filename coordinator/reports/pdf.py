@@ -1,4 +1,4 @@
-"""The quarterly report to the minister (and the final-report basis) as a PDF.
+"""The report to the minister for a report period (and the final-report basis) as a PDF.
 
 render(data, narratives, status) lays out content.document(): a cover page (the assignment,
 "Rapport till statsrådet", the period, the date, the version or UTKAST, what the figures rest on
@@ -51,10 +51,11 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 def _cover(doc: content.Document, st) -> list:
-    story: list = [Paragraph(esc(doc.assignment), st["cover_small"]),
-                   Paragraph(esc(doc.recipient), st["cover_to"]),
-                   Paragraph(esc(doc.title), st["cover_title"]),
-                   Paragraph(esc(f"{doc.period} ({doc.period_span})"), st["cover_period"])]
+    story: list = [Paragraph(esc(doc.assignment), st["cover_small"])]
+    if doc.recipient != doc.title:  # a report on a period other than a quarter is titled "Rapport till statsrådet"
+        story.append(Paragraph(esc(doc.recipient), st["cover_to"]))
+    story += [Paragraph(esc(doc.title), st["cover_title"]),
+              Paragraph(esc(f"{doc.period} ({doc.period_span})"), st["cover_period"])]
     if doc.draft:
         story.append(Paragraph(esc(_("UTKAST – inte utfärdat")), st["cover_draft"]))
     story.append(pdf.facts(doc.facts, label_width=44 * mm))

@@ -101,6 +101,14 @@ def _rhythm(a) -> tuple[date, int, int]:
     return a.report_start.replace(day=1), max(1, a.report_interval_months or 1), max(0, a.report_due_days or 0)
 
 
+def calendar_quarters(a=None) -> bool:
+    """Whether the rhythm makes calendar quarters (the shipped settings): every 3 months from January,
+    April, July or October. The pages about the rhythm as a whole say "kvartal" then, "period" otherwise;
+    a single report decides from its own period's key (wording.py)."""
+    anchor, months, _days = _rhythm(a or assignment())
+    return months == 3 and anchor.month % 3 == 1
+
+
 def period_count(a) -> int:
     """How many periods the settings make (without making them)."""
     anchor, months, _days = _rhythm(a)

@@ -31,15 +31,14 @@ from sqlalchemy.orm import selectinload
 from ..audit import record, utcnow
 from ..extensions import db
 from ..i18n import _
-from . import figures, rhythm
-from .models import FINAL, NARRATIVE_SECTIONS, IssuedReport, Narrative, NarrativeRevision
+from . import figures, rhythm, wording
+from .models import FINAL, FINAL_PERIOD, NARRATIVE_SECTIONS, IssuedReport, Narrative, NarrativeRevision
 
 SECTION_TITLES = {
     "iakttagelser": _l("Iakttagelser"),
     "analys": _l("Analys"),
     "atgarder": _l("Förslag till åtgärder"),
 }
-FINAL_TITLE = _l("Underlag till slutrapport")
 # The frozen report is in the office's language, whatever language the issuer reads the app in.
 REPORT_LOCALE = "sv"
 ISSUE_ATTEMPTS = 3
@@ -83,15 +82,13 @@ def periods() -> list:
 
 
 def title(period) -> str:
-    if period.kind == FINAL:
-        return str(FINAL_TITLE)
-    return _("Kvartalsrapport: %(period)s", period=period.label)  # as the report's own heading
+    """The report's own heading: "Kvartalsrapport: Kvartal 3 2015", "Rapport till statsrådet: mars–juni 2015"."""
+    return wording.title(period)
 
 
 def filename(kind: str, period: str, version: int | None) -> str:
-    """kvartalsrapport-2015Q3-v2.pdf, underlag-slutrapport-v1.pdf; a draft ends in -utkast."""
-    stem = "underlag-slutrapport" if kind == FINAL else f"kvartalsrapport-{period}"
-    return f"{stem}-{'utkast' if version is None else f'v{version}'}.pdf"
+    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, underlag-slutrapport-v1.pdf; a draft ends in -utkast."""
+    return wording.filename(FINAL_PERIOD if kind == FINAL else period, version)
 
 
 # --------------------------------------------------------------------------- narratives

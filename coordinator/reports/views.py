@@ -96,7 +96,7 @@ def index():
     if current_user.role not in ("admin", "staff"):
         return render_template("reports/archive.html", issued=rows)
     return render_template("reports/index.html", periods=service.periods(), by_period=service.by_period(rows),
-                           texts=service.narrative_counts(), issued=rows)
+                           texts=service.narrative_counts(), issued=rows, quarters=rhythm.calendar_quarters())
 
 
 # --------------------------------------------------------------------------- a period's draft (staff)
