@@ -59,6 +59,10 @@ def test_staff_issue_a_report_and_the_ministry_reads_only_the_issued_version(pag
 
     page.get_by_role("button", name="Logga ut").click()
     browser_login(page, "reader")
+    # The ministry's own overview: the issued reports first, then the whole archive one click away.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Översikt")
+    expect(page.locator("section[aria-labelledby=utfardade]")).to_contain_text(TITLE)
+    page.get_by_role("link", name="Alla rapporter och versioner").click()
     expect(page).to_have_url(re.compile(r"/rapporter/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Utfärdade rapporter")
     links = [a.get_attribute("href") for a in menu(page).get_by_role("link").all()]

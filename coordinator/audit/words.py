@@ -222,7 +222,10 @@ KINDS: dict[str, Kind] = {
                               lambda i: _url("registry.import_detail", import_id=i.id)),
     "oj_group": Kind(lambda: _("ÖJ-grupper"), lambda g, d: _("ÖJ-grupperna"), lambda: _("ÖJ-grupperna"),
                      lambda g: _url("registry.settings")),
-    "task": Kind(lambda: _("Uppgift"), _named(N_("uppgiften ”%(name)s”"), "title"), lambda: _("en uppgift"),
+    # A task's title is typed by staff and may name people: the log names it by its due day only.
+    "task": Kind(lambda: _("Uppgift"),
+                 lambda t, d: _("uppgiften med sista dag %(day)s", day=t.due_date.isoformat()) if t is not None else None,
+                 lambda: _("en uppgift"),
                  lambda t: _url("tasks.task", task_id=t.id) or _url("tasks.index")),
     "avstamning": Kind(lambda: _("Avstämning"),
                        lambda a, d: _("avstämningen %(date)s", date=a.held_on.isoformat()) if a is not None else None,

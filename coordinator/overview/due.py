@@ -133,6 +133,7 @@ class Overview:
     on: date
     has_sample: bool
     settings: dict[str, int]
+    sample_name: str = ""
     visits_next: list[VisitItem] = field(default_factory=list)
     notes_missing: list[NoteItem] = field(default_factory=list)
     unanswered: list[UnansweredItem] = field(default_factory=list)
@@ -355,7 +356,8 @@ def compute(on: date, now: datetime | None = None) -> Overview:
     now = now or datetime.now(timezone.utc)
     s = settings()
     sample = adopted_sample()
-    ov = Overview(on=on, has_sample=sample is not None, settings=s)
+    ov = Overview(on=on, has_sample=sample is not None, settings=s,
+                  sample_name=(sample.name or f"#{sample.id}") if sample is not None else "")
     if sample is not None:
         active_ids = {site.id for site in db.session.scalars(
             select(Site).where(Site.sample_id == sample.id, Site.active))}
