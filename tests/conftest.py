@@ -231,6 +231,29 @@ def page(browser, live_server, app):
     context.close()
 
 
+# --- the demo assignment, made once per test module ----------------------------------------
+
+@pytest.fixture(scope="module")
+def demo(backend_app):
+    """The app on this backend with `coordinator demo`'s data, made once for the module (and emptied after)."""
+    app = backend_app
+    _reset(app)
+    result = app.test_cli_runner().invoke(args=["demo", "--json"])
+    assert result.exit_code == 0, result.output
+    yield app
+    _reset(app)
+
+
+@pytest.fixture
+def demo_page(browser, live_server, demo):
+    """A browser page on the demo's data (the `page` fixture would empty the database after each test)."""
+    context = browser.new_context(base_url=live_server, locale="sv-SE", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
 def browser_login(page, role: str = "staff") -> None:
     page.goto("/logga-in")
     page.get_by_label("E-postadress").fill(USERS[role])

@@ -19,19 +19,9 @@ from coordinator.extensions import db
 from coordinator.plans.models import PlanActivity
 from coordinator.scheduling.models import Visit
 
-from .conftest import USERS, Client, _reset
+from .conftest import USERS, Client
 
 ROOT = Path(__file__).parent.parent
-
-
-@pytest.fixture(scope="module")
-def demo(backend_app):
-    app = backend_app
-    _reset(app)
-    result = app.test_cli_runner().invoke(args=["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    yield app
-    _reset(app)
 
 
 def recorded_actions() -> set[str]:

@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 
 from coordinator.extensions import db
 
-from .conftest import PASSWORD, SHOTS, USERS, Client, _reset, assert_no_axe_violations
+from .conftest import PASSWORD, SHOTS, USERS, Client, assert_no_axe_violations
 from .helpers import demo_ids
 from .test_navigation import page_urls
 
@@ -31,16 +31,6 @@ WIDTHS = (1280, 390)
 HINT = "Tabellen kan rullas i sidled"
 LONG_EMAIL = "ifo.mottagningen.barn.och.unga.socialforvaltningen@stadsdelsforvaltningen-for-barn-och-unga.example.se"
 LONG_ORGANISATION = "Stadsdelsförvaltningensbarnochungdomsvårdsutvecklingsenhet"
-
-
-@pytest.fixture(scope="module")
-def demo(backend_app):
-    app = backend_app
-    _reset(app)
-    result = app.test_cli_runner().invoke(args=["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    yield app
-    _reset(app)
 
 
 @pytest.fixture(scope="module")

@@ -14,26 +14,12 @@ from sqlalchemy import select
 from coordinator.extensions import db
 from coordinator.scheduling.models import Visit
 
-from .conftest import PASSWORD, USERS, _reset, assert_no_axe_violations
-
-
-@pytest.fixture(scope="module")
-def demo(backend_app):
-    app = backend_app
-    _reset(app)
-    result = app.test_cli_runner().invoke(args=["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    yield app
-    _reset(app)
+from .conftest import PASSWORD, USERS, assert_no_axe_violations
 
 
 @pytest.fixture
-def page(browser, live_server, demo):
-    context = browser.new_context(base_url=live_server, locale="sv-SE", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(demo_page):
+    return demo_page
 
 
 def login(page, role: str = "staff") -> None:

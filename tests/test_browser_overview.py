@@ -14,28 +14,14 @@ from sqlalchemy import select
 from coordinator.extensions import db
 from coordinator.sampling.models import Site
 
-from .conftest import PASSWORD, SHOTS, USERS, _reset, assert_no_axe_violations
+from .conftest import PASSWORD, SHOTS, USERS, assert_no_axe_violations
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def demo(backend_app):
-    app = backend_app
-    _reset(app)
-    result = app.test_cli_runner().invoke(args=["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    yield app
-    _reset(app)
-
-
 @pytest.fixture
-def page(browser, live_server, demo):
-    context = browser.new_context(base_url=live_server, locale="sv-SE", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def page(demo_page):
+    return demo_page
 
 
 def login(page, role: str = "staff") -> None:

@@ -19,7 +19,7 @@ from coordinator.sampling.models import Site
 from coordinator.sampling.service import adopted_sample
 from coordinator.scheduling.models import Assignment, Blackout, Phase
 
-from .helpers import adopt_sample, cli_json, confirm_through_page
+from .helpers import adopt_sample, confirm_through_page
 
 SETTINGS = "/besok/uppdrag"
 

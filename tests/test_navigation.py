@@ -20,7 +20,8 @@ from sqlalchemy import event, select, text
 
 from coordinator.extensions import db
 
-from .conftest import USERS, Client, _reset
+from .helpers import demo_ids
+from .conftest import USERS, Client
 
 ROOT = Path(__file__).parent.parent
 # Pages that are not pages of the app for staff: a token instead of a login, downloads, the language switch.
@@ -29,49 +30,9 @@ NOT_PAGES = {"static", "set_language", "invites.feed", "measurement.kommun_form"
 
 
 @pytest.fixture(scope="module")
-def demo(backend_app):
-    app = backend_app
-    _reset(app)
-    result = app.test_cli_runner().invoke(args=["demo", "--json"])
-    assert result.exit_code == 0, result.output
-    yield app
-    _reset(app)
-
-
-@pytest.fixture(scope="module")
 def ids(demo):
     """An id for every kind of URL argument, from the demo's data: a booked visit and its site, and so on."""
-    with demo.app_context():
-        def one(sql: str):
-            return db.session.execute(text(sql)).scalar()
-
-        visit_id = one("SELECT id FROM visit WHERE status = 'bekraftad' ORDER BY id")
-        site_id = one(f"SELECT site_id FROM visit WHERE id = {visit_id}")
-        plan_site = one("SELECT site_id FROM action_plan ORDER BY id")
-        goal_id = one(f"SELECT g.id FROM plan_goal g JOIN action_plan p ON p.id = g.plan_id "
-                      f"WHERE p.site_id = {plan_site} ORDER BY g.id")
-        questionnaire_id = one("SELECT id FROM questionnaire ORDER BY id")
-        return {
-            "visit_id": visit_id, "site_id": site_id, "plan_site": plan_site, "goal_id": goal_id,
-            "activity_id": one(f"SELECT id FROM plan_activity WHERE goal_id = {goal_id} ORDER BY id"),
-            "sample_id": one("SELECT id FROM sample ORDER BY id"),
-            "event_id": one("SELECT e.id FROM event e JOIN note n ON n.event_id = e.id ORDER BY e.id"),
-            "questionnaire_id": questionnaire_id,
-            "question_id": one(f"SELECT id FROM question WHERE questionnaire_id = {questionnaire_id} ORDER BY id"),
-            "request_id": one("SELECT id FROM measurement_request ORDER BY id"),
-            "contact_id": one(f"SELECT id FROM contact WHERE site_id = {site_id} ORDER BY id"),
-            "dialogue_question_id": one("SELECT id FROM dialogue_question ORDER BY id"),
-            "theme_id": one("SELECT id FROM theme ORDER BY id"),
-            "category_id": one("SELECT id FROM theme_category ORDER BY id"),
-            "user_id": one("SELECT id FROM user_account ORDER BY id"),
-            "phase_id": one("SELECT id FROM phase ORDER BY id"),
-            "blackout_id": one("SELECT id FROM blackout ORDER BY id"),
-            "organisation_id": one("SELECT id FROM organisation ORDER BY id"),
-            "kommunkod": one(f"SELECT kommunkod FROM site WHERE id = {site_id}"),
-            "round_": 1, "number": 1, "period": "2016Q3",
-            "section": one("SELECT section FROM report_narrative WHERE period = '2016Q3' ORDER BY id"),
-            "held_visit": one("SELECT v.id FROM visit v JOIN note n ON n.visit_id = v.id ORDER BY v.id"),
-        }
+    return demo_ids(demo)
 
 
 def page_urls(app, ids: dict) -> list[tuple[str, str]]:

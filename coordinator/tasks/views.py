@@ -169,61 +169,48 @@ def task(task_id: int):
     return redirect(url_for("tasks.task", task_id=task.id))
 
 
-@bp.route("/<int:task_id>/klar", methods=["POST"])
-@staff_required
-def done(task_id: int):
+def _act(task_id: int, form, act, message: str, done_form: bool = False):
+    """A POST that changes one task under its version: refused when stale, then back to where it came from."""
     task = _task_or_404(task_id)
-    form = DoneForm()
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
-        return _task_page(task, done_form=form, status=400)
+        if done_form:
+            return _task_page(task, done_form=form, status=400)
+        abort(400)
     try:
-        service.set_done(task, form.version.data, True, current_user, outcome=form.outcome.data or "")
+        act(task, form)
         db.session.commit()
     except (service.StaleError, StaleDataError):
         db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), done_form=form, conflict=True, status=409)
-    flash(_("Uppgiften är markerad som klar."), "success")
-    return redirect(request.form.get("next") if _local(request.form.get("next")) else url_for("tasks.task",
-                                                                                               task_id=task.id))
+        return _task_page(db.session.get(Task, task_id), done_form=form if done_form else None, conflict=True,
+                          status=409)
+    flash(message, "success")
+    target = request.form.get("next")
+    return redirect(target if _local(target) else url_for("tasks.task", task_id=task.id))
+
+
+@bp.route("/<int:task_id>/klar", methods=["POST"])
+@staff_required
+def done(task_id: int):
+    return _act(task_id, DoneForm(), lambda task, form: service.set_done(
+        task, form.version.data, True, current_user, outcome=form.outcome.data or ""),
+        _("Uppgiften är markerad som klar."), done_form=True)
 
 
 @bp.route("/<int:task_id>/oppna", methods=["POST"])
 @staff_required
 def reopen(task_id: int):
-    task = _task_or_404(task_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort_if_bad_csrf(form)
-        abort(400)
-    try:
-        service.set_done(task, form.version.data, False, current_user)
-        db.session.commit()
-    except (service.StaleError, StaleDataError):
-        db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), conflict=True, status=409)
-    flash(_("Uppgiften är öppen igen."), "success")
-    return redirect(url_for("tasks.task", task_id=task.id))
+    return _act(task_id, VersionForm(), lambda task, form: service.set_done(task, form.version.data, False,
+                                                                             current_user),
+                _("Uppgiften är öppen igen."))
 
 
 @bp.route("/<int:task_id>/ta", methods=["POST"])
 @staff_required
 def take(task_id: int):
     """"Jag tar den": the current user becomes the owner."""
-    task = _task_or_404(task_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort_if_bad_csrf(form)
-        abort(400)
-    try:
-        service.update(task, form.version.data, {"owner_id": current_user.id}, current_user)
-        db.session.commit()
-    except (service.StaleError, StaleDataError):
-        db.session.rollback()
-        return _task_page(db.session.get(Task, task_id), conflict=True, status=409)
-    flash(_("Du är ansvarig för uppgiften."), "success")
-    return redirect(request.form.get("next") if _local(request.form.get("next")) else url_for("tasks.task",
-                                                                                               task_id=task.id))
+    return _act(task_id, VersionForm(), lambda task, form: service.update(
+        task, form.version.data, {"owner_id": current_user.id}, current_user), _("Du är ansvarig för uppgiften."))
 
 
 @bp.route("/<int:task_id>/ta-bort", methods=["GET", "POST"])
