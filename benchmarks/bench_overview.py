@@ -10,7 +10,8 @@ events). For both sizes it prints the SQL statements and the median time of:
   GET /platser/<id>/ the site page of the site with the longest time line, target <= 0.5 s
   briefing PDF       the one-page briefing, target <= 1 s
   digest             `coordinator digest --json` (compute only)
-The statements must be the same at both sizes (lists are read with a fixed number of queries).
+The statements must not grow with the data (lists are read with a fixed number of queries; the time
+line's words take one per kind of object on the page).
 """
 from __future__ import annotations
 
@@ -120,8 +121,9 @@ def main() -> None:
         with app.app_context():
             grow(site_id)
         large = measure("grown tenfold (activities, tasks and the site's time line)")
-        same = all(small[k][0] == large[k][0] for k in small)
-        print("statements the same at both sizes:", "yes" if same else "NO")
+        # The time line reads its objects with one statement per kind of object on the page: bounded, not per row.
+        flat = all(large[k][0] <= small[k][0] for k in small)
+        print("statements do not grow with the data:", "yes" if flat else "NO")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
