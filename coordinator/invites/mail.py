@@ -144,7 +144,6 @@ def build_message(event: Event, method: str, calendar: bytes, update: bool = Fal
     msg["To"] = [_address(p.name, p.email) for p in recipients]
     msg["Date"] = format_datetime(now.astimezone(timezone.utc))
     msg["Message-ID"] = make_msgid(domain=sender.partition("@")[2] or None)
-    msg["Content-Language"] = "sv"
 
     msg.set_content(plain_body(event, method, update, wording, extra), subtype="plain", charset="utf-8",
                     cte="quoted-printable")
@@ -161,6 +160,27 @@ def build_message(event: Event, method: str, calendar: bytes, update: bool = Fal
     for part in msg.walk():
         if part is not msg:
             del part["MIME-Version"]  # only the top-level message carries it
+    msg["Content-Language"] = "sv"  # after the parts: set_content drops the Content-* headers set before it
+    return msg
+
+
+def letter(subject_: str, sender: tuple[str, str], recipients: Sequence[tuple[str, str]], plain: str,
+           html_: str | None = None, now: datetime | None = None) -> EmailMessage:
+    """A mail from the office without a calendar (links, reminders, digests): `sender` and `recipients` are
+    (name, e-mail); plain text, with an HTML alternative when given; Swedish."""
+    if not recipients:
+        raise ValueError("a mail needs at least one recipient")
+    now = now or datetime.now(timezone.utc)
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["Subject"] = subject_
+    msg["From"] = _address(*sender)
+    msg["To"] = [_address(name, email) for name, email in recipients]
+    msg["Date"] = format_datetime(now.astimezone(timezone.utc))
+    msg["Message-ID"] = make_msgid(domain=sender[1].partition("@")[2] or None)
+    msg.set_content(plain, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if html_ is not None:
+        msg.add_alternative(html_, subtype="html", charset="utf-8", cte="quoted-printable")
+    msg["Content-Language"] = "sv"  # after the content: set_content drops the Content-* headers set before it
     return msg
 
 

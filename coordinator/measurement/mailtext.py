@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from ..invites.ical import swedish_date
-from ..invites.mail import SMTP_POLICY, _address
+from ..invites import mail
 
 
 @dataclass(frozen=True)
@@ -78,16 +77,5 @@ def html_body(letter: Letter) -> str:
 
 def build_message(letter: Letter, recipients: list[tuple[str, str]], now: datetime | None = None) -> EmailMessage:
     """The mail to `recipients` [(name, e-mail)], from the organizer."""
-    if not recipients:
-        raise ValueError("a mail needs at least one recipient")
-    now = now or datetime.now(timezone.utc)
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = subject(letter)
-    msg["From"] = _address(letter.organizer_name, letter.organizer_email)
-    msg["To"] = [_address(name, email) for name, email in recipients]
-    msg["Date"] = format_datetime(now.astimezone(timezone.utc))
-    msg["Message-ID"] = make_msgid(domain=letter.organizer_email.partition("@")[2] or None)
-    msg["Content-Language"] = "sv"
-    msg.set_content(plain_body(letter), subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html_body(letter), subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
+    return mail.letter(subject(letter), (letter.organizer_name, letter.organizer_email), recipients,
+                       plain_body(letter), html_body(letter), now)

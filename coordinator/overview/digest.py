@@ -14,7 +14,6 @@ import html
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import User
 from ..extensions import db
 from ..i18n import _
-from ..invites.mail import SMTP_POLICY, _address, as_text
+from ..invites.mail import as_text, letter
 from ..invites.models import PENDING, OutboxMessage
 from ..links import external_url
 from ..tasks.service import title_of
@@ -206,17 +205,8 @@ def html_body(ov: Overview, user: User, parts: list[Section]) -> str:
 
 def build_message(ov: Overview, user: User, organizer: tuple[str, str], now: datetime) -> EmailMessage:
     parts = sections(ov, user)
-    name, email = organizer
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = subject(ov.on)
-    msg["From"] = _address(name, email)
-    msg["To"] = [_address(user.name, user.email)]
-    msg["Date"] = format_datetime(now.astimezone(timezone.utc))
-    msg["Message-ID"] = make_msgid(domain=email.partition("@")[2] or None)
-    msg["Content-Language"] = "sv"
-    msg.set_content(plain_body(ov, user, parts), subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html_body(ov, user, parts), subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
+    return letter(subject(ov.on), organizer, [(user.name, user.email)], plain_body(ov, user, parts),
+                  html_body(ov, user, parts), now)
 
 
 def recipients() -> list[User]:

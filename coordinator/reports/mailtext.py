@@ -6,12 +6,11 @@ Always Swedish (the office's language), plain text, stored in the outbox as the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 
 from ..invites.ical import swedish_date
-from ..invites.mail import SMTP_POLICY, _address
+from ..invites import mail
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,5 @@ def plain_body(letter: Letter) -> str:
 
 def build_message(letter: Letter, recipient: tuple[str, str], now: datetime | None = None) -> EmailMessage:
     """The mail to one person (name, e-mail), from the organizer."""
-    now = now or datetime.now(timezone.utc)
-    msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = subject(letter)
-    msg["From"] = _address(letter.organizer_name, letter.organizer_email)
-    msg["To"] = _address(*recipient)
-    msg["Date"] = format_datetime(now.astimezone(timezone.utc))
-    msg["Message-ID"] = make_msgid(domain=letter.organizer_email.partition("@")[2] or None)
-    msg.set_content(plain_body(letter), subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg["Content-Language"] = "sv"  # after set_content, which replaces the Content-* headers
-    return msg
+    return mail.letter(subject(letter), (letter.organizer_name, letter.organizer_email), [recipient],
+                       plain_body(letter), now=now)
