@@ -134,10 +134,16 @@ def private_page(response):
     return response
 
 
+def public_context():
+    """A request context at the app's public address (PUBLIC_URL), so code outside a request (CLI, cron) can
+    build the links a page or a mail would."""
+    base = current_app.config.get("PUBLIC_URL") or os.environ.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL
+    return current_app.test_request_context("/", base_url=base)
+
+
 def external_url(endpoint: str, **values) -> str:
     """An absolute URL for a mail: from the current request's host, else from PUBLIC_URL (CLI, cron)."""
     if has_request_context():
         return url_for(endpoint, _external=True, **values)
-    base = current_app.config.get("PUBLIC_URL") or os.environ.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL
-    with current_app.test_request_context("/", base_url=base):
+    with public_context():
         return url_for(endpoint, _external=True, **values)

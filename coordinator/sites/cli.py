@@ -30,12 +30,8 @@ def show(kommunkod: str, unit: str | None, as_json: bool) -> None:
         units = ", ".join(s.enhet or "(central förvaltning)" for s in sites)
         fail(f"Kommun {kommunkod} har flera besöksplatser: ange --unit (en av: {units}).", as_json)
     s = stories.story(sites[0], today())
-    # The words link to pages: build them as the app's public address would.
-    from flask import current_app
-
-    from ..links import DEFAULT_PUBLIC_URL
-    base = current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL
-    with current_app.test_request_context("/", base_url=base):
+    from ..links import public_context
+    with public_context():  # the words link to pages
         timeline = [{"when": d.when.isoformat(), "what": d.text, "who": d.who} for d in describe(s.timeline)]
     data = stories.as_json(s, timeline)
     if as_json:
