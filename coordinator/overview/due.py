@@ -27,35 +27,30 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..invites.models import FAILED, PENDING, SENT, Attendee, Contact, OutboxMessage
-from ..links import aware, last_valid_day
+from ..invites.models import FAILED, PENDING, SENT, Contact, OutboxMessage
+from ..links import last_valid_day
 from ..measurement.models import MeasurementRequest
 from ..plans.models import AVBRUTEN, GENOMFORD as ACTIVITY_DONE, ActionPlan, PlanActivity, PlanGoal
 from ..reports.models import Avstamning, IssuedReport
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.defaults import assignment
+from ..scheduling.overview import answers, last_request_sent, local_day
 from ..scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Phase, Visit,
                                  VisitPart)
 from ..tasks.auto import NoteItem, notes_missing, sample_visits
 from ..tasks.models import ANTECKNING, Task
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NEXT_DAYS = 14            # visits "in the next 14 days"
 OUTBOX_STUCK_MINUTES = 30  # a pending mail older than this is worth mentioning
 MAX_ROWS = 50             # a list on the page shows at most this many (the count says how many in all)
 ISSUED_SHOWN = 5
 ROUNDS = (1, 2)
-
-
-def local_day(at: datetime) -> date:
-    return aware(at).astimezone(STOCKHOLM).date()
 
 
 # --------------------------------------------------------------------------- items
@@ -178,7 +173,7 @@ def _counts(stmt) -> dict:
     return {row[0]: row[1:] if len(row) > 2 else row[1] for row in db.session.execute(stmt).all()}
 
 
-def _visit_items(ov: Overview, visits: list[Visit], active_ids: set[int]) -> None:
+def _visit_items(ov: Overview, visits: list[Visit], active_ids: set[int], answers: dict) -> None:
     horizon = ov.on + timedelta(days=NEXT_DAYS)
     soon = [v for v in visits if v.date is not None and ov.on <= v.date <= horizon
             and v.status not in (INSTALLD, GENOMFORD) and v.site_id in active_ids]
@@ -188,12 +183,6 @@ def _visit_items(ov: Overview, visits: list[Visit], active_ids: set[int]) -> Non
                     .group_by(VisitPart.visit_id)) if ids else {}
     contacts = _counts(select(Contact.site_id, func.count()).where(Contact.site_id.in_(site_ids), Contact.active)
                        .group_by(Contact.site_id)) if site_ids else {}
-    answers: dict[int, dict[str, int]] = defaultdict(dict)
-    if ids:
-        for visit_id, partstat, n in db.session.execute(
-                select(Attendee.visit_id, Attendee.partstat, func.count()).where(Attendee.visit_id.in_(ids))
-                .group_by(Attendee.visit_id, Attendee.partstat)):
-            answers[visit_id][partstat] = n
     queued = set(db.session.scalars(
         select(OutboxMessage.visit_id).where(OutboxMessage.visit_id.in_(ids),
                                              OutboxMessage.status.notin_((SENT,))).distinct())) if ids else set()
@@ -215,20 +204,13 @@ def _visit_items(ov: Overview, visits: list[Visit], active_ids: set[int]) -> Non
         ov.visits_next.append(item)
 
 
-def _invitation_items(ov: Overview, visits: list[Visit], after_days: int, active_ids: set[int]) -> None:
+def _invitation_items(ov: Overview, visits: list[Visit], after_days: int, active_ids: set[int],
+                      answers: dict) -> None:
     open_ = {v.id: v for v in visits if v.status in (INBJUDEN, FLYTTAD, BEKRAFTAD) and v.site_id in active_ids
              and (v.date is None or v.date >= ov.on)}
     if not open_:
         return
-    sent = dict(db.session.execute(
-        select(OutboxMessage.visit_id, func.max(OutboxMessage.created_at))
-        .where(OutboxMessage.kind == "request", OutboxMessage.visit_id.in_(list(open_)))
-        .group_by(OutboxMessage.visit_id)).all())
-    answers: dict[int, dict[str, int]] = defaultdict(dict)
-    for visit_id, partstat, n in db.session.execute(
-            select(Attendee.visit_id, Attendee.partstat, func.count()).where(Attendee.visit_id.in_(list(open_)))
-            .group_by(Attendee.visit_id, Attendee.partstat)):
-        answers[visit_id][partstat] = n
+    sent = last_request_sent(open_)
     for visit_id, v in open_.items():
         a = answers.get(visit_id, {})
         invited = sum(a.values())
@@ -351,8 +333,10 @@ def _progress(ov: Overview, visits: list[Visit], active_ids: set[int]) -> None:
     ov.next_phase = next((p for p in phases if p.start_date > ov.on), None)
 
 
-def compute(on: date, now: datetime | None = None) -> Overview:
-    """Everything due as of `on` (the office's day), read with a fixed number of SQL statements."""
+def compute(on: date, now: datetime | None = None, visits: list[Visit] | None = None) -> Overview:
+    """Everything due as of `on` (the office's day), read with a fixed number of SQL statements.
+
+    `visits`: the adopted sample's visits (tasks.auto.sample_visits) when the caller has read them."""
     now = now or datetime.now(timezone.utc)
     s = settings()
     sample = adopted_sample()
@@ -361,10 +345,13 @@ def compute(on: date, now: datetime | None = None) -> Overview:
     if sample is not None:
         active_ids = {site.id for site in db.session.scalars(
             select(Site).where(Site.sample_id == sample.id, Site.active))}
-        visits = sample_visits(sample.id)
-        _visit_items(ov, visits, active_ids)
+        visits = sample_visits(sample.id) if visits is None else visits
+        # Everyone's answers to the visits still ahead, read once for the two lists that show them.
+        ahead = [v.id for v in visits if v.status not in (GENOMFORD, INSTALLD) and (v.date is None or v.date >= on)]
+        given = answers(ahead) if ahead else {}
+        _visit_items(ov, visits, active_ids, given)
         ov.notes_missing = notes_missing(visits, on, s["note_due_working_days"])
-        _invitation_items(ov, visits, s["unanswered_after_days"], active_ids)
+        _invitation_items(ov, visits, s["unanswered_after_days"], active_ids, given)
         _activity_items(ov, active_ids)
         _questionnaire_items(ov, s["questionnaire_soon_days"], active_ids, visits)
         _progress(ov, visits, active_ids)

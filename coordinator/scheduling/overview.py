@@ -23,7 +23,6 @@ from .models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, 
 from .service import rules, visits
 
 PROPOSAL_HORIZON_DAYS = 42  # proposals in the next six weeks that are not invited yet
-UNANSWERED_AFTER_DAYS = 14  # invitations without an answer for more than two weeks
 UPCOMING_DAYS = 30
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -55,6 +54,7 @@ class Due:
     upcoming: list[Visit] = field(default_factory=list)
     failed_messages: int = 0
     total: int = 0
+    unanswered_after_days: int = 14
 
     @property
     def anything(self) -> bool:
@@ -62,37 +62,72 @@ class Due:
                     or self.failed_messages)
 
 
-def _last_request_sent() -> dict[int, datetime]:
-    """Each visit's latest queued REQUEST (when the current invitation went out)."""
-    rows = db.session.execute(select(OutboxMessage.visit_id, func.max(OutboxMessage.created_at))
-                              .where(OutboxMessage.kind == "request", OutboxMessage.visit_id.isnot(None))
-                              .group_by(OutboxMessage.visit_id)).all()
-    return {visit_id: at for visit_id, at in rows}
+def last_request_sent(visit_ids=None) -> dict[int, datetime]:
+    """Each visit's latest queued REQUEST (when the current invitation went out); all visits, or these."""
+    stmt = (select(OutboxMessage.visit_id, func.max(OutboxMessage.created_at))
+            .where(OutboxMessage.kind == "request", OutboxMessage.visit_id.isnot(None)))
+    if visit_ids is not None:
+        stmt = stmt.where(OutboxMessage.visit_id.in_(list(visit_ids)))
+    return {visit_id: at for visit_id, at in db.session.execute(stmt.group_by(OutboxMessage.visit_id)).all()}
 
 
-def _local_day(at: datetime) -> date:
-    if at.tzinfo is None:  # SQLite hands back naive UTC
+def answers(visit_ids=None) -> dict[int, dict[str, int]]:
+    """Per visit, how many invited people gave each answer (PARTSTAT -> count); all visits, or these."""
+    stmt = select(Attendee.visit_id, Attendee.partstat, func.count()).where(Attendee.visit_id.isnot(None))
+    if visit_ids is not None:
+        stmt = stmt.where(Attendee.visit_id.in_(list(visit_ids)))
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    for visit_id, partstat, n in db.session.execute(stmt.group_by(Attendee.visit_id, Attendee.partstat)):
+        out[visit_id][partstat] = n
+    return out
+
+
+def local_day(at: datetime) -> date:
+    """The Swedish calendar day of a stored moment (SQLite hands back naive UTC)."""
+    if at.tzinfo is None:
         at = at.replace(tzinfo=timezone.utc)
     return at.astimezone(STOCKHOLM).date()
 
 
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def chosen_day() -> date:
+    """The day a page is looked at: `?datum=ÅÅÅÅ-MM-DD` within reason, else today (with a message saying why)."""
+    from flask import flash, request
+    from flask_babel import gettext as _
+
+    raw = (request.args.get("datum") or "").strip()
+    if not raw:
+        return today()
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        flash(_("Datumet ska skrivas ÅÅÅÅ-MM-DD. Visar läget i dag."), "warning")
+        return today()
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        flash(_("Välj ett datum mellan %(a)s och %(b)s. Visar läget i dag.", a=EARLIEST_DAY.isoformat(),
+                b=LATEST_DAY.isoformat()), "warning")
+        return today()
+    return day
+
+
 def due(on: date) -> Due:
     all_visits = visits()
-    out = Due(on=on, total=len(all_visits))
+    out = Due(on=on, total=len(all_visits), unanswered_after_days=assignment().unanswered_after_days)
     open_visits = [v for v in all_visits if v.status not in (INSTALLD, GENOMFORD)]
     out.undated = [v for v in open_visits if v.date is None]
     horizon = on + timedelta(days=PROPOSAL_HORIZON_DAYS)
     out.proposals_soon = [v for v in open_visits if v.status == FORSLAG and v.date is not None
                           and on <= v.date <= horizon]
-    sent = _last_request_sent()
-    pending = dict(db.session.execute(
-        select(Attendee.visit_id, func.count()).where(Attendee.partstat == "NEEDS-ACTION")
-        .group_by(Attendee.visit_id)).all())
+    sent = last_request_sent()
+    given = answers()
     for v in open_visits:
-        if v.status in (INBJUDEN, FLYTTAD) and pending.get(v.id) and v.id in sent:
-            invited_on = _local_day(sent[v.id])
-            if (on - invited_on).days > UNANSWERED_AFTER_DAYS:
-                out.unanswered.append((v, invited_on, pending[v.id]))
+        pending = given.get(v.id, {}).get("NEEDS-ACTION")
+        if v.status in (INBJUDEN, FLYTTAD) and pending and v.id in sent:
+            invited_on = local_day(sent[v.id])
+            if (on - invited_on).days > out.unanswered_after_days:
+                out.unanswered.append((v, invited_on, pending))
     out.moved = [v for v in open_visits if v.status == FLYTTAD]
     soon = on + timedelta(days=UPCOMING_DAYS)
     out.upcoming = sorted((v for v in open_visits if v.status in (INBJUDEN, BEKRAFTAD, FLYTTAD)

@@ -75,15 +75,6 @@ def _time_limit() -> float | None:
     return current_app.config.get("PLAN_TIME_LIMIT")
 
 
-def _on_date() -> date:
-    raw = request.args.get("datum", "")
-    try:
-        return date.fromisoformat(raw) if raw else overview.today()
-    except ValueError:
-        flash(_("Datumet ska skrivas ÅÅÅÅ-MM-DD. Visar läget i dag."), "warning")
-        return overview.today()
-
-
 def _problems(message: str) -> list[str]:
     return [p.strip() for p in message.split("; ") if p.strip()]
 
@@ -95,7 +86,7 @@ def _index_page(plan_form: PlanForm | None = None, proposal: dict | None = None,
     sample = adopted_sample()
     if sample is None:
         return render_template("scheduling/no_sample.html"), status
-    on = _on_date()
+    on = overview.chosen_day()
     plan_form = plan_form or PlanForm(formdata=None, omgang=overview.first_round_to_plan())
     return render_template("scheduling/index.html", sample=sample, due=overview.due(on), on=on,
                            rounds=overview.round_summaries(),

@@ -1,7 +1,7 @@
 """The visit sites' pages: the list of sites, one page per site with its whole story, and its briefing PDF."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -34,10 +34,7 @@ def site_helpers():
 
 
 def _site_or_404(site_id: int) -> Site:
-    site = db.session.get(Site, site_id) if 0 < site_id < 2**31 else None
-    if site is None:
-        abort(404)
-    return site
+    return db.get_or_404(Site, site_id)  # <int:> ids are bounded by the app's converter
 
 
 def describe(events):

@@ -74,16 +74,16 @@ def notes_missing(visits: list[Visit], on: date, working_days: int) -> list[Note
     return out
 
 
-def wanted(on: date) -> list[dict[str, Any]]:
+def wanted(on: date, visits: list[Visit] | None = None) -> list[dict[str, Any]]:
     """The app's own tasks the data asks for as of `on` (see tasks.service.sync).
 
     A dialogue note to write for every held visit whose note is missing or incomplete; a plan
     follow-up to prepare for every site with an action plan whose second visit has a date and has
-    not been held, due two weeks before it."""
+    not been held, due two weeks before it. `visits`: the sample's visits when the caller has read them."""
     sample = adopted_sample()
     if sample is None:
         return []
-    visits = sample_visits(sample.id)
+    visits = sample_visits(sample.id) if visits is None else visits
     out = [{"source": f"anteckning:{n.visit.id}", "kind": ANTECKNING, "due_date": n.due,
             "site_id": n.visit.site_id, "visit_id": n.visit.id,
             "title": f"Skriv anteckningen från besöket i {n.visit.site.label} (omgång {n.visit.round})"}
@@ -100,14 +100,18 @@ def wanted(on: date) -> list[dict[str, Any]]:
     return out
 
 
-def sync_now(on: date) -> None:
-    """Bring the app's own tasks up to date and commit; a concurrent sync that got there first is fine."""
+def sync_now(on: date, visits: list[Visit] | None = None) -> bool:
+    """Bring the app's own tasks up to date; True if that changed (and committed) anything, which expires
+    the rows read so far. A concurrent sync that got there first is fine."""
     from sqlalchemy.exc import IntegrityError, OperationalError
     from sqlalchemy.orm.exc import StaleDataError
 
     from .service import sync
     try:
-        sync(on, wanted(on))
+        report = sync(on, wanted(on, visits))
+        if not (report.created or report.moved or report.closed):
+            return False
         db.session.commit()
     except (IntegrityError, StaleDataError, OperationalError):
         db.session.rollback()
+    return True

@@ -33,10 +33,7 @@ CONFLICT = _l("Någon annan har ändrat uppgiften sedan du öppnade sidan. Det d
 
 
 def _task_or_404(task_id: int) -> Task:
-    task = db.session.get(Task, task_id) if 0 < task_id < 2**31 else None
-    if task is None:
-        abort(404)
-    return task
+    return db.get_or_404(Task, task_id)  # <int:> ids are bounded by the app's converter
 
 
 def _owner_choices(current: User | None = None) -> list[tuple[str, str]]:
@@ -170,7 +167,7 @@ def task(task_id: int):
 
 
 def _act(task_id: int, form, act, message: str, done_form: bool = False):
-    """A POST that changes one task under its version: refused when stale, then back to where it came from."""
+    """A POST that changes one task under its version: refused when stale, then back to the task."""
     task = _task_or_404(task_id)
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
@@ -185,8 +182,7 @@ def _act(task_id: int, form, act, message: str, done_form: bool = False):
         return _task_page(db.session.get(Task, task_id), done_form=form if done_form else None, conflict=True,
                           status=409)
     flash(message, "success")
-    target = request.form.get("next")
-    return redirect(target if _local(target) else url_for("tasks.task", task_id=task.id))
+    return redirect(url_for("tasks.task", task_id=task.id))
 
 
 @bp.route("/<int:task_id>/klar", methods=["POST"])
@@ -234,7 +230,3 @@ def delete(task_id: int):
         flash(_("Uppgiften är borttagen."), "success")
         return redirect(url_for("tasks.index"))
     return render_template("tasks/delete.html", task=task, form=form)
-
-
-def _local(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//")
