@@ -28,6 +28,7 @@ from ..invites.models import Attendee, Contact, FeedToken
 from ..links import last_valid_day, link_state
 from ..measurement.models import MeasurementAnswer, MeasurementRequest
 from ..plans.models import AVBRUTEN, GENOMFORD as ACTIVITY_DONE, ActionPlan, PlanGoal, PlanLink
+from ..paging import PARAM, Page, page_of
 from ..plans.service import Tally, tally
 from ..registry.models import Kommun, Population
 from ..sampling.models import Decline, SampleKommun, Site
@@ -98,7 +99,7 @@ class SiteStory:
     feeds: list[FeedToken]
     tasks: list[Task]
     timeline: list[AuditEvent]
-    timeline_total: int
+    timeline_page: Page
     on: date
 
     @property
@@ -253,12 +254,13 @@ def story(site: Site, on: date, timeline_page: int = 1) -> SiteStory:
         .options(joinedload(Task.owner), joinedload(Task.visit), joinedload(Task.site))
         .order_by(Task.due_date, Task.id)))
     timeline_q = select(AuditEvent).where(AuditEvent.site_id == site.id)
-    total = db.session.scalar(select(func.count()).select_from(timeline_q.subquery()))
+    total = db.session.scalar(select(func.count()).select_from(timeline_q.subquery())) or 0
+    page = page_of({PARAM: str(timeline_page)}, total, TIMELINE_PAGE)
     timeline = list(db.session.scalars(timeline_q.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-                                       .offset((timeline_page - 1) * TIMELINE_PAGE).limit(TIMELINE_PAGE)))
+                                       .offset(page.offset).limit(TIMELINE_PAGE)))
     return SiteStory(site, kommun, sample_kommun, tuple(population) if population else None, siblings, replaces,
                      replaced_by, declines, stories, contacts, _plan(site.id, on), event_stories, feeds, tasks,
-                     timeline, total or 0, on)
+                     timeline, page, on)
 
 
 def as_json(s: SiteStory, timeline: list[dict[str, Any]]) -> dict[str, Any]:

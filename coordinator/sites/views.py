@@ -13,7 +13,7 @@ from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.overview import today
 from . import bp
-from .story import TIMELINE_PAGE, story
+from .story import story
 
 
 @bp.context_processor
@@ -64,11 +64,9 @@ def index():
 @staff_required
 def site(site_id: int):
     s = _site_or_404(site_id)
-    page = request.args.get("sida", 1, type=int) or 1
-    page = max(1, min(page, 100_000))
-    st = story(s, today(), timeline_page=page)
-    return render_template("sites/site.html", s=st, site=s, timeline=describe(st.timeline), page=page,
-                           pages=max(1, -(-st.timeline_total // TIMELINE_PAGE)), link_state=link_state,
+    st = story(s, today(), timeline_page=request.args.get("sida", 1, type=int) or 1)
+    return render_template("sites/site.html", s=st, site=s, timeline=describe(st.timeline), page=st.timeline_page,
+                           link_state=link_state,
                            last_valid_day=last_valid_day)
 
 

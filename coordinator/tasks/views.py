@@ -17,6 +17,7 @@ from ..auth import staff_required
 from ..auth.models import User
 from ..extensions import db
 from ..forms import abort_if_bad_csrf
+from ..paging import page_of
 from ..registry.models import Kommun
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
@@ -86,8 +87,6 @@ def index():
     view = request.args.get("visa", "mina")
     if view not in VIEWS:
         view = "mina"
-    page = request.args.get("sida", 1, type=int) or 1
-    page = max(1, min(page, 10_000))
     stmt = select(Task)
     if view == "klara":
         stmt = stmt.where(Task.done_at.isnot(None)).order_by(Task.done_at.desc(), Task.id.desc())
@@ -96,13 +95,13 @@ def index():
         if view == "mina":
             stmt = stmt.where((Task.owner_id == current_user.id) | Task.owner_id.is_(None))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = page_of(request.args, total, PAGE)
     tasks = list(db.session.scalars(
         stmt.options(joinedload(Task.owner), joinedload(Task.done_by),
                      joinedload(Task.site).joinedload(Site.kommun).joinedload(Kommun.lan),
                      joinedload(Task.visit), joinedload(Task.avstamning))
-        .offset((page - 1) * PAGE).limit(PAGE)).unique())
-    return render_template("tasks/index.html", tasks=tasks, view=view, page=page, total=total,
-                           pages=max(1, -(-total // PAGE)), on=today())
+        .offset(page.offset).limit(PAGE)).unique())
+    return render_template("tasks/index.html", tasks=tasks, view=view, page=page, on=today())
 
 
 # --------------------------------------------------------------------------- one task
