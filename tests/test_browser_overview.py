@@ -14,7 +14,7 @@ from sqlalchemy import select
 from coordinator.extensions import db
 from coordinator.sampling.models import Site
 
-from .conftest import PASSWORD, SHOTS, USERS, assert_no_axe_violations
+from .conftest import SHOTS, assert_no_axe_violations, browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -25,10 +25,8 @@ def page(demo_page):
 
 
 def login(page, role: str = "staff") -> None:
-    page.goto("/logga-in")
-    page.get_by_label("E-postadress").fill(USERS[role])
-    page.get_by_label("Lösenord").fill(PASSWORD)
-    page.get_by_role("button", name="Logga in").click()
+    """Logged in, on the start page."""
+    browser_login(page, role)
     expect(page.get_by_role("heading", level=1)).to_have_text("Översikt")
 
 
