@@ -99,6 +99,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.globals["section_title"] = lambda s: str(SECTION_TITLES.get(s, s))
     app.jinja_env.globals["task_title"] = title_of
     app.jinja_env.globals["task_kind_label"] = kind_label
+    from .overview.due import missing_word
+    app.jinja_env.globals["missing_word"] = missing_word
 
     @app.context_processor
     def inject_globals():

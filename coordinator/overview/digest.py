@@ -26,7 +26,7 @@ from ..invites.mail import as_text, letter
 from ..invites.models import PENDING, OutboxMessage
 from ..links import external_url
 from ..tasks.service import title_of
-from .due import Overview
+from .due import Overview, missing_word
 
 KIND = "veckobrev"
 
@@ -156,11 +156,6 @@ def sections(ov: Overview, user: User) -> list[Section]:
         (_("%(title)s, senast %(day)s", title=title_of(t), day=t.due_date.isoformat())
          + (_(" (försenad)") if t.due_date < ov.on else ""), external_url("tasks.task", task_id=t.id)) for t in mine])
     return out
-
-
-def missing_word(key: str) -> str:
-    return {"program": _("program"), "kontakter": _("kontakter att bjuda in"), "inbjudan": _("inbjudan"),
-            "utkorg": _("inbjudan väntar i utkorgen"), "svar": _("svar")}.get(key, key)
 
 
 def subject(on: date) -> str:

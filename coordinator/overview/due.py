@@ -32,6 +32,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..i18n import _
 from ..invites.models import FAILED, PENDING, SENT, Contact, OutboxMessage
 from ..links import last_valid_day
 from ..measurement.models import MeasurementRequest
@@ -159,6 +160,12 @@ class Overview:
     def tasks_of(self, user_id: int | None) -> list[Task]:
         """A person's open tasks and those nobody owns yet."""
         return [t for t in self.tasks if t.owner_id in (user_id, None)]
+
+
+def missing_word(key: str) -> str:
+    """What a coming visit lacks (VisitItem.missing), in words."""
+    return {"program": _("program"), "kontakter": _("kontakter att bjuda in"), "inbjudan": _("inbjudan"),
+            "utkorg": _("inbjudan väntar i utkorgen"), "svar": _("svar")}.get(key, key)
 
 
 # --------------------------------------------------------------------------- computing
