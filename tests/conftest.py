@@ -222,13 +222,18 @@ def browser():
     pw.stop()
 
 
-@pytest.fixture
-def page(browser, live_server, app):
+def browser_page(browser, live_server):
+    """A fresh browser context on the live server (Swedish, 1280 px wide) and its page, closed after."""
     context = browser.new_context(base_url=live_server, locale="sv-SE", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, live_server, app):
+    yield from browser_page(browser, live_server)
 
 
 # --- the demo assignment, made once per test module ----------------------------------------
@@ -247,11 +252,7 @@ def demo(backend_app):
 @pytest.fixture
 def demo_page(browser, live_server, demo):
     """A browser page on the demo's data (the `page` fixture would empty the database after each test)."""
-    context = browser.new_context(base_url=live_server, locale="sv-SE", viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+    yield from browser_page(browser, live_server)
 
 
 def browser_login(page, role: str = "staff") -> None:
