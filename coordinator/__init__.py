@@ -8,6 +8,7 @@ from flask_babel import get_locale
 from werkzeug.routing import IntegerConverter
 
 from . import config
+from .database import PRIVATE_DIR, configure_sqlite, make_private
 from .extensions import babel, csrf, db, login_manager, migrate
 
 __version__ = "0.1.0"
@@ -29,20 +30,23 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(config.INSTANCE_PATH),
+        instance_path=str(instance_path or config.INSTANCE_PATH),
         template_folder=str(config.PROJECT_ROOT / "templates"),
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.url_map.converters["int"] = IdConverter  # before any route is added
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    make_private(Path(app.instance_path), PRIVATE_DIR)  # the secret key and uploads with personal data
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
 
     db.init_app(app)
+    with app.app_context():
+        configure_sqlite(db.engine, busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT"] * 1000))
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import secrets
 import sys
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
@@ -58,6 +59,7 @@ def setup(admin_email: str) -> None:
     from .auth.models import User
     from .extensions import db
     from .registry.reference import load_reference_data
+    from .registry.service import prune_previews, stash_dir
 
     from .dialogue.defaults import load_dialogue_defaults
     from .events.defaults import load_organisation_defaults
@@ -70,6 +72,7 @@ def setup(admin_email: str) -> None:
     load_organisation_defaults()
     click.echo(f"Databas klar: {counts['kommuner']} kommuner, {counts['lan']} län "
                f"({counts['population']} nya befolkningsrader).")
+    prune_previews(stash_dir(Path(current_app.instance_path)))  # uploads of previews never confirmed
     if db.session.scalar(select(User).where(User.role == "admin")) is None:
         password = secrets.token_urlsafe(12)
         user = User(email=admin_email.lower(), name="Administratör", role="admin")

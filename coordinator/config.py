@@ -27,9 +27,8 @@ def secret_key(instance_path: Path) -> str:
         return key
     path = instance_path / "secret_key"
     if not path.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        from .database import write_private
+        write_private(path, secrets.token_urlsafe(48).encode())
     return path.read_text().strip()
 
 
@@ -47,6 +46,8 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Seconds a SQLite connection waits for another's write to finish before giving up.
+        "SQLITE_BUSY_TIMEOUT": float(os.environ.get("SQLITE_BUSY_TIMEOUT", "10")),
         # Mail (invitations through the outbox; `coordinator outbox send` delivers). The password
         # is only ever handed to the SMTP server: never logged, never shown.
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),

@@ -97,15 +97,29 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            include_object=include_object,
-            **conf_args
-        )
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations on SQLite copy a table, drop the old one and rename the copy: with
+            # foreign keys enforced, the drop would cascade-delete (or refuse over) the rows that
+            # point at it. The PRAGMA only works outside a transaction, so it is set and committed
+            # before the migration's transaction begins (as Alembic's documentation advises).
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                include_object=include_object,
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the pooled connection goes back as it came
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -1,12 +1,16 @@
 """Queries over the registry: population of a year, ÖJ groups, the sampling frame."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 
+from ..database import PRIVATE_DIR, make_private
 from ..extensions import db
 from ..sampling.design import GroupRule
 from .models import Kommun, Lan, OjGroup, Population, PopulationImport, SamplingDefaults, Stadsdel
@@ -506,3 +510,41 @@ def reset_group_settings() -> dict[str, tuple]:
                old={k: v[0] for k, v in changes.items()}, new={k: v[1] for k, v in changes.items()})
     db.session.commit()
     return changes
+
+
+# --------------------------------------------------------------------------- files of imports
+
+PREVIEW_MAX_AGE = timedelta(hours=24)  # an upload never confirmed is removed after a day
+
+
+def stash_dir(instance_path: Path) -> Path:
+    """instance/population_imports: uploaded population files, named by their sha256 (owner only)."""
+    path = instance_path / "population_imports"
+    path.mkdir(parents=True, exist_ok=True)
+    make_private(path, PRIVATE_DIR)
+    return path
+
+
+def imported_file_names() -> set[str]:
+    """The names (sha256) of the uploaded files that were imported: their archive copies stay."""
+    return set(db.session.scalars(select(PopulationImport.sha256)))
+
+
+def prune_previews(folder: Path, max_age: timedelta = PREVIEW_MAX_AGE) -> int:
+    """Delete the kept uploads of previews never confirmed and older than `max_age`; the number deleted.
+
+    A preview keeps its file (named by its sha256) until it is confirmed, and a confirmed file stays
+    as the import's archive copy; the rest would pile up for ever."""
+    if not folder.is_dir():
+        return 0
+    keep = imported_file_names()
+    cutoff = time.time() - max_age.total_seconds()
+    deleted = 0
+    for path in folder.iterdir():
+        try:
+            if path.is_file() and path.name not in keep and path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+        except OSError:
+            pass  # gone already (another request pruned it) or not ours: nothing to do
+    return deleted

@@ -12,12 +12,14 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from .. import confirm
+from ..database import write_private
 from ..auth import admin_required, staff_required
 from . import bp, service
 from .forms import LABELS, ConfirmImportForm, ImportForm, ResetForm, SettingsForm
 from .mapsvg import load_boundaries, render_svg
 from .reference import DATA_DIR
 from .scb import PopulationImportError, describe
+from .service import stash_dir
 
 BOUNDARIES = DATA_DIR / "kommuner.geojson"
 
@@ -141,9 +143,7 @@ def karta():
 # --------------------------------------------------------------------------- population import
 
 def _stash_dir() -> Path:
-    path = Path(current_app.instance_path) / "population_imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return stash_dir(Path(current_app.instance_path))
 
 
 def _problems(error: PopulationImportError) -> list[str]:
@@ -169,7 +169,8 @@ def import_population():
     except PopulationImportError as e:
         return _import_page(form, _problems(e), 422)
     # Keep the file (named by its sha256) until it is confirmed; it stays as the import's archive copy.
-    (_stash_dir() / plan.sha256).write_bytes(data)
+    service.prune_previews(_stash_dir())
+    write_private(_stash_dir() / plan.sha256, data)
     confirm = ConfirmImportForm(formdata=None, token=plan.sha256, filename=filename,
                                 year="" if form.year.data is None else str(form.year.data))
     return render_template("registry/import_preview.html", plan=plan, filename=filename, confirm=confirm,
