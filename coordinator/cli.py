@@ -32,6 +32,7 @@ def fail(message: str, as_json: bool = False, code: int = 1):
 
 def register_commands(app: Flask) -> None:
     from .auth.cli import user_cli
+    from .backup.cli import backup, restore
     from .demo import demo
     from .invites.cli import invites_cli, outbox_cli
     from .measurement.cli import measurement_cli
@@ -48,6 +49,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(setup)
     app.cli.add_command(demo)
     app.cli.add_command(digest)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")

@@ -32,9 +32,18 @@ def secret_key(instance_path: Path) -> str:
     return path.read_text().strip()
 
 
+def secret_key_source(instance_path: Path) -> str:
+    """Where the key comes from: "environment", the instance's "file", or "new" (a file about to be made)."""
+    if os.environ.get("SECRET_KEY"):
+        return "environment"
+    return "file" if (instance_path / "secret_key").exists() else "new"
+
+
 def from_environment(instance_path: Path) -> dict:
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(),
+        # The source first: reading the key makes the file. A restore needs to know which it is.
+        "SECRET_KEY_SOURCE": secret_key_source(instance_path),
         "SECRET_KEY": secret_key(instance_path),
         "BABEL_DEFAULT_LOCALE": "sv",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Stockholm",
