@@ -23,8 +23,6 @@ from coordinator.extensions import db
 
 from .conftest import PG_URL, _pg_admin
 
-PASSAGE_FTS = "passage_fts"
-
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

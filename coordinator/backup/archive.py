@@ -218,17 +218,25 @@ def create(out: Path, engine: Engine, instance_path: Path, secret_key: str, key_
         try:
             with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
                 _add_bytes(tar, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode())
-                tar.add(database, arcname=database.name)
+                tar.add(database, arcname=database.name, filter=_owner_only)
                 if not key_from_environment:
                     _add_bytes(tar, KEY_MEMBER, secret_key.encode())
                 for p in imports:
-                    tar.add(p, arcname=IMPORTS_MEMBER + p.name)
+                    tar.add(p, arcname=IMPORTS_MEMBER + p.name, filter=_owner_only)
             os.chmod(partial, 0o600)
             os.replace(partial, out)  # never a half-written backup under the real name
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
     return manifest
+
+
+def _owner_only(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Members carry no user names of this machine, and say owner-only if ever unpacked with tar."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mode = 0o600
+    return info
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
