@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from werkzeug.routing import IntegerConverter
 
 from . import config
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
 
@@ -48,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp
