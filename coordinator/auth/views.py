@@ -3,6 +3,7 @@ import time
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -71,8 +72,10 @@ def too_many_attempts(e):
     """The login throttle answered: the login page again, with how long to wait, in the app's layout."""
     limit = limiter.current_limit
     seconds = limit.reset_at - time.time() if limit is not None else 60
-    flash(_("För många misslyckade inloggningsförsök. Vänta %(minutes)d minuter och försök sedan igen.",
-            minutes=max(1, math.ceil(seconds / 60))), "error")
+    minutes = max(1, math.ceil((seconds - 5) / 60))  # reset_at is rounded up to a whole second or so
+    flash(ngettext("För många misslyckade inloggningsförsök. Vänta en minut och försök sedan igen.",
+                   "För många misslyckade inloggningsförsök. Vänta %(num)d minuter och försök sedan igen.",
+                   minutes), "error")
     return render_template("auth/login.html", form=LoginForm()), 429
 
 
