@@ -9,7 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import config
 from .database import PRIVATE_DIR, configure_sqlite, make_private
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __version__ = "0.1.0"
 
@@ -52,6 +52,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
     login_manager.init_app(app)
+    limiter.init_app(app)
 
     from .audit import bp as audit_bp
     from .auth import bp as auth_bp

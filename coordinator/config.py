@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +53,20 @@ def from_environment(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # "Kom ihåg mig" lasts REMEMBER_DAYS; logout, a new password or deactivation ends it earlier.
+        "REMEMBER_COOKIE_DURATION": timedelta(days=int(os.environ.get("REMEMBER_DAYS", "14"))),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Failed logins (Flask-Limiter notation): per client address, and per typed e-mail from anywhere.
+        "LOGIN_LIMIT_PER_CLIENT": os.environ.get("LOGIN_LIMIT_PER_CLIENT", "20 per 10 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT": os.environ.get("LOGIN_LIMIT_PER_ACCOUNT", "30 per hour"),
+        # That many failures in a row for one e-mail from one client lock that pair for LOGIN_LOCK_MINUTES.
+        "LOGIN_LOCK_AFTER": int(os.environ.get("LOGIN_LOCK_AFTER", "10")),
+        "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        # Where the counts live: memory (one process) by default; e.g. redis://… shared by several workers.
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Seconds a SQLite connection waits for another's write to finish before giving up.

@@ -115,11 +115,13 @@ def _reset(app) -> None:
         db.session.execute(delete(User).where(User.email.notin_(USERS.values())))
         for role, email in USERS.items():
             db.session.execute(update(User).where(User.email == email).values(
-                role=role, active=True, failed_logins=0, locked_until=None))
+                role=role, active=True))
         reset_groups()
         from coordinator.registry.models import SamplingDefaults
         db.session.execute(delete(SamplingDefaults))
         db.session.commit()
+        from coordinator.extensions import limiter
+        limiter.reset()  # each test starts with no failed logins counted (login_lock is emptied above)
         load_reference_data()  # restores shipped rows an import replaced, and the defaults
         from coordinator.scheduling.defaults import load_assignment_defaults
         from coordinator.scheduling.models import Assignment, Blackout, Phase

@@ -1,18 +1,17 @@
-from datetime import timedelta
+import math
+import time
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..audit import record, utcnow
-from ..extensions import db, login_manager
-from . import admin_required, bp
+from ..extensions import db, limiter, login_manager
+from . import admin_required, bp, guard
 from .forms import AccountForm, LoginForm, PasswordForm, UserForm
 from .models import User, find_by_email
-
-MAX_FAILED = 10
-LOCK_MINUTES = 15
 
 login_manager.login_view = "auth.login"
 login_manager.login_message = None
@@ -24,28 +23,42 @@ def _safe_next(target: str | None) -> str:
     return url_for("index")
 
 
+def _typed_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:200]
+
+
+def _login_failed(response) -> bool:
+    # Only failed attempts count towards the throttles: the office logging in all day costs nothing.
+    return bool(g.get("login_failed"))
+
+
 @bp.route("/logga-in", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_CLIENT"], methods=["POST"],
+               key_func=lambda: f"client:{request.remote_addr or '-'}", deduct_when=_login_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=lambda: f"account:{_typed_email()}", deduct_when=_login_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_by_email(form.email.data)
-        now = utcnow()
-        locked = user is not None and user.locked_until is not None and _aware(user.locked_until) > now
-        if user and user.active and not locked and user.check_password(form.password.data):
-            user.failed_logins = 0
+        email, client, now = _typed_email(), request.remote_addr or "-", utcnow()
+        user = find_by_email(email)
+        locked = guard.locked_until(email, client, now) is not None
+        # The password is checked whatever else is true (unknown, inactive, locked): the same work, the same time.
+        matches = guard.password_matches(user, form.password.data)
+        if matches and user.active and not locked:
+            guard.clear_failures(email, client)
             user.last_login_at = now
             login_user(user, remember=form.remember.data)
             record("auth.login", user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED:
-                user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-                user.failed_logins = 0
-        record("auth.login_failed", actor=form.email.data.strip().lower()[:200])
+        g.login_failed = True
+        if not locked:
+            guard.record_failure(email, client, now, lock_after=current_app.config["LOGIN_LOCK_AFTER"],
+                                 lock_minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+        record("auth.login_failed", actor=email)
         db.session.commit()
         if locked:
             flash(_("Kontot är tillfälligt låst efter för många felaktiga försök. Försök igen om en stund."), "error")
@@ -54,16 +67,24 @@ def login():
     return render_template("auth/login.html", form=form)
 
 
-def _aware(dt):
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    from datetime import timezone
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+@bp.app_errorhandler(429)
+def too_many_attempts(e):
+    """The login throttle answered: the login page again, with how long to wait, in the app's layout."""
+    limit = limiter.current_limit
+    seconds = limit.reset_at - time.time() if limit is not None else 60
+    minutes = max(1, math.ceil((seconds - 5) / 60))  # reset_at is rounded up to a whole second or so
+    flash(ngettext("För många misslyckade inloggningsförsök. Vänta en minut och försök sedan igen.",
+                   "För många misslyckade inloggningsförsök. Vänta %(num)d minuter och försök sedan igen.",
+                   minutes), "error")
+    return render_template("auth/login.html", form=LoginForm()), 429
 
 
 @bp.route("/logga-ut", methods=["POST"])
 @login_required
 def logout():
-    record("auth.logout", current_user._get_current_object())
+    user = current_user._get_current_object()
+    user.end_sessions()  # every device: a copied session or remember-me cookie is refused from now on
+    record("auth.logout", user)
     db.session.commit()
     logout_user()
     flash(_("Du är utloggad."), "info")
@@ -78,12 +99,20 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("Nuvarande lösenord stämmer inte."))
         else:
-            current_user.set_password(form.password.data)
-            record("auth.password_changed", current_user._get_current_object())
+            user = current_user._get_current_object()
+            user.set_password(form.password.data)
+            user.end_sessions()
+            record("auth.password_changed", user)
             db.session.commit()
-            flash(_("Lösenordet är bytt."), "success")
+            _stay_logged_in_here(user)
+            flash(_("Lösenordet är bytt. Du är utloggad på alla andra enheter."), "success")
             return redirect(url_for("index"))
     return render_template("auth/password.html", form=form)
+
+
+def _stay_logged_in_here(user: User) -> None:
+    """After the session secret changed: keep this browser logged in (with its remember-me, if it had one)."""
+    login_user(user, remember=current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies)
 
 
 @bp.route("/anvandare/")
@@ -123,10 +152,14 @@ def edit_user(user_id: int | None = None):
             user.role, user.active = form.role.data, form.active.data
             if form.password.data:
                 user.set_password(form.password.data)
+            if not created and (form.password.data or "active" in changes):
+                user.end_sessions()  # a reset password or a deactivation logs the person out everywhere
             db.session.flush()
             record("auth.user_created" if created else "auth.user_changed", user,
                    password_set=bool(form.password.data), **changes)
             db.session.commit()
+            if user.id == current_user.id:
+                _stay_logged_in_here(user)
             flash(_("Kontot för %(name)s är sparat.", name=user.name), "success")
             return redirect(url_for("auth.users"))
     return render_template("auth/user_form.html", form=form, user=user)
