@@ -150,6 +150,7 @@ def _utc(dt: datetime) -> datetime:
 
 def _address(email: str, name: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
+    name = " ".join((name or "").split())  # a stored line break must not break the calendar
     if name:
         address.params["CN"] = name
     return address
