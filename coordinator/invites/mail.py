@@ -49,6 +49,9 @@ class Wording:
                    "svara gärna på nytt.")
     cancel: str = ("Besöket nedan är inställt. Kalenderhändelsen tas bort ur er kalender när ni öppnar "
                    "det här meddelandet.")
+    update_subject: str = "Ändrad tid eller plats"
+    removed: str = ("Du är inte längre inbjuden till besöket nedan. Besöket blir av som planerat, men "
+                    "kalenderhändelsen tas bort ur din kalender när du öppnar det här meddelandet.")
     details: bool = False
 
 
@@ -90,16 +93,21 @@ def _address(name: str, email: str) -> Address:
     return Address(display_name=one_line(name), username=local, domain=domain)
 
 
-def subject(event: Event, method: str, update: bool = False) -> str:
+def subject(event: Event, method: str, update: bool = False, removed: bool = False,
+            wording: Wording = VISIT) -> str:
     when = f"{swedish_date(event.local_start)} {hhmm(event.local_start)}"
+    if method == CANCEL and removed:
+        return f"Inte längre inbjuden: {event.summary}, {when}"
     if method == CANCEL:
         return f"Inställt: {event.summary}, {when}"
     if update:
-        return f"Ändrad tid eller plats: {event.summary}, {when}"
+        return f"{wording.update_subject}: {event.summary}, {when}"
     return f"Inbjudan: {event.summary}, {when}"
 
 
-def _intro(event: Event, method: str, update: bool, wording: Wording = VISIT) -> str:
+def _intro(event: Event, method: str, update: bool, wording: Wording = VISIT, removed: bool = False) -> str:
+    if method == CANCEL and removed:
+        return wording.removed
     if method == CANCEL:
         return wording.cancel
     if update:
@@ -117,14 +125,14 @@ def _facts(event: Event, wording: Wording = VISIT) -> list[tuple[str, str]]:
 
 
 def plain_body(event: Event, method: str, update: bool = False, wording: Wording = VISIT,
-               extra: Sequence[tuple[str, str]] = ()) -> str:
-    lines = ["Hej,", "", _intro(event, method, update, wording), ""]
+               extra: Sequence[tuple[str, str]] = (), removed: bool = False) -> str:
+    lines = ["Hej,", "", _intro(event, method, update, wording, removed), ""]
     lines += [f"{label}: {value}" for label, value in _facts(event, wording)]
     if wording.details and event.description:
         lines += ["", event.description]
     if event.programme:
         lines += ["", "Program:"] + ["- " + line for line in programme_lines(event.programme)]
-    if event.attendees:
+    if event.attendees and not removed:
         lines += ["", "Inbjudna:"] + [f"- {one_line(p.name)} <{p.email}>" for p in event.attendees]
     for text, url in extra:  # e.g. the link to the pre-visit measurement
         lines += ["", text, url]
@@ -133,15 +141,15 @@ def plain_body(event: Event, method: str, update: bool = False, wording: Wording
 
 
 def html_body(event: Event, method: str, update: bool = False, wording: Wording = VISIT,
-              extra: Sequence[tuple[str, str]] = ()) -> str:
+              extra: Sequence[tuple[str, str]] = (), removed: bool = False) -> str:
     e = html.escape
     rows = "\n".join(f'<tr><th scope="row" style="text-align:left;padding-right:1em">{e(label)}</th>'
                      f"<td>{e(value)}</td></tr>" for label, value in _facts(event, wording))
     parts = [
         '<!doctype html>\n<html lang="sv">\n<head><meta charset="utf-8">'
-        f"<title>{e(subject(event, method, update))}</title></head>\n<body>",
+        f"<title>{e(subject(event, method, update, removed, wording))}</title></head>\n<body>",
         "<p>Hej,</p>",
-        f"<p>{e(_intro(event, method, update, wording))}</p>",
+        f"<p>{e(_intro(event, method, update, wording, removed))}</p>",
         f"<table>\n{rows}\n</table>",
     ]
     if wording.details and event.description:
@@ -149,7 +157,7 @@ def html_body(event: Event, method: str, update: bool = False, wording: Wording 
     if event.programme:
         items = "\n".join(f"<li>{e(line)}</li>" for line in programme_lines(event.programme))
         parts.append(f"<h2>Program</h2>\n<ul>\n{items}\n</ul>")
-    if event.attendees:
+    if event.attendees and not removed:
         people = "\n".join(f"<li>{e(p.name)} &lt;{e(p.email)}&gt;</li>" for p in event.attendees)
         parts.append(f"<h2>Inbjudna</h2>\n<ul>\n{people}\n</ul>")
     parts += [f'<p>{e(text)}<br>\n<a href="{e(url)}">{e(url)}</a></p>' for text, url in extra]
@@ -161,12 +169,14 @@ def html_body(event: Event, method: str, update: bool = False, wording: Wording 
 def build_message(event: Event, method: str, calendar: bytes, update: bool = False,
                   now: datetime | None = None, from_name: str | None = None,
                   from_email: str | None = None, wording: Wording = VISIT,
-                  to: tuple[Person, ...] | None = None, extra: Sequence[tuple[str, str]] = ()) -> EmailMessage:
+                  to: tuple[Person, ...] | None = None, extra: Sequence[tuple[str, str]] = (),
+                  removed: bool = False) -> EmailMessage:
     """The iMIP message for `calendar` (the bytes of a METHOD:REQUEST or METHOD:CANCEL calendar).
 
     From is the organizer (the ORGANIZER of the calendar) unless from_name/from_email are given;
     To is every attendee, or `to` (people added after the invitation went out get it alone).
     `extra`: (text, URL) paragraphs for the mail's text only, not the calendar (the measurement's link).
+    `removed`: a CANCEL to a person taken off the list (the occasion itself goes ahead).
     """
     if method not in (REQUEST, CANCEL):
         raise ValueError(f"unsupported iTIP method {method}")
@@ -176,15 +186,15 @@ def build_message(event: Event, method: str, calendar: bytes, update: bool = Fal
     now = now or datetime.now(timezone.utc)
     sender = from_email or event.organizer_email
     msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = one_line(subject(event, method, update))
+    msg["Subject"] = one_line(subject(event, method, update, removed, wording))
     msg["From"] = _address(from_name if from_name is not None else event.organizer_name, sender)
     msg["To"] = [_address(p.name, p.email) for p in recipients]
     msg["Date"] = format_datetime(now.astimezone(timezone.utc))
     msg["Message-ID"] = make_msgid(domain=ascii_domain(sender.partition("@")[2]) or None)
 
-    msg.set_content(plain_body(event, method, update, wording, extra), subtype="plain", charset="utf-8",
+    msg.set_content(plain_body(event, method, update, wording, extra, removed), subtype="plain", charset="utf-8",
                     cte="quoted-printable")
-    msg.add_alternative(html_body(event, method, update, wording, extra), subtype="html", charset="utf-8",
+    msg.add_alternative(html_body(event, method, update, wording, extra, removed), subtype="html", charset="utf-8",
                         cte="quoted-printable")
     # base64 keeps the calendar's CRLF line ends and folding byte for byte.
     msg.add_alternative(calendar.decode("utf-8"), subtype="calendar", charset="utf-8", cte="base64",
