@@ -80,6 +80,8 @@ def from_environment(instance_path: Path) -> dict:
         "SMTP_USERNAME": os.environ.get("SMTP_USERNAME", ""),
         "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
         "SMTP_TIMEOUT": float(os.environ.get("SMTP_TIMEOUT", "30")),
+        # The server takes addresses with å/ä/ö before the @ (SMTPUTF8): only then are they accepted at entry.
+        "SMTP_UTF8": os.environ.get("SMTP_UTF8", "").strip().lower() in ("1", "true", "yes", "ja", "on"),
         # Envelope sender (MAIL FROM, where bounces go); the From header is always the organizer.
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),

@@ -317,12 +317,25 @@ def test_invitation_is_a_request_over_smtp_uid_stays_sequence_rises_on_a_new_tim
     assert ev["uid"] == uid and ev["sequence"] == 1 and method_of(calendar_of(moved)) == "REQUEST"
     assert ev["start"].replace(tzinfo=None) == datetime(2027, 3, 16, 13)
     assert b"DTSTART:20270316T120000Z" in calendar_of(moved)
-    # A change of the title only is saved without a new invitation.
+    # A change of the title is what the invited see in their calendars: an update (SEQUENCE 2) that keeps
+    # their answers. A change of the description only sends nothing.
+    assert staff.post(f"/dialogforum/{event_id}/personer/{asa}/svar", {"partstat": "ACCEPTED"}).status_code == 302
     staff.post(f"/dialogforum/{event_id}/andra", event_data(
         version=version_of(app, Event, event_id), title="Hearing: stabila placeringar", start_time="13:00",
         end_time="15:30", organisations=[str(sos)]))
+    assert deliver(app).sent == 1
+    retitled = smtp.handler.messages()[-1]
+    assert retitled["Subject"].startswith("Ändrad rubrik: Hearing: stabila placeringar")
+    (ev,) = read_back(calendar_of(retitled))
+    assert ev["uid"] == uid and ev["sequence"] == 2 and ev["summary"] == "Hearing: stabila placeringar"
+    answers = {a.value: a.params["PARTSTAT"][0] for a in ev["attendees"]}
+    assert answers["mailto:asa.oberg@socialstyrelsen.example.se"] == "ACCEPTED"
+    staff.post(f"/dialogforum/{event_id}/andra", event_data(
+        version=version_of(app, Event, event_id), title="Hearing: stabila placeringar", start_time="13:00",
+        end_time="15:30", organisations=[str(sos)], description="Ny beskrivning"))
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 3
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 4
+        assert db.session.get(Attendee, asa).partstat == "ACCEPTED"
 
     # Cancelled: METHOD:CANCEL, same UID, SEQUENCE 2, to everyone.
     step = staff.post(f"/dialogforum/{event_id}/installt", {"version": version_of(app, Event, event_id),
@@ -340,16 +353,16 @@ def test_invitation_is_a_request_over_smtp_uid_stays_sequence_rises_on_a_new_tim
     assert_imip_structure(cancelled, "CANCEL")
     assert cancelled["Subject"].startswith("Inställt: Hearing: stabila placeringar")
     (ev,) = read_back(calendar_of(cancelled))
-    assert ev["uid"] == uid and ev["sequence"] == 2 and ev["status"] == "CANCELLED"
+    assert ev["uid"] == uid and ev["sequence"] == 3 and ev["status"] == "CANCELLED"
     with app.app_context():
         event = db.session.get(Event, event_id)
-        assert event.status == INSTALLT and event.sequence == event.sent_sequence == 2
+        assert event.status == INSTALLT and event.sequence == event.sent_sequence == 3
         assert {m.status for m in db.session.scalars(select(OutboxMessage))} == {SENT}
         assert [m.sequence for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))] == \
-            [0, 0, 1, 2]
+            [0, 0, 1, 2, 3]
     # No addresses or names in the audit log.
     queued = audit_actions(app, "invite.")
-    assert [e.object_type for e in queued if e.action == "invite.queued"] == ["event"] * 4
+    assert [e.object_type for e in queued if e.action == "invite.queued"] == ["event"] * 5
     assert "@" not in str([e.details for e in queued]) and "Åsa" not in str([e.details for e in queued])
     # A cancelled event takes no new invitation.
     r = staff.post(f"/dialogforum/{event_id}/inbjudan", {"version": version_of(app, Event, event_id)})

@@ -279,7 +279,8 @@ def test_parse_reply():
     reply = ical.build_reply("u@x", 2, "Asa@Are.example.se", "ACCEPTED", "samordnaren@example.se",
                              comment="Vi kommer gärna")
     (r,) = ical.parse_reply(reply)
-    assert r == ical.Reply("u@x", 2, "asa@are.example.se", "ACCEPTED", "Vi kommer gärna")
+    assert r.dtstamp is not None and r.dtstamp.utcoffset() == timedelta(0)  # the answer's own time stamp
+    assert r == ical.Reply("u@x", 2, "asa@are.example.se", "ACCEPTED", "Vi kommer gärna", dtstamp=r.dtstamp)
 
 
 @pytest.mark.parametrize("data,message", [
@@ -833,7 +834,7 @@ def test_site_feed_shows_only_that_sites_visits_and_needs_no_login(app, sites, s
     assert office[uids["proposal"]]["start"].replace(tzinfo=None) == datetime(2015, 10, 22, 9)
 
 
-def test_revoked_or_unknown_feed_is_404(app, sites, staff, anon):
+def test_revoked_feed_is_410_and_unknown_feed_404(app, sites, staff, anon):
     staff.post("/kalenderflöden/ny", {"site_id": str(sites[0])})
     with app.app_context():
         feed = db.session.scalar(select(FeedToken))
@@ -844,7 +845,9 @@ def test_revoked_or_unknown_feed_is_404(app, sites, staff, anon):
     assert staff.post(f"/kalenderflöden/{feed_id}/aterkalla").status_code == 200
     assert anon.get(f"/kalender/{token}.ics").status_code == 200
     assert confirm_through_page(staff, f"/kalenderflöden/{feed_id}/aterkalla").status_code == 302
-    assert anon.get(f"/kalender/{token}.ics").status_code == 404
+    gone = anon.get(f"/kalender/{token}.ics")
+    assert gone.status_code == 410 and gone.mimetype == "text/plain"  # Gone: clients stop asking
+    assert "återkallat" in gone.get_data(as_text=True)
     assert anon.get("/kalender/inte-en-riktig-nyckel.ics").status_code == 404
     with app.app_context():
         logged = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "feed.revoked"))

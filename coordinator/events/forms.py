@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ..invites.contact_service import valid_email
+from ..invites.contact_service import utf8_message, utf8_refused, valid_email
 from ..scheduling.forms import MultiCheckboxField
 from ..scheduling.settings_forms import SvDateField, SvTimeField
 from .models import EVENT_KINDS, EVENT_STATUSES, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANERAT
@@ -44,6 +44,8 @@ def _strip(value):
 def _check_email(field) -> None:
     if field.data and not valid_email(field.data):
         raise ValidationError(_("Ange en giltig e-postadress, till exempel namn@myndighet.se."))
+    if field.data and utf8_refused(field.data):
+        raise ValidationError(utf8_message())
 
 
 class EventForm(FlaskForm):

@@ -16,7 +16,8 @@ field names; never the names or addresses of people.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timezone
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
@@ -32,8 +33,9 @@ from .models import (EVENT_KINDS, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANE
                      Organisation)
 
 EVENT_FIELDS = ("kind", "title", "date", "start_time", "end_time", "place", "description")
-# A change of these after the invitation went out is sent as an update (SEQUENCE + 1).
-SENT_FIELDS = ("date", "start_time", "end_time", "place")
+# A change of these after the invitation went out is sent as an update (SEQUENCE + 1): they are what
+# the invited see in their calendars.
+SENT_FIELDS = ("title", "date", "start_time", "end_time", "place")
 ORGANISATION_FIELDS = ("name", "short_name", "kind", "email")
 
 # The words of the invitation mail per kind: always Swedish, whatever the staff's UI language (the
@@ -225,7 +227,7 @@ def update_event(event: Event, version, values: dict, organisation_ids: list[int
     if event.status == PLANERAT and event.sent_sequence is not None and event.attendees \
             and set(changed) & set(SENT_FIELDS):
         event.sequence = (event.sequence or 0) + 1
-        message = queue_request(event, user)
+        message = queue_request(event, user, title_only=not set(changed) & set(SENT_FIELDS[1:]))
     record("event.updated", event, fields=changed, sequence=event.sequence, update_sent=message is not None)
     return changed, message
 
@@ -256,16 +258,17 @@ def add_attendee(event: Event, version, name: str, email: str, organisation_id: 
     return attendee
 
 
-def remove_attendee(event: Event, version, attendee_id: int, user=None) -> bool:
-    """Returns True when the person had already been sent the invitation (they should be told)."""
+def remove_attendee(event: Event, version, attendee_id: int, user=None) -> OutboxMessage | None:
+    """Take a person off the list. Someone who had the invitation gets a cancellation for them alone
+    (METHOD:CANCEL, SEQUENCE + 1) while the event is planned; returns that mail, or None."""
     check_version(version, event.version, StaleError)
     attendee = _attendee(event, attendee_id)
-    was_sent = attendee.email.strip().casefold() in invited_addresses(event)
-    event.attendees.remove(attendee)
+    message = invites.uninvite(event, attendee, calendar_event, user, wording(event),
+                               sendable=event.status == PLANERAT)
     _touch(event)
     db.session.flush()
-    record("event.attendee_removed", event, attendee_id=attendee_id, had_invitation=was_sent)
-    return was_sent
+    record("event.attendee_removed", event, attendee_id=attendee_id, cancel_sent=message is not None)
+    return message
 
 
 def set_partstat(event: Event, attendee_id: int, partstat: str, comment: str = "", user=None) -> Attendee:
@@ -325,8 +328,13 @@ def record_attendance(event: Event, version, organisations_attended: set[int],
 
 # --------------------------------------------------------------------------- invitations
 
-def wording(event: Event) -> mail.Wording:
+def wording(event: Event, title_only: bool = False) -> mail.Wording:
+    """The mail's words for `event`; `title_only`: an update where only the title changed."""
     label, indefinite, definite = KIND_WORDS.get(event.kind, KIND_WORDS["konferens"])
+    if title_only:
+        return replace(wording(event), update_subject="Ändrad rubrik", update=(
+            f"Rubriken har ändrats. {definite} äger rum på samma tid och plats som tidigare; den här inbjudan "
+            "ersätter den tidigare."))
     return mail.Wording(
         label=label,
         invite=(f"Nationella samordnaren för den sociala barn- och ungdomsvården bjuder in till {indefinite} "
@@ -335,6 +343,8 @@ def wording(event: Event) -> mail.Wording:
                 "ersätter den tidigare. Svara gärna på nytt."),
         cancel=(f"{definite} nedan är inställt. Kalenderhändelsen tas bort ur er kalender när ni öppnar "
                 "det här meddelandet."),
+        removed=(f"Du är inte längre inbjuden till {definite[0].lower()}{definite[1:]} nedan. Kalenderhändelsen "
+                 "tas bort ur din kalender när du öppnar det här meddelandet."),
         details=True,
     )
 
@@ -358,40 +368,48 @@ def calendar_event(event: Event) -> ical.Event:
         status=ical.CANCELLED if event.status == INSTALLT else ical.CONFIRMED)
 
 
+def calendar_method(event: Event) -> str:
+    """What the event's .ics is: the CANCEL once it is cancelled (a REQUEST would bring it back)."""
+    return ical.CANCEL if event.status == INSTALLT else ical.REQUEST
+
+
 def calendar_for(event: Event) -> bytes:
-    """The event's current METHOD:REQUEST calendar (the .ics to download)."""
-    return ical.to_bytes(ical.request(calendar_event(event)))
+    """The event's current calendar (the .ics to download): METHOD:CANCEL for a cancelled event, else
+    METHOD:REQUEST with each attendee's known answer."""
+    if calendar_method(event) == ical.CANCEL:
+        return ical.to_bytes(ical.cancel(calendar_event(event)))
+    return ical.to_bytes(ical.request(calendar_event(event), keep_answers=True))
 
 
 def invited_addresses(event: Event) -> set[str]:
-    """The addresses the current invitation (SEQUENCE = the last one sent) has been queued to."""
-    if event.sent_sequence is None or event.id is None:
-        return set()
-    rows = db.session.scalars(select(OutboxMessage.recipients).where(
-        OutboxMessage.event_id == event.id, OutboxMessage.kind == "request",
-        OutboxMessage.sequence == event.sent_sequence))
-    return {r.strip().casefold() for line in rows for r in line.split(",") if r.strip()}
+    """The addresses of the people on the list who have had an invitation."""
+    return {a.email.strip().casefold() for a in event.attendees if a.sent_sequence is not None}
 
 
 def not_yet_invited(event: Event) -> list[Attendee]:
-    sent = invited_addresses(event)
-    return [a for a in event.attendees if a.email.strip().casefold() not in sent]
+    return [a for a in event.attendees if a.sent_sequence is None]
 
 
-def queue_request(event: Event, user=None, to: list[Attendee] | None = None) -> OutboxMessage:
+def queue_request(event: Event, user=None, to: list[Attendee] | None = None, title_only: bool = False) -> OutboxMessage:
     """METHOD:REQUEST with the event's SEQUENCE, to everyone (or to `to`). Does not commit."""
     if event.status == INSTALLT:
         raise EventError(_("Dialogforumet är inställt; en inbjudan kan inte skickas."))
     if not event.attendees:
         raise EventError(_("Ingen är inbjuden än. Lägg till personer först."))
-    update = invites.ask_again(event)
+    first_for_them = to is not None
+    if to is None:
+        to = invites.concerned(event)
+        if not to:
+            raise EventError(_("Alla inbjudna har tackat nej; det finns ingen att skicka inbjudan till."))
+    update = invites.ask_again(event, reask=not title_only)
     calendar = calendar_event(event)
     people = None
-    if to is not None:
-        wanted = {a.id for a in to}
-        people = tuple(p for a, p in zip(event.attendees, calendar.attendees) if a.id in wanted)
+    if len(to) != len(event.attendees):
+        wanted = {id(a) for a in to}
+        people = tuple(p for a, p in zip(event.attendees, calendar.attendees) if id(a) in wanted)
+    if first_for_them:
         update = False  # the first invitation for them
-    return invites.queue(event, ical.REQUEST, calendar, update, user, wording(event), to=people)
+    return invites.queue(event, ical.REQUEST, calendar, update, user, wording(event, title_only), to=people)
 
 
 def invite(event: Event, version, user=None) -> OutboxMessage:
@@ -410,3 +428,25 @@ def invite(event: Event, version, user=None) -> OutboxMessage:
     _touch(event)
     db.session.flush()
     return message
+
+
+# --------------------------------------------------------------------------- the office's calendar feed
+
+def feed_entries() -> tuple[list[ical.Event], datetime | None]:
+    """Every event for the office's feed, without people (cancelled ones marked by ical.feed), and the
+    time of the latest change among them."""
+    entries, latest = [], None
+    for event in db.session.scalars(select(Event).order_by(Event.date, Event.start_time, Event.id)):
+        try:
+            entry = calendar_event(event)
+        except EventError:
+            continue  # an inconsistent event is left out rather than break the feed
+        entries.append(ical.Event(**{**entry.__dict__, "attendees": ()}))
+        changed = event.updated_at
+        if changed is not None and changed.tzinfo is None:
+            changed = changed.replace(tzinfo=timezone.utc)
+        latest = changed if latest is None or (changed and changed > latest) else latest
+    return entries, latest
+
+
+invites.office_feed_sources.append(feed_entries)

@@ -20,7 +20,8 @@ from ..extensions import db
 from ..forms import abort_if_bad_csrf
 from ..invites.models import PARTSTATS, OutboxMessage
 from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
-from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS, calendar_response
+from ..invites import service as invites
+from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS, calendar_response, flash_reply_result, reply_data
 from ..plans.views import CONFLICT_TEXT  # the same words for every refused stale save
 from . import bp, service
 from .forms import (KIND_LABELS, ORGANISATION_KIND_LABELS, STATUS_LABELS, AttendeeForm, CancelForm, EventForm,
@@ -179,8 +180,8 @@ def edit(event_id: int):
     if not changed:
         flash(_("Inget var ändrat; ingenting sparades."), "info")
     elif message is not None:
-        flash(_("Ändringen är sparad. Tiden eller platsen ändrades, så en uppdaterad inbjudan (version %(n)d) "
-                "ligger i utkorgen till alla inbjudna.", n=message.sequence), "success")
+        flash(_("Ändringen är sparad. Det som de inbjudna ser i sin kalender ändrades, så en uppdaterad inbjudan "
+                "(version %(n)d) ligger i utkorgen.", n=message.sequence), "success")
     else:
         flash(_("Ändringen är sparad."), "success")
     return redirect(url_for("events.event", event_id=event.id))
@@ -196,7 +197,7 @@ def _attendee_form(event: Event, formdata=None) -> AttendeeForm:
 
 
 def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, conflict=None,
-                errors: list[str] | None = None, status: int = 200):
+                errors: list[str] | None = None, status: int = 200, pasted: str = ""):
     if attendee_form is None:
         attendee_form = _attendee_form(event)
     elif conflict is not None:
@@ -214,6 +215,7 @@ def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, conf
         waiting=service.not_yet_invited(event) if event.sent_sequence is not None else [],
         partstats=PARTSTATS, partstat_labels=PARTSTAT_LABELS, messages=messages, kinds=MESSAGE_KIND_LABELS,
         statuses=OUTBOX_STATUS_LABELS, note_passages=note_passages or 0, can_hold=event.date <= service.today(),
+        pasted=pasted,
         PLANERAT=PLANERAT, GENOMFORT=GENOMFORT), status
 
 
@@ -262,9 +264,10 @@ def add_attendee(event_id: int):
 def _remove_attendee_confirmation(event: Event, attendee) -> confirm.Confirmation:
     happens = [_("%(name)s (%(email)s) tas bort från de inbjudna till ”%(title)s”.", name=attendee.name,
                  email=attendee.email, title=event.title)]
-    if attendee.email.strip().casefold() in service.invited_addresses(event):
-        happens.append(_("%(name)s har redan fått inbjudan och får inget återbud härifrån: meddela personen själv "
-                         "att inbjudan inte längre gäller.", name=attendee.name))
+    if attendee.sent_sequence is not None and event.status == PLANERAT:
+        happens.append(_("%(name)s har fått inbjudan och får nu ett meddelande om att den inte längre gäller. "
+                         "Händelsen tas då bort ur personens kalender. De andra inbjudna får inget meddelande.",
+                         name=attendee.name))
     if attendee.partstat != "NEEDS-ACTION":
         happens.append(_("Svaret som är registrerat (%(answer)s) tas bort med personen.",
                          answer=PARTSTAT_LABELS.get(attendee.partstat, attendee.partstat)))
@@ -291,14 +294,13 @@ def remove_attendee(event_id: int, attendee_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        had_invitation = service.remove_attendee(event, form.version.data, attendee_id, current_user)
+        message = service.remove_attendee(event, form.version.data, attendee_id, current_user)
         db.session.commit()
     except (service.EventError, StaleDataError) as e:
         return _refused(event_id, e)
-    if had_invitation:
-        flash(_("Personen är borttagen. Hon eller han har redan fått inbjudan: meddela personen själv att "
-                "inbjudan inte längre gäller."), "info")
-        return redirect(url_for("events.event", event_id=event.id, _anchor="personer"))
+    if message is not None:
+        return _done(event, _("Personen är borttagen från de inbjudna. Ett meddelande om att inbjudan inte längre "
+                              "gäller ligger i utkorgen."), "personer")
     return _done(event, _("Personen är borttagen från de inbjudna."), "personer")
 
 
@@ -345,7 +347,28 @@ def event_ics(event_id: int):
     except service.EventError as e:
         flash(str(e), "error")
         return redirect(url_for("events.event", event_id=event.id))
-    return calendar_response(data, f"dialogforum-{event.id}.ics", method="REQUEST")
+    return calendar_response(data, f"dialogforum-{event.id}.ics", method=service.calendar_method(event))
+
+
+@bp.route("/dialogforum/<int:event_id>/svar", methods=["POST"])
+@staff_required
+def replies(event_id: int):
+    """A calendar answer (REPLY) uploaded or pasted, as for visits."""
+    event = _event_or_404(event_id)
+    if not FlaskForm().validate_on_submit():  # the CSRF token only
+        abort(400)
+    data, problem = reply_data(request)
+    if problem:
+        return _event_page(event, errors=[problem], pasted=request.form.get("text") or "", status=400)
+    try:
+        result = invites.apply_reply(data, current_user, owner=event)
+    except invites.InviteError as e:
+        db.session.rollback()
+        return _event_page(_event_or_404(event_id), errors=[str(e)], pasted=request.form.get("text") or "",
+                           status=400)
+    db.session.commit()
+    flash_reply_result(result)
+    return redirect(url_for("events.event", event_id=event.id, _anchor="svarsfil"))
 
 
 @bp.route("/dialogforum/<int:event_id>/genomfort", methods=["POST"])

@@ -9,7 +9,7 @@ invites_cli = click.Group("invites", help="Kalenderinbjudningar.")
 outbox_cli = click.Group("outbox", help="Utkorgen för e-post.")
 
 
-@invites_cli.command("ics", help="Skriv ut besökets aktuella inbjudan (METHOD:REQUEST) som iCalendar.")
+@invites_cli.command("ics", help="Skriv ut besökets aktuella kalenderfil: inbjudan (METHOD:REQUEST), eller återbudet (METHOD:CANCEL) för ett inställt besök.")
 @click.argument("visit_id", type=int)
 @click.option("--cancel", is_flag=True, help="Skriv ut återbudet (METHOD:CANCEL) i stället.")
 @with_appcontext
@@ -23,7 +23,7 @@ def ics(visit_id: int, cancel: bool):
     if visit is None:
         fail(f"Besök {visit_id} finns inte.")
     try:
-        data = service.calendar_for(visit, "CANCEL" if cancel else "REQUEST")
+        data = service.calendar_for(visit, "CANCEL" if cancel else None)  # a cancelled visit: its CANCEL
     except service.InviteError as e:
         fail(str(e))
     click.echo(data, nl=False)  # the bytes as generated: UTF-8, CRLF line ends

@@ -8,7 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .contact_service import MAX_LENGTHS, role_choices, valid_email, valid_phone
+from .contact_service import MAX_LENGTHS, role_choices, utf8_message, utf8_refused, valid_email, valid_phone
 
 FIELDS = ("role", "name", "email", "phone", "organisation")
 
@@ -37,6 +37,8 @@ class ContactForm(FlaskForm):
     def validate_email(self, field):
         if field.data and not valid_email(field.data):
             raise ValidationError(_("Ange en giltig e-postadress, till exempel namn@kommun.se."))
+        if field.data and utf8_refused(field.data):
+            raise ValidationError(utf8_message())
 
     def validate_phone(self, field):
         if not valid_phone(field.data) or len(field.data or "") > MAX_LENGTHS["phone"]:

@@ -98,6 +98,19 @@ def valid_email(text: str | None) -> bool:
     return True
 
 
+def utf8_refused(text: str | None) -> bool:
+    """True for an address with å/ä/ö (or other non-ASCII) before the @ while the setting SMTP_UTF8 says
+    the mail server cannot take them. A non-ASCII domain is fine: it is sent in its IDNA form."""
+    from flask import current_app
+    local = (text or "").strip().partition("@")[0]
+    return not local.isascii() and not current_app.config.get("SMTP_UTF8")
+
+
+def utf8_message() -> str:
+    return _("E-postadressen har å, ä, ö eller ett annat specialtecken före @, och vår e-postserver kan inte "
+             "skicka till sådana adresser. Ange en adress utan dem, till exempel asa.oberg@kommun.se.")
+
+
 def valid_phone(text: str | None) -> bool:
     """Empty, or a phone number as people write them: '08-123 456 78', '+46 70 123 45 67'."""
     text = (text or "").strip()
@@ -347,6 +360,9 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], sites: Mapp
         problems.append(_("Rad %(line)s: e-postadress saknas.", line=line))
     elif not valid_email(email):
         problems.append(_("Rad %(line)s: ogiltig e-postadress.", line=line))
+    elif utf8_refused(email):
+        problems.append(_("Rad %(line)s: e-postadressen har å, ä, ö eller ett annat specialtecken före @, och vår "
+                          "e-postserver kan inte skicka till sådana adresser.", line=line))
     if not valid_phone(phone) or len(phone) > MAX_LENGTHS["phone"]:
         problems.append(_("Rad %(line)s: ogiltigt telefonnummer.", line=line))
     if len(organisation) > MAX_LENGTHS["organisation"]:
@@ -444,5 +460,6 @@ __all__ = [
     "ContactFile", "ContactRow", "IMPORTANT_ROLES_DISTRICT", "IMPORTANT_ROLES_KOMMUN", "ImportPlan", "NEW",
     "ROLE_LABELS", "UNCHANGED", "UPDATED", "adopted_sites", "apply_import", "existing_with_email",
     "important_roles", "overview", "parse_contacts_csv", "plan_import", "role_choices", "role_label",
-    "site_contacts", "site_keys", "site_of_adopted_sample", "valid_email", "valid_phone",
+    "site_contacts", "site_keys", "site_of_adopted_sample", "utf8_message", "utf8_refused", "valid_email",
+    "valid_phone",
 ]

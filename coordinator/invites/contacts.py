@@ -17,8 +17,10 @@ from ..audit import record
 from ..auth import staff_required
 from ..extensions import db
 from ..registry.service import clean_filename
+from .. import confirm
 from . import bp
 from . import contact_service as service
+from . import service as invitations
 from .contact_forms import FIELDS, ConfirmContactImportForm, ContactForm, ContactImportForm, VersionForm
 from .models import Contact
 
@@ -167,8 +169,13 @@ def _set_active(contact_id: int, active: bool):
         return redirect(back)
     if contact.active == active:
         return redirect(back)
+    coming = [] if active else invitations.coming_invitations(contact)
+    if coming and not confirm.confirmed():
+        return confirm.page(_deactivate_confirmation(contact, coming))
     contact.active = active
-    record("contact.activated" if active else "contact.deactivated", contact, site_id=contact.site_id)
+    withdrawn = invitations.withdraw_contact(contact) if coming else []
+    record("contact.activated" if active else "contact.deactivated", contact, site_id=contact.site_id,
+           **({"visits_left": len(coming), "cancellations": len(withdrawn)} if coming else {}))
     try:
         db.session.commit()
     except StaleDataError:
@@ -176,11 +183,33 @@ def _set_active(contact_id: int, active: bool):
         flash(_("Kontakten har ändrats av någon annan sedan du öppnade sidan. Inget ändrades; "
                 "se de sparade uppgifterna nedan och försök igen."), "error")
         return redirect(back)
-    if active:
+    if withdrawn:
+        flash(_("%(name)s är inaktiverad och borttagen från de inbjudna till kommande besök. Ett meddelande om att "
+                "inbjudan inte längre gäller ligger i utkorgen.", name=contact.name), "success")
+    elif active:
         flash(_("%(name)s är aktiv igen.", name=contact.name), "success")
     else:
         flash(_("%(name)s är inaktiverad och bjuds inte in till nya besök.", name=contact.name), "success")
     return redirect(back)
+
+
+def _deactivate_confirmation(contact: Contact, coming) -> confirm.Confirmation:
+    invited = [a for v in coming for a in v.attendees if a.contact_id == contact.id and a.sent_sequence is not None]
+    happens = [_("%(name)s bjuds inte in till nya besök och tas bort från de inbjudna till %(n)d kommande besök.",
+                 name=contact.name, n=len(coming))]
+    if invited:
+        happens.append(_("%(name)s har fått inbjudan och får nu ett meddelande om att den inte längre gäller. Besöket "
+                         "tas då bort ur personens kalender. De andra inbjudna får inget meddelande.",
+                         name=contact.name))
+    return confirm.Confirmation(
+        heading=_("Inaktivera %(name)s?", name=contact.name),
+        action=url_for("invites.contact_deactivate", contact_id=contact.id), button=_("Inaktivera kontakten"),
+        back=url_for("invites.contact_edit", contact_id=contact.id),
+        facts=[(_("Besök"), ", ".join(f"{v.site.label} ({v.date.isoformat() if v.date else '–'})" for v in coming))],
+        happens=happens,
+        cannot_undo=_("Meddelandet om att inbjudan inte längre gäller kan inte tas tillbaka. Aktiveras kontakten "
+                      "igen behöver den kryssas i programmet och bjudas in på nytt."),
+        hidden={"version": contact.version})
 
 
 @bp.route("/kontakter/<int:contact_id>/inaktivera", methods=["POST"])

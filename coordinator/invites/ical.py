@@ -25,6 +25,7 @@ PRODID = "-//Nationella samordnaren//coordinator//SV"
 REQUEST, CANCEL, REPLY, PUBLISH = "REQUEST", "CANCEL", "REPLY", "PUBLISH"
 CONFIRMED, CANCELLED, TENTATIVE = "CONFIRMED", "CANCELLED", "TENTATIVE"
 ROLES = ("CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT")
+CANCELLED_PREFIX = "INSTÄLLT: "
 REPLY_PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED", "NEEDS-ACTION")
 
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
@@ -101,6 +102,7 @@ class Reply:
     attendee_email: str
     partstat: str
     comment: str = ""
+    dtstamp: datetime | None = None  # when the attendee's client wrote the answer (UTC)
 
 
 class ICalError(ValueError):
@@ -150,6 +152,7 @@ def _utc(dt: datetime) -> datetime:
 
 def _address(email: str, name: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
+    name = " ".join((name or "").split())  # a stored line break must not break the calendar
     if name:
         address.params["CN"] = name
     return address
@@ -199,18 +202,26 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(timezone.utc)
 
 
-def request(event: Event, now: datetime | None = None) -> Calendar:
-    """METHOD:REQUEST: the invitation, or its update (same UID, higher SEQUENCE)."""
+def request(event: Event, now: datetime | None = None, keep_answers: bool = False) -> Calendar:
+    """METHOD:REQUEST: the invitation, or its update (same UID, higher SEQUENCE).
+
+    By default every attendee is asked to answer (again). With `keep_answers` each attendee's known
+    PARTSTAT is sent as it is (a resend at the same SEQUENCE must not undo an ACCEPTED), and only
+    those who have not answered are asked to (RSVP).
+    """
     cal = _calendar(REQUEST)
-    # Every attendee is asked to answer (again): a REQUEST is sent when time or place changed.
-    event_to_send = replace(event, attendees=tuple(
-        replace(p, partstat="NEEDS-ACTION", rsvp=True) for p in event.attendees))
-    cal.add_component(_vevent(event_to_send, CONFIRMED, _now(now)))
+    if keep_answers:
+        people = tuple(replace(p, rsvp=p.partstat == "NEEDS-ACTION") for p in event.attendees)
+    else:
+        people = tuple(replace(p, partstat="NEEDS-ACTION", rsvp=True) for p in event.attendees)
+    cal.add_component(_vevent(replace(event, attendees=people), CONFIRMED, _now(now)))
     return cal
 
 
 def cancel(event: Event, now: datetime | None = None) -> Calendar:
-    """METHOD:CANCEL for the whole visit: same UID, a SEQUENCE higher than the last REQUEST."""
+    """METHOD:CANCEL: same UID, a SEQUENCE higher than the last REQUEST. To every attendee of `event`
+    (the whole occasion is cancelled), or, when `event` names one attendee only, to that person (they
+    are no longer invited, RFC 5546 3.2.5)."""
     cal = _calendar(CANCEL)
     cal.add_component(_vevent(event, CANCELLED, _now(now)))
     return cal
@@ -219,12 +230,16 @@ def cancel(event: Event, now: datetime | None = None) -> Calendar:
 def feed(events: Iterable[Event], name: str, now: datetime | None = None) -> Calendar:
     """A subscribable calendar (METHOD:PUBLISH) without personal data: no attendees, no names.
 
-    Each event's own `status` is used (CONFIRMED, TENTATIVE or CANCELLED).
+    Each event's own `status` is used (CONFIRMED, TENTATIVE or CANCELLED); a cancelled one says so in
+    its title too ("INSTÄLLT: …"), since many clients show a cancelled entry like any other. `now` is
+    the DTSTAMP of every entry: the feed passes its last change, so the same content gives the same bytes.
     """
     cal = _calendar(PUBLISH, name)
     stamp = _now(now)
     for event in events:
-        description = programme_text(event.programme, with_people=False) if event.programme else ""
+        description = programme_text(event.programme, with_people=False) if event.programme else event.description
+        if event.status == CANCELLED and not event.summary.startswith(CANCELLED_PREFIX):
+            event = replace(event, summary=CANCELLED_PREFIX + event.summary)
         cal.add_component(_vevent(event, event.status, stamp, people=False, description=description))
     return cal
 
@@ -274,6 +289,12 @@ def parse_reply(data: bytes | str) -> list[Reply]:
             sequence = int(vevent.get("sequence", 0))
         except (TypeError, ValueError):
             raise ICalError(N_("Svaret har ett ogiltigt SEQUENCE-värde.")) from None
+        stamp = vevent.get("dtstamp")
+        try:
+            dtstamp = _utc(stamp.dt) if stamp is not None and isinstance(stamp.dt, datetime) \
+                and stamp.dt.tzinfo is not None else None
+        except (AttributeError, TypeError, ValueError):
+            dtstamp = None
         attendees = vevent.get("attendee")
         if attendees is None:
             raise ICalError(N_("Svaret saknar ATTENDEE: det framgår inte vem som svarar."))
@@ -294,7 +315,7 @@ def parse_reply(data: bytes | str) -> list[Reply]:
                 raise ICalError(N_("Svaret från %(email)s har inget giltigt svar (PARTSTAT %(partstat)s)."),
                                 email=address, partstat=partstat or N_("saknas"))
             replies.append(Reply(uid=uid, sequence=sequence, attendee_email=address,
-                                 partstat=partstat, comment=comment))
+                                 partstat=partstat, comment=comment, dtstamp=dtstamp))
     return replies
 
 

@@ -10,11 +10,16 @@ Structure, as Outlook/Exchange and Google expect it:
       application/ics; name="invite.ics"  (attachment, for clients that ignore the inline part)
 
 Every part is transfer-encoded (quoted-printable or base64), so the stored message is plain
-ASCII with CRLF line ends and goes through any SMTP server as it is.
+ASCII with CRLF line ends and goes through any SMTP server as it is, with one exception: an
+address with å/ä/ö before the @ has no ASCII form, so when a recipient has one the To header
+alone is written in UTF-8 (RFC 6532). The outbox sends such a message with SMTPUTF8 when the
+server offers it, and otherwise to the other recipients with that header rewritten (outbox.py).
+A non-ASCII domain is written in its ASCII (IDNA) form, which every server takes.
 """
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email import policy
@@ -22,6 +27,8 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Sequence
+
+import idna
 
 from .ical import CANCEL, REQUEST, Event, Person, hhmm, programme_lines, swedish_date
 
@@ -42,27 +49,65 @@ class Wording:
                    "svara gärna på nytt.")
     cancel: str = ("Besöket nedan är inställt. Kalenderhändelsen tas bort ur er kalender när ni öppnar "
                    "det här meddelandet.")
+    update_subject: str = "Ändrad tid eller plats"
+    removed: str = ("Du är inte längre inbjuden till besöket nedan. Besöket blir av som planerat, men "
+                    "kalenderhändelsen tas bort ur din kalender när du öppnar det här meddelandet.")
     details: bool = False
 
 
 VISIT = Wording()
 
 
+def one_line(text: str | None) -> str:
+    """Text for a header or a calendar parameter: line breaks and tabs (old data) become spaces."""
+    return " ".join(str(text or "").split())
+
+
+def ascii_domain(domain: str) -> str:
+    """The domain as the mail servers know it: 'växjö.se' -> 'xn--vxj-qla6g.se' (IDNA)."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return domain  # not a valid name; the server refuses it for this recipient alone
+
+
+def needs_utf8(email: str) -> bool:
+    """True for an address that only an SMTPUTF8 server can take (å/ä/ö before the @)."""
+    local, _, domain = (email or "").strip().partition("@")
+    return not (local.isascii() and ascii_domain(domain).isascii())
+
+
+def smtp_address(email: str) -> str:
+    """The address for the SMTP envelope: the domain in its IDNA form when the local part is ASCII."""
+    local, _, domain = (email or "").strip().partition("@")
+    return f"{local}@{ascii_domain(domain)}" if local.isascii() else email.strip()
+
+
 def _address(name: str, email: str) -> Address:
-    local, _, domain = email.partition("@")
-    return Address(display_name=name or "", username=local, domain=domain)
+    local, _, domain = email.strip().partition("@")
+    if local.isascii():
+        domain = ascii_domain(domain)
+    # A name with a line break cannot go into a header: one line, always.
+    return Address(display_name=one_line(name), username=local, domain=domain)
 
 
-def subject(event: Event, method: str, update: bool = False) -> str:
+def subject(event: Event, method: str, update: bool = False, removed: bool = False,
+            wording: Wording = VISIT) -> str:
     when = f"{swedish_date(event.local_start)} {hhmm(event.local_start)}"
+    if method == CANCEL and removed:
+        return f"Inte längre inbjuden: {event.summary}, {when}"
     if method == CANCEL:
         return f"Inställt: {event.summary}, {when}"
     if update:
-        return f"Ändrad tid eller plats: {event.summary}, {when}"
+        return f"{wording.update_subject}: {event.summary}, {when}"
     return f"Inbjudan: {event.summary}, {when}"
 
 
-def _intro(event: Event, method: str, update: bool, wording: Wording = VISIT) -> str:
+def _intro(event: Event, method: str, update: bool, wording: Wording = VISIT, removed: bool = False) -> str:
+    if method == CANCEL and removed:
+        return wording.removed
     if method == CANCEL:
         return wording.cancel
     if update:
@@ -80,15 +125,15 @@ def _facts(event: Event, wording: Wording = VISIT) -> list[tuple[str, str]]:
 
 
 def plain_body(event: Event, method: str, update: bool = False, wording: Wording = VISIT,
-               extra: Sequence[tuple[str, str]] = ()) -> str:
-    lines = ["Hej,", "", _intro(event, method, update, wording), ""]
+               extra: Sequence[tuple[str, str]] = (), removed: bool = False) -> str:
+    lines = ["Hej,", "", _intro(event, method, update, wording, removed), ""]
     lines += [f"{label}: {value}" for label, value in _facts(event, wording)]
     if wording.details and event.description:
         lines += ["", event.description]
     if event.programme:
         lines += ["", "Program:"] + ["- " + line for line in programme_lines(event.programme)]
-    if event.attendees:
-        lines += ["", "Inbjudna:"] + [f"- {p.name} <{p.email}>" for p in event.attendees]
+    if event.attendees and not removed:
+        lines += ["", "Inbjudna:"] + [f"- {one_line(p.name)} <{p.email}>" for p in event.attendees]
     for text, url in extra:  # e.g. the link to the pre-visit measurement
         lines += ["", text, url]
     lines += ["", "Med vänliga hälsningar", event.organizer_name, event.organizer_email, ""]
@@ -96,15 +141,15 @@ def plain_body(event: Event, method: str, update: bool = False, wording: Wording
 
 
 def html_body(event: Event, method: str, update: bool = False, wording: Wording = VISIT,
-              extra: Sequence[tuple[str, str]] = ()) -> str:
+              extra: Sequence[tuple[str, str]] = (), removed: bool = False) -> str:
     e = html.escape
     rows = "\n".join(f'<tr><th scope="row" style="text-align:left;padding-right:1em">{e(label)}</th>'
                      f"<td>{e(value)}</td></tr>" for label, value in _facts(event, wording))
     parts = [
         '<!doctype html>\n<html lang="sv">\n<head><meta charset="utf-8">'
-        f"<title>{e(subject(event, method, update))}</title></head>\n<body>",
+        f"<title>{e(subject(event, method, update, removed, wording))}</title></head>\n<body>",
         "<p>Hej,</p>",
-        f"<p>{e(_intro(event, method, update, wording))}</p>",
+        f"<p>{e(_intro(event, method, update, wording, removed))}</p>",
         f"<table>\n{rows}\n</table>",
     ]
     if wording.details and event.description:
@@ -112,7 +157,7 @@ def html_body(event: Event, method: str, update: bool = False, wording: Wording 
     if event.programme:
         items = "\n".join(f"<li>{e(line)}</li>" for line in programme_lines(event.programme))
         parts.append(f"<h2>Program</h2>\n<ul>\n{items}\n</ul>")
-    if event.attendees:
+    if event.attendees and not removed:
         people = "\n".join(f"<li>{e(p.name)} &lt;{e(p.email)}&gt;</li>" for p in event.attendees)
         parts.append(f"<h2>Inbjudna</h2>\n<ul>\n{people}\n</ul>")
     parts += [f'<p>{e(text)}<br>\n<a href="{e(url)}">{e(url)}</a></p>' for text, url in extra]
@@ -124,12 +169,14 @@ def html_body(event: Event, method: str, update: bool = False, wording: Wording 
 def build_message(event: Event, method: str, calendar: bytes, update: bool = False,
                   now: datetime | None = None, from_name: str | None = None,
                   from_email: str | None = None, wording: Wording = VISIT,
-                  to: tuple[Person, ...] | None = None, extra: Sequence[tuple[str, str]] = ()) -> EmailMessage:
+                  to: tuple[Person, ...] | None = None, extra: Sequence[tuple[str, str]] = (),
+                  removed: bool = False) -> EmailMessage:
     """The iMIP message for `calendar` (the bytes of a METHOD:REQUEST or METHOD:CANCEL calendar).
 
     From is the organizer (the ORGANIZER of the calendar) unless from_name/from_email are given;
     To is every attendee, or `to` (people added after the invitation went out get it alone).
     `extra`: (text, URL) paragraphs for the mail's text only, not the calendar (the measurement's link).
+    `removed`: a CANCEL to a person taken off the list (the occasion itself goes ahead).
     """
     if method not in (REQUEST, CANCEL):
         raise ValueError(f"unsupported iTIP method {method}")
@@ -139,15 +186,15 @@ def build_message(event: Event, method: str, calendar: bytes, update: bool = Fal
     now = now or datetime.now(timezone.utc)
     sender = from_email or event.organizer_email
     msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = subject(event, method, update)
+    msg["Subject"] = one_line(subject(event, method, update, removed, wording))
     msg["From"] = _address(from_name if from_name is not None else event.organizer_name, sender)
     msg["To"] = [_address(p.name, p.email) for p in recipients]
     msg["Date"] = format_datetime(now.astimezone(timezone.utc))
-    msg["Message-ID"] = make_msgid(domain=sender.partition("@")[2] or None)
+    msg["Message-ID"] = make_msgid(domain=ascii_domain(sender.partition("@")[2]) or None)
 
-    msg.set_content(plain_body(event, method, update, wording, extra), subtype="plain", charset="utf-8",
+    msg.set_content(plain_body(event, method, update, wording, extra, removed), subtype="plain", charset="utf-8",
                     cte="quoted-printable")
-    msg.add_alternative(html_body(event, method, update, wording, extra), subtype="html", charset="utf-8",
+    msg.add_alternative(html_body(event, method, update, wording, extra, removed), subtype="html", charset="utf-8",
                         cte="quoted-printable")
     # base64 keeps the calendar's CRLF line ends and folding byte for byte.
     msg.add_alternative(calendar.decode("utf-8"), subtype="calendar", charset="utf-8", cte="base64",
@@ -172,11 +219,11 @@ def letter(subject_: str, sender: tuple[str, str], recipients: Sequence[tuple[st
         raise ValueError("a mail needs at least one recipient")
     now = now or datetime.now(timezone.utc)
     msg = EmailMessage(policy=SMTP_POLICY)
-    msg["Subject"] = subject_
+    msg["Subject"] = one_line(subject_)
     msg["From"] = _address(*sender)
     msg["To"] = [_address(name, email) for name, email in recipients]
     msg["Date"] = format_datetime(now.astimezone(timezone.utc))
-    msg["Message-ID"] = make_msgid(domain=sender[1].partition("@")[2] or None)
+    msg["Message-ID"] = make_msgid(domain=ascii_domain(sender[1].partition("@")[2]) or None)
     msg.set_content(plain, subtype="plain", charset="utf-8", cte="quoted-printable")
     if html_ is not None:
         msg.add_alternative(html_, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -185,5 +232,40 @@ def letter(subject_: str, sender: tuple[str, str], recipients: Sequence[tuple[st
 
 
 def as_text(msg: EmailMessage) -> str:
-    """The message as stored in the outbox and sent: ASCII, CRLF line ends."""
-    return msg.as_bytes(policy=SMTP_POLICY).decode("ascii")
+    """The message as stored in the outbox and sent: CRLF line ends, and ASCII unless a recipient's
+    address needs UTF-8 (then the To header, and it alone, is written in UTF-8)."""
+    to = msg["To"]
+    if to is None or not any(needs_utf8(a.addr_spec) for a in to.addresses):
+        return msg.as_bytes(policy=SMTP_POLICY).decode("ascii")
+    del msg["To"]
+    try:
+        rest = msg.as_bytes(policy=SMTP_POLICY).decode("ascii")
+    finally:
+        msg["To"] = to
+    return policy.SMTPUTF8.fold("To", to) + rest
+
+
+def _header_span(text: str, name: str) -> tuple[int, int] | None:
+    """Where the (possibly folded) header `name` is in the message's header block."""
+    head_end = text.find("\r\n\r\n")
+    head_end = len(text) if head_end < 0 else head_end + 2
+    match = re.search(rf"(?im)^{re.escape(name)}:.*\r\n(?:[ \t].*\r\n)*", text[:head_end])
+    return (match.start(), match.end()) if match else None
+
+
+def without_utf8_recipients(text: str) -> str:
+    """The stored message for a server without SMTPUTF8: the To header keeps only the addresses it can take
+    (display names encoded as usual). Everything else stays byte for byte."""
+    span = _header_span(text, "To")
+    if span is None:
+        return text
+    from email.parser import HeaderParser
+    parsed = HeaderParser(policy=policy.default).parsestr(text[span[0]:span[1]] + "\r\n")
+    kept = [_address(a.display_name, a.addr_spec) for a in parsed["To"].addresses if not needs_utf8(a.addr_spec)]
+    holder = EmailMessage(policy=SMTP_POLICY)
+    if kept:
+        holder["To"] = kept
+        line = SMTP_POLICY.fold("To", holder["To"])
+    else:
+        line = "To: undisclosed-recipients:;\r\n"
+    return text[:span[0]] + line + text[span[1]:]

@@ -33,8 +33,10 @@ WAITING = "waiting"  # pending or sending: the mail is still in the outbox
 UNREACHABLE, TIMEOUT, AUTH, RECIPIENT, SENDER, REFUSED, DISCONNECTED, TLS, OTHER = (
     "unreachable", "timeout", "auth", "recipient", "sender", "refused", "disconnected", "tls", "other")
 PARTLY_REFUSED, RESENT = "partly_refused", "resent"
+# An address with å/ä/ö before the @ and a server without SMTPUTF8: all recipients, or some of them.
+UTF8, UTF8_PARTLY = "utf8", "utf8_partly"
 
-_CODE = re.compile(r"^\[([a-z_]+)\] ?")
+_CODE = re.compile(r"^\[([a-z0-9_]+)\] ?")
 # Errors written before the codes: recognised by their (Swedish, technical) wording.
 _OLD_WORDING = (
     ("tog inte emot någon mottagare", RECIPIENT),
@@ -81,12 +83,18 @@ def reason_text(code: str | None) -> str | None:
         TLS: _("Den krypterade förbindelsen till e-postservern kunde inte öppnas."),
         PARTLY_REFUSED: _("E-postservern godtog inte alla mottagare."),
         RESENT: _("Meddelandet skickades igen efter ett avbrott och kan ha kommit fram två gånger."),
+        UTF8: _("E-postservern kan inte skicka till adresser med å, ä, ö eller andra specialtecken före @."),
+        UTF8_PARTLY: _("E-postservern kan inte skicka till adresser med å, ä, ö eller andra specialtecken före @: "
+                       "de mottagarna fick inget meddelande, men alla andra fick det."),
     }
     return texts.get(code, _("Utskicket misslyckades av ett tekniskt fel."))
 
 
 def _advice(code: str | None) -> str:
     """What the user can do about a mail that could not be sent."""
+    if code == UTF8:
+        return _("Be om en e-postadress utan å, ä och ö, eller be den som sköter e-postservern att slå på stöd "
+                 "för internationella e-postadresser.")
     if code == RECIPIENT:
         return _("Kontrollera mottagarens e-postadress och välj sedan ”Försök igen” i utkorgen.")
     if code in (AUTH, TLS, SENDER):

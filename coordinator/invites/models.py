@@ -62,6 +62,10 @@ class Attendee(db.Model):
     role: Mapped[str] = mapped_column(String(30), default="REQ-PARTICIPANT")
     partstat: Mapped[str] = mapped_column(String(20), default="NEEDS-ACTION")
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The SEQUENCE of the last invitation (REQUEST) that went to this person; None: not invited yet.
+    sent_sequence: Mapped[int | None] = mapped_column(Integer)
+    # The DTSTAMP of the last calendar answer (REPLY) applied: an older one is ignored.
+    reply_stamp: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     comment: Mapped[str] = mapped_column(Text, default="")
     attended: Mapped[bool | None] = mapped_column(Boolean)  # for events: recorded afterwards
 

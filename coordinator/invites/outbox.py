@@ -8,6 +8,13 @@ so no other worker takes it; then sends it and commits `sent` at once. A failure
 OUTBOX_MAX_ATTEMPTS. A worker that dies between claim and commit leaves a `sending` message
 whose lease runs out; it is then sent again (the only case of a double delivery, and the only
 alternative would be to risk losing it).
+
+Addresses with å/ä/ö (mail.needs_utf8): the message goes with SMTPUTF8 when the server offers it.
+When it does not, the message still goes to every other recipient, with its To header rewritten
+without the addresses the server cannot take, and is recorded as sent with those recipients named
+as not reached (code `utf8_partly`); only a message whose every recipient needs SMTPUTF8 fails
+(code `utf8`, at once: trying again cannot help until the server changes). One message row per
+mail keeps the outbox's guarantees (claimed once, committed `sent` at once) unchanged.
 """
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..audit import record, utcnow
 from ..extensions import db
-from . import mailstatus
+from . import mail, mailstatus
 from .models import FAILED, PENDING, SENT, OutboxMessage
 
 SENDING = "sending"
@@ -90,10 +97,20 @@ class SmtpConnection:
             smtp.login(c["username"], c["password"])
         return smtp
 
-    def send(self, sender: str, recipients: list[str], data: bytes) -> dict:
+    def offers_utf8(self) -> bool:
+        """Whether the server takes addresses and headers in UTF-8 (the SMTPUTF8 extension)."""
         if self.smtp is None:
             self.smtp = self._open()
-        return self.smtp.sendmail(sender, recipients, data)
+        self.smtp.ehlo_or_helo_if_needed()
+        return self.smtp.has_extn("smtputf8")
+
+    def send(self, sender: str, recipients: list[str], data: bytes, utf8: bool = False) -> dict:
+        if self.smtp is None:
+            self.smtp = self._open()
+        options: list[str] = []
+        if utf8:
+            options = ["SMTPUTF8"] + (["BODY=8BITMIME"] if self.smtp.has_extn("8bitmime") else [])
+        return self.smtp.sendmail(sender, recipients, data, mail_options=options)
 
     def close(self) -> None:
         if self.smtp is not None:
@@ -186,9 +203,33 @@ def _finish(session: Session, message_id: int, lease_until: datetime, **values) 
 
 def envelope_sender(message_text: str, conf: dict) -> str:
     if conf["mail_from"]:
-        return conf["mail_from"]
+        return mail.smtp_address(conf["mail_from"])
     headers = HeaderParser().parsestr(message_text, headersonly=True)
-    return parseaddr(str(headers.get("From", "")))[1]
+    return mail.smtp_address(parseaddr(str(headers.get("From", "")))[1])
+
+
+class NoUtf8Recipient(Exception):
+    """Every recipient has an address the server cannot take (it lacks SMTPUTF8)."""
+
+    def __init__(self, recipients: list[str]):
+        super().__init__(", ".join(recipients))
+        self.recipients = recipients
+
+
+def send_message(connection: SmtpConnection, text: str, recipients: list[str], conf: dict) -> tuple[dict, list[str]]:
+    """Send one stored message. Returns (the recipients the server refused, those that were left out because
+    their address needs SMTPUTF8 and the server lacks it). Raises what smtplib raises, or NoUtf8Recipient."""
+    sender = envelope_sender(text, conf)
+    wide = [r for r in recipients if mail.needs_utf8(r)]
+    if (wide or not text.isascii()) and connection.offers_utf8():
+        return connection.send(sender, [mail.smtp_address(r) for r in recipients], text.encode("utf-8"),
+                               utf8=True), []
+    if wide:
+        if len(wide) == len(recipients):
+            raise NoUtf8Recipient(wide)
+        text = mail.without_utf8_recipients(text)
+    narrow = [mail.smtp_address(r) for r in recipients if r not in wide]
+    return connection.send(sender, narrow, text.encode("utf-8")), wide
 
 
 def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int = 100) -> DeliveryReport:
@@ -216,7 +257,15 @@ def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int
             if "\r\n" not in text:
                 text = text.replace("\n", "\r\n")
             try:
-                refused = connection.send(envelope_sender(text, conf), recipients, text.encode("utf-8"))
+                refused, left_out = send_message(connection, text, recipients, conf)
+            except NoUtf8Recipient as e:
+                # Trying again cannot help until the server (or the address) changes: failed at once.
+                error = mailstatus.tagged(mailstatus.UTF8, "E-postservern erbjuder inte SMTPUTF8 och kan inte ta "
+                                                           f"emot: {e}")[:1000]
+                _finish(session, message_id, lease_until, status=FAILED, attempts=attempts, last_error=error,
+                        next_attempt_at=now)
+                report.failed += 1
+                continue
             except Exception as e:  # noqa: BLE001 - every failure is recorded and retried
                 connection.close()
                 error = describe_error(e, conf)
@@ -230,7 +279,10 @@ def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int
                     report.retried += 1
                 continue
             note = ""
-            if refused:
+            if left_out:
+                note = mailstatus.tagged(mailstatus.UTF8_PARTLY, "Skickat, men inte till (servern saknar SMTPUTF8): "
+                                         + ", ".join(sorted(left_out + list(refused or ()))))
+            elif refused:
                 note = mailstatus.tagged(mailstatus.PARTLY_REFUSED,
                                          "Skickat, men avvisat för: " + ", ".join(sorted(refused)))
             elif previous == SENDING:

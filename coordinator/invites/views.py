@@ -5,12 +5,16 @@ cannot log in, so the secret token in the URL is the key, and revoking it closes
 """
 from __future__ import annotations
 
+import hashlib
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
 from ..audit import record, utcnow
@@ -19,7 +23,7 @@ from ..auth import staff_required
 from ..extensions import db
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
-from ..scheduling.models import Visit
+from ..scheduling.models import GENOMFORD, INSTALLD, Visit
 from . import bp, outbox, service
 from .mailstatus import invitation_status, mail_status
 from .models import FAILED, PARTSTATS, PENDING, SENT, Attendee, FeedToken, OutboxMessage
@@ -148,12 +152,13 @@ def outbox_retry(message_id: int):
 @staff_required
 def visit_ics(visit_id: int):
     visit = _visit_or_404(visit_id)
+    method = "CANCEL" if visit.status == INSTALLD else "REQUEST"  # a cancelled visit's file removes it
     try:
-        data = service.calendar_for(visit)
+        data = service.calendar_for(visit, method)
     except service.InviteError as e:
         flash(str(e), "error")
         return redirect(url_for("invites.replies", visit_id=visit.id))
-    return calendar_response(data, f"besok-{visit.id}.ics", method="REQUEST")
+    return calendar_response(data, f"besok-{visit.id}.ics", method=method)
 
 
 def _replies_page(visit: Visit, errors: list[str] | None = None, pasted: str = "", status: int = 200):
@@ -165,35 +170,109 @@ def _replies_page(visit: Visit, errors: list[str] | None = None, pasted: str = "
                            statuses=OUTBOX_STATUS_LABELS, kinds=KIND_LABELS), status
 
 
+def reply_data(req) -> tuple[bytes, str | None]:
+    """The REPLY from an upload or a paste (visits and events): (data, None) or (b"", the problem in words)."""
+    upload = req.files.get("file")
+    pasted = (req.form.get("text") or "").strip()
+    data: bytes = b""
+    if upload is not None and upload.filename:
+        data = upload.read(REPLY_MAX_BYTES + 1)
+        if len(data) > REPLY_MAX_BYTES:
+            return b"", _("Filen är för stor för att vara ett svar på en inbjudan.")
+    elif pasted:
+        data = pasted.encode("utf-8")
+    if not data.strip():
+        return b"", _("Välj en .ics-fil med svaret eller klistra in dess innehåll.")
+    return data, None
+
+
+def flash_reply_result(result: service.ReplyResult) -> None:
+    """What became of an uploaded answer, in words."""
+    if result:
+        flash(_("Svaret är registrerat: %(who)s.", who=", ".join(
+            f"{a.name} – {partstat_label(a.partstat)}" for a in result)), "success")
+    if result.superseded:
+        flash(_("Svaret gäller en äldre version av inbjudan (före den senaste ändringen av tid eller plats) "
+                "och har inte registrerats."), "info")
+    if result.outdated:
+        flash(_("Ett senare svar från %(who)s är redan registrerat. Det här svaret är äldre och har inte "
+                "registrerats.", who=", ".join(a.name for a in result.outdated)), "info")
+
+
 @bp.route("/besok/<int:visit_id>/svar", methods=["GET", "POST"])
 @staff_required
 def replies(visit_id: int):
     visit = _visit_or_404(visit_id)
     if request.method == "GET":
         return _replies_page(visit)
-    upload = request.files.get("file")
     pasted = (request.form.get("text") or "").strip()
-    data: bytes = b""
-    if upload is not None and upload.filename:
-        data = upload.read(REPLY_MAX_BYTES + 1)
-        if len(data) > REPLY_MAX_BYTES:
-            return _replies_page(visit, [_("Filen är för stor för att vara ett svar på en inbjudan.")], pasted, 400)
-    elif pasted:
-        data = pasted.encode("utf-8")
-    if not data.strip():
-        return _replies_page(visit, [_("Välj en .ics-fil med svaret eller klistra in dess innehåll.")], pasted, 400)
+    data, problem = reply_data(request)
+    if problem:
+        return _replies_page(visit, [problem], pasted, 400)
     try:
-        updated = service.apply_reply(data, current_user, visit=visit)
+        result = service.apply_reply(data, current_user, owner=visit)
     except service.InviteError as e:
         db.session.rollback()
         return _replies_page(visit, [str(e)], pasted, 400)
     db.session.commit()
-    if updated:
-        flash(_("Svaret är registrerat: %(who)s.", who=", ".join(
-            f"{a.name} – {partstat_label(a.partstat)}" for a in updated)), "success")
+    flash_reply_result(result)
+    return redirect(url_for("invites.replies", visit_id=visit.id))
+
+
+def _remove_confirmation(visit: Visit, attendee: Attendee) -> confirm.Confirmation:
+    happens = [_("%(name)s (%(email)s) tas bort från de inbjudna till besöket och från besökets program.",
+                 name=attendee.name, email=attendee.email)]
+    if attendee.sent_sequence is not None and visit.date is not None:
+        happens.append(_("%(name)s har fått inbjudan och får nu ett meddelande om att den inte längre gäller. "
+                         "Besöket tas då bort ur personens kalender. De andra inbjudna får inget meddelande.",
+                         name=attendee.name))
+    if attendee.partstat != "NEEDS-ACTION":
+        happens.append(_("Svaret som är registrerat (%(answer)s) tas bort med personen.",
+                         answer=partstat_label(attendee.partstat)))
+    return confirm.Confirmation(
+        heading=_("Ta bort %(name)s från de inbjudna?", name=attendee.name),
+        action=url_for("invites.remove_attendee", visit_id=visit.id, attendee_id=attendee.id),
+        button=_("Ta bort personen"), back=url_for("invites.replies", visit_id=visit.id) + f"#deltagare-{attendee.id}",
+        facts=[(_("Besök"), visit.site.label), (_("Datum"), visit.date.isoformat() if visit.date else "–")],
+        happens=happens,
+        cannot_undo=_("Meddelandet om att inbjudan inte längre gäller kan inte tas tillbaka. Behövs personen igen "
+                      "kryssar du i henne eller honom i programmet och skickar inbjudan på nytt."),
+        hidden={"version": visit.version})
+
+
+@bp.route("/besok/<int:visit_id>/svar/<int:attendee_id>/ta-bort", methods=["GET", "POST"])
+@staff_required
+def remove_attendee(visit_id: int, attendee_id: int):
+    """Take a person off a visit; someone who had the invitation gets a cancellation for them alone."""
+    visit = _visit_or_404(visit_id)
+    attendee = next((a for a in visit.attendees if a.id == attendee_id), None)
+    if attendee is None:
+        abort(404)
+    if visit.status in (INSTALLD, GENOMFORD):
+        flash(_("Besöket är inställt eller genomfört; listan över inbjudna ändras inte längre."), "info")
+        return redirect(url_for("invites.replies", visit_id=visit.id))
+    if not confirm.confirmed():
+        return confirm.page(_remove_confirmation(visit, attendee))
+    if not FlaskForm().validate_on_submit():  # the CSRF token only
+        abort(400)
+    if request.form.get("version") != str(visit.version):
+        flash(_("Besöket har ändrats av någon annan sedan du öppnade sidan. Ingenting ändrades; se hur det ser ut "
+                "nu och försök igen."), "error")
+        return redirect(url_for("invites.replies", visit_id=visit.id))
+    name = attendee.name
+    try:
+        message = service.visit_uninvite(visit, attendee, current_user)
+        db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Besöket har ändrats av någon annan sedan du öppnade sidan. Ingenting ändrades; se hur det ser ut "
+                "nu och försök igen."), "error")
+        return redirect(url_for("invites.replies", visit_id=visit_id))
+    if message is not None:
+        flash(_("%(name)s är borttagen från de inbjudna. Ett meddelande om att inbjudan inte längre gäller ligger "
+                "i utkorgen.", name=name), "success")
     else:
-        flash(_("Svaret gäller en äldre version av inbjudan (före den senaste ändringen av tid eller plats) "
-                "och har inte registrerats."), "info")
+        flash(_("%(name)s är borttagen från de inbjudna.", name=name), "success")
     return redirect(url_for("invites.replies", visit_id=visit.id))
 
 
@@ -220,13 +299,23 @@ def set_partstat(visit_id: int, attendee_id: int):
 
 @bp.route("/kalender/<token>.ics")
 def feed(token: str):
-    """Public: the token is the secret. A revoked or unknown token is 404 (not 403: says nothing)."""
-    feed_token = service.active_feed(token)
+    """Public: the token is the secret. An unknown token is 404 (says nothing); a revoked one is 410 Gone,
+    so that calendar clients stop asking. ETag and Last-Modified let a client ask "anything new?" and get
+    304 Not Modified without the calendar."""
+    feed_token = service.find_feed(token)
     if feed_token is None:
         abort(404)
-    response = calendar_response(service.feed_calendar(feed_token), "besok.ics", download=False)
+    if feed_token.revoked_at is not None:
+        text = _("Kalenderflödet är återkallat och finns inte längre. Be samordnarens kansli om en ny adress.")
+        return Response(text + "\n", status=410, content_type="text/plain; charset=utf-8",
+                        headers={"X-Robots-Tag": "noindex", "Cache-Control": "no-cache"})
+    data, last_modified = service.feed_calendar(feed_token)
+    response = calendar_response(data, "besok.ics", download=False)
     response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    response.headers["Cache-Control"] = "private, no-cache"  # kept, but asked about each time
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    response.last_modified = last_modified
+    return response.make_conditional(request)
 
 
 @bp.route("/kalenderflöden")
