@@ -9,6 +9,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import config
 from .extensions import babel, csrf, db, login_manager, migrate
+from .forms import CleanRequest
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.request_class = CleanRequest  # no control characters in any query-string or form value
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if test_config:
@@ -142,9 +144,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         403: (lambda: _("Ingen behörighet"), lambda: _("Din roll ger inte tillgång till den här sidan.")),
         404: (lambda: _("Sidan finns inte"), lambda: _("Adressen är fel, eller så har det du söker tagits bort.")),
         413: (lambda: _("Filen är för stor"), lambda: _("Filen får vara högst 20 MB.")),
+        500: (lambda: _("Något gick fel"),
+              lambda: _("Det blev ett fel hos oss, och det du skickade har inte sparats. Försök igen om en "
+                        "stund. Kvarstår felet: kontakta den som sköter systemet och berätta vad du gjorde.")),
     }
 
     def error_page(e):
+        if e.code == 500:
+            # The failed request's transaction may be broken; the page itself reads the database.
+            db.session.rollback()
         heading, message = errors[e.code]
         return render_template("error.html", heading=heading(), message=message()), e.code
 

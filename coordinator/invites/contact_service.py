@@ -311,6 +311,11 @@ def parse_contacts_csv(data: bytes | str, sites: Mapping[tuple[str, str], Site] 
     return result
 
 
+def _broken(text: str) -> bool:
+    """A line break or another control character (tab included) in what must be one line of text."""
+    return any(ch < " " or ch == "\x7f" for ch in text)
+
+
 def _parse_row(line: int, cells: list[str], columns: dict[str, int], sites: Mapping[tuple[str, str], Site],
                roles: dict[str, str], problems: list[str]) -> ContactRow | None:
     def cell(name: str) -> str:
@@ -352,6 +357,10 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], sites: Mapp
     if len(organisation) > MAX_LENGTHS["organisation"]:
         problems.append(_("Rad %(line)s: organisationen är för lång (högst %(max)s tecken).",
                           line=line, max=MAX_LENGTHS["organisation"]))
+    # A quoted cell may hold a line break; in a name it would break the invitation's mail headers.
+    if any(_broken(text) for text in (name, phone, organisation, enhet, role_text)):
+        problems.append(_("Rad %(line)s: ett fält innehåller en radbrytning eller ett styrtecken. "
+                          "Namn, telefon och organisation skrivs på en rad.", line=line))
     if len(problems) > before or site is None or role is None:
         return None
     return ContactRow(line=line, site_id=site.id, site_label=site.label, role=role, name=name, email=email,

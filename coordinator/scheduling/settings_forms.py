@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
