@@ -375,7 +375,7 @@ def test_no_hostile_input_gives_a_server_error(world, endpoint, method):
             path = replace_argument(rule, path, arg, bad)
         params = dict(parse_qsl(own_query))
         for name in data.draw(st.lists(st.sampled_from(query), max_size=3, unique=True), label="query"):
-            params[name] = data.draw(hostile_value(), label=name)
+            params[name] = data.draw(st.one_of(hostile_int(), hostile_value()), label=name)
         client = client_for(world, endpoint, role)
         if method == "GET":
             note(f"GET {path} as {role}: {shown(params)}")

@@ -258,8 +258,10 @@ def parse_contacts_csv(data: bytes | str, sites: Mapping[tuple[str, str], Site] 
     seen: dict[tuple[int, str], int] = {}
     problems = result.problems
     try:
+        last = 0
         for row in reader:
-            line = reader.line_num
+            # The row's first line: a quoted cell may span lines, and reader.line_num is the row's last.
+            line, last = last + 1, reader.line_num
             cells = [c.strip() for c in row]
             if not any(cells):
                 continue
