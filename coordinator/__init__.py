@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from . import config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -30,6 +30,15 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class TextConverter(UnicodeConverter):
+    """`<…>` and `<string:…>` in every route: a segment with a control character (NUL…) matches nothing (404);
+    no link of the app has one, and PostgreSQL refuses NUL in text."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]")
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -38,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     app.request_class = CleanRequest  # no control characters in any query-string or form value
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))

@@ -55,6 +55,14 @@ def test_a_kommun_plan_comment_with_a_nul_byte_is_saved_without_it(app, sites, a
     assert activity_row(app, activity)["kommun_comment"] == "Klart i maj"
 
 
+@pytest.mark.parametrize("path", ["/kalender/%00.ics", "/plan/abc%00def", "/matning/%01", "/rapporter/2016Q3%00/",
+                                  "/register/kommun/01%0080"])
+def test_a_path_with_a_control_character_is_not_found(app, staff, path):
+    """No link of the app holds one; the kommun's link routes answer anonymous strangers the same."""
+    assert staff.get(path).status_code == 404
+    assert Client(app, None).get(path).status_code == 404
+
+
 # --------------------------------------------------------------------------- ids beyond the database's integers
 
 @pytest.mark.parametrize("url", [
@@ -222,3 +230,10 @@ def test_every_text_cell_that_a_spreadsheet_would_run_gets_a_leading_apostrophe(
 
     data = csv_bytes(["Svar"], [[cell]]).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(data), delimiter=";"))[1] == [written]
+
+
+def test_a_date_of_only_a_line_break_is_refused_as_missing(app, sites, staff):
+    make_plan(app, sites[0], [[("pagar", True)]])
+    response = staff.post(f"/handlingsplaner/plats/{sites[0]}/lankar", {"valid_through": "\r\n "})
+    assert response.status_code == 400
+    assert "Ange ett datum (ÅÅÅÅ-MM-DD)." in text(response)

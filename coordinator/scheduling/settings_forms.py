@@ -57,6 +57,7 @@ class SvDateField(DateField):
         text = " ".join(valuelist or []).strip()
         if not valuelist or not text:
             self.data = None
+            self.raw_data = []  # blank (spaces, a line break) is missing: the required check says so
             return
         try:
             self.data = datetime.strptime(text, "%Y-%m-%d").date()
@@ -70,6 +71,7 @@ class SvTimeField(TimeField):
         text = " ".join(valuelist or []).strip().replace(".", ":")
         if not valuelist or not text:
             self.data = None
+            self.raw_data = []  # blank (spaces, a line break) is missing: the required check says so
             return
         for fmt in ("%H:%M", "%H:%M:%S"):
             try:
@@ -86,6 +88,7 @@ class SvIntegerField(IntegerField):
         text = "".join((valuelist or [""])[0].split())
         if not valuelist or not text:
             self.data = None
+            self.raw_data = []  # blank (spaces, a line break) is missing: the required check says so
             return
         try:
             self.data = int(text)
