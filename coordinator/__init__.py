@@ -5,11 +5,12 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from . import config
 from .database import PRIVATE_DIR, configure_sqlite, make_private
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .forms import CleanRequest
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,15 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class TextConverter(UnicodeConverter):
+    """`<…>` and `<string:…>` in every route: a segment with a control character (NUL…) matches nothing (404);
+    no link of the app has one, and PostgreSQL refuses NUL in text."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]")
+
+
 def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
     app = Flask(
         __name__,
@@ -38,6 +48,8 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
         static_folder=str(config.PROJECT_ROOT / "static"),
     )
     app.url_map.converters["int"] = IdConverter  # before any route is added
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
+    app.request_class = CleanRequest  # no control characters in any query-string or form value
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     make_private(Path(app.instance_path), PRIVATE_DIR)  # the secret key and uploads with personal data
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
@@ -147,9 +159,15 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
         403: (lambda: _("Ingen behörighet"), lambda: _("Din roll ger inte tillgång till den här sidan.")),
         404: (lambda: _("Sidan finns inte"), lambda: _("Adressen är fel, eller så har det du söker tagits bort.")),
         413: (lambda: _("Filen är för stor"), lambda: _("Filen får vara högst 20 MB.")),
+        500: (lambda: _("Något gick fel"),
+              lambda: _("Det blev ett fel hos oss, och det du skickade har inte sparats. Försök igen om en "
+                        "stund. Kvarstår felet: kontakta den som sköter systemet och berätta vad du gjorde.")),
     }
 
     def error_page(e):
+        if e.code == 500:
+            # The failed request's transaction may be broken; the page itself reads the database.
+            db.session.rollback()
         heading, message = errors[e.code]
         return render_template("error.html", heading=heading(), message=message()), e.code
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
+from ..forms import FlaskForm
 from wtforms import HiddenField
 
 from .models import FLAGS, QUOTE_REASONS

@@ -40,6 +40,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..auth import staff_required
 from ..events.models import Event
 from ..extensions import db
+from ..forms import fits_integer
 from ..registry.models import Kommun, Lan, OjGroup
 from ..sampling.models import Site
 from ..scheduling.models import Visit
@@ -73,6 +74,8 @@ def _int(value: str | None, allowed=None) -> int | None:
         number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    if number is not None and not fits_integer(number):
+        return None  # no row has such an id, and the database cannot compare with it
     return number if number is None or allowed is None or number in allowed else None
 
 

@@ -271,8 +271,10 @@ def parse_contacts_csv(data: bytes | str, sites: Mapping[tuple[str, str], Site] 
     seen: dict[tuple[int, str], int] = {}
     problems = result.problems
     try:
+        last = 0
         for row in reader:
-            line = reader.line_num
+            # The row's first line: a quoted cell may span lines, and reader.line_num is the row's last.
+            line, last = last + 1, reader.line_num
             cells = [c.strip() for c in row]
             if not any(cells):
                 continue
@@ -324,6 +326,11 @@ def parse_contacts_csv(data: bytes | str, sites: Mapping[tuple[str, str], Site] 
     return result
 
 
+def _broken(text: str) -> bool:
+    """A line break or another control character (tab included) in what must be one line of text."""
+    return any(ch < " " or ch == "\x7f" for ch in text)
+
+
 def _parse_row(line: int, cells: list[str], columns: dict[str, int], sites: Mapping[tuple[str, str], Site],
                roles: dict[str, str], problems: list[str]) -> ContactRow | None:
     def cell(name: str) -> str:
@@ -368,6 +375,10 @@ def _parse_row(line: int, cells: list[str], columns: dict[str, int], sites: Mapp
     if len(organisation) > MAX_LENGTHS["organisation"]:
         problems.append(_("Rad %(line)s: organisationen är för lång (högst %(max)s tecken).",
                           line=line, max=MAX_LENGTHS["organisation"]))
+    # A quoted cell may hold a line break; in a name it would break the invitation's mail headers.
+    if any(_broken(text) for text in (name, phone, organisation, enhet, role_text)):
+        problems.append(_("Rad %(line)s: ett fält innehåller en radbrytning eller ett styrtecken. "
+                          "Namn, telefon och organisation skrivs på en rad.", line=line))
     if len(problems) > before or site is None or role is None:
         return None
     return ContactRow(line=line, site_id=site.id, site_label=site.label, role=role, name=name, email=email,

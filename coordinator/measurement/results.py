@@ -5,8 +5,6 @@ requests and answers into that shape and writes the exports. The report calls re
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 import unicodedata
 from collections import defaultdict
@@ -18,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..csvexport import csv_bytes
 from ..extensions import db
 from ..registry.models import Kommun
 from ..sampling.models import Site
@@ -103,15 +102,6 @@ def report_tables(start: date | None, end: date) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- CSV for Swedish Excel
-
-def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 with BOM and semicolons: what Swedish Excel opens correctly with a double click."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
 
 def csv_filename(questionnaire: Questionnaire, what: str, today: date) -> str:
     """matning-3-infor-besoket-svar-2026-11-23.csv: ASCII, so every browser and OS keeps it."""

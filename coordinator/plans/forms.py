@@ -7,9 +7,9 @@ when a form comes back with an error or a conflict.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import FlaskForm, SubForm
 from markupsafe import Markup
-from wtforms import (BooleanField, Field, FieldList, Form, FormField, HiddenField, SelectField, StringField,
+from wtforms import (BooleanField, Field, FieldList, FormField, HiddenField, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import Select, html_params
@@ -122,7 +122,7 @@ class LinkForm(FlaskForm):
                                 render_kw={"autocomplete": "off"})
 
 
-class SituationForm(Form):
+class SituationForm(SubForm):
     goal_id = HiddenField()
     situation = TextAreaField(_l("Läget"), validators=[Optional(), Length(max=TEXT_MAX)])
 

@@ -78,6 +78,7 @@ MESSAGES: dict[str, str] = {
     "missing_value": N_("Rad %(line)s: folkmängd saknas för kommun %(code)s år %(year)s"),
     "not_integer": N_("Rad %(line)s: folkmängden '%(value)s' är inte ett heltal"),
     "negative": N_("Rad %(line)s: folkmängden '%(value)s' är negativ"),
+    "too_large": N_("Rad %(line)s: folkmängden '%(value)s' är för stor för att vara en kommuns"),
     "duplicate": N_("Rad %(line)s: kommunkod %(code)s förekommer två gånger för år %(year)s"),
 }
 
@@ -409,6 +410,10 @@ _COMMA_SEPARATED = re.compile(r"\d{1,3}(?:,\d{3})+")
 _ZERO_DECIMALS = re.compile(r"(\d+)[.,]0{1,2}")
 
 
+# What the population column holds (PostgreSQL's integer); far above any kommun, and Sweden, anyway.
+MAX_POPULATION = 2**31 - 1
+
+
 def _parse_count(raw: str, delimiter: str) -> tuple[int | None, str | None]:
     """(value, None) or (None, problem key)."""
     s = raw.strip().strip("\"'’").strip()
@@ -429,6 +434,8 @@ def _parse_count(raw: str, delimiter: str) -> tuple[int | None, str | None]:
     value = int(digits)
     if negative and value:
         return None, "negative"
+    if value > MAX_POPULATION:
+        return None, "too_large"
     return value, None
 
 

@@ -4,7 +4,7 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from ..forms import FlaskForm
 
 from .. import confirm
 from ..auth import roles_required, staff_required

@@ -6,8 +6,8 @@ loaded before someone else's change is refused and nothing is overwritten.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, FieldList, Form, FormField, HiddenField, SelectField, SelectMultipleField, \
+from ..forms import FlaskForm, SubForm
+from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField, SelectMultipleField, \
     StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -62,7 +62,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class PartForm(Form):
+class PartForm(SubForm):
     """One part of the programme (a sub-form: the outer form has the CSRF token)."""
     id = HiddenField()
     title = StringField(_l("Rubrik"), validators=[DataRequired(_l("Ange en rubrik för programpunkten.")),
@@ -78,7 +78,7 @@ class PartForm(Form):
             raise ValidationError(_l("Sluttiden måste vara efter starttiden."))
 
 
-class NewPartForm(Form):
+class NewPartForm(SubForm):
     title = StringField(_l("Rubrik"), validators=[Optional(), Length(max=200)])
     kind = SelectField(_l("Typ"), choices=[(k, v) for k, v in PART_KIND_LABELS.items()], default="annat")
     start = SvTimeField(_l("Från"), validators=[Optional()])

@@ -11,7 +11,7 @@ from datetime import date, datetime, time
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
@@ -57,6 +57,7 @@ class SvDateField(DateField):
         text = " ".join(valuelist or []).strip()
         if not valuelist or not text:
             self.data = None
+            self.raw_data = []  # blank (spaces, a line break) is missing: the required check says so
             return
         try:
             self.data = datetime.strptime(text, "%Y-%m-%d").date()
@@ -70,6 +71,7 @@ class SvTimeField(TimeField):
         text = " ".join(valuelist or []).strip().replace(".", ":")
         if not valuelist or not text:
             self.data = None
+            self.raw_data = []  # blank (spaces, a line break) is missing: the required check says so
             return
         for fmt in ("%H:%M", "%H:%M:%S"):
             try:
@@ -86,6 +88,7 @@ class SvIntegerField(IntegerField):
         text = "".join((valuelist or [""])[0].split())
         if not valuelist or not text:
             self.data = None
+            self.raw_data = []  # blank (spaces, a line break) is missing: the required check says so
             return
         try:
             self.data = int(text)
