@@ -47,6 +47,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(setup)
     app.cli.add_command(demo)
     app.cli.add_command(digest)
+    from .server import serve
+    app.cli.add_command(serve)
 
 
 @click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")
