@@ -12,7 +12,7 @@ import os
 import re
 
 import click
-from flask import Flask
+from flask import Flask, has_request_context, request
 from flask.cli import with_appcontext
 
 REDACTED = "[hemlig]"
@@ -47,11 +47,16 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for pattern in self.patterns + [_QUERY_TOKEN]:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+        # Inside a request the token is also known by value, as it appears in an error's SQL parameters.
+        token = (request.view_args or {}).get("token") if has_request_context() else None
+        if isinstance(token, str) and len(token) >= 8:
+            text = text.replace(token, REDACTED)
         return text
 
 
 class RedactingFilter(logging.Filter):
-    """For the development server's request log (logger "werkzeug"): the message with its tokens redacted."""
+    """The message, and the traceback of an error (which names the path and the SQL parameters), with their
+    tokens redacted: for the development server's request log and the app's own error log."""
 
     def __init__(self, redact: Redactor):
         super().__init__()
@@ -59,22 +64,24 @@ class RedactingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001  (a malformed record is logged as it is)
-            return True
-        record.msg, record.args = self.redact(message), ()
+            record.msg, record.args = self.redact(record.getMessage()), ()
+            if record.exc_info and not record.exc_text:
+                record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        except Exception:  # noqa: BLE001  (a record that cannot be formatted is logged as it is)
+            pass
         return True
 
 
 def install_log_redaction(app: Flask) -> None:
-    """Redact tokens in werkzeug's request log (`coordinator run`, the tests' live server). Called by
-    create_app after the routes exist; one filter per logger, however many apps are made."""
-    logger = logging.getLogger("werkzeug")
-    for existing in logger.filters:
-        if isinstance(existing, RedactingFilter):
-            existing.redact = Redactor(app)
-            return
-    logger.addFilter(RedactingFilter(Redactor(app)))
+    """Redact tokens in werkzeug's request log (`coordinator run`, the tests' live server) and in the app's
+    error log. Called by create_app once the routes exist; one filter per logger, however many apps are made."""
+    for logger in (logging.getLogger("werkzeug"), app.logger):
+        for existing in logger.filters:
+            if isinstance(existing, RedactingFilter):
+                existing.redact = Redactor(app)
+                break
+        else:
+            logger.addFilter(RedactingFilter(Redactor(app)))
 
 
 def default_workers() -> int:
