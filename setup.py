@@ -33,6 +33,10 @@ class BuildWithCatalogs(build_py):
 setup(
     packages=find_namespace_packages(include=["coordinator*"], exclude=["*__pycache__*"]) + RESOURCE_PACKAGES,
     package_dir=RESOURCES,
-    package_data={package: ["*"] for package in RESOURCE_PACKAGES},
+    package_data={
+        "coordinator": ["fonts/*", "registry/data/*", "migrations/*", "migrations/versions/*",
+                        "translations/*/LC_MESSAGES/*"],
+        **{package: ["*"] for package in RESOURCE_PACKAGES},
+    },
     cmdclass={"build_py": BuildWithCatalogs},
 )
