@@ -102,6 +102,8 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int)
     from gunicorn.app.base import BaseApplication
     from gunicorn.glogging import Logger
 
+    from flask import current_app
+
     from . import create_app
 
     class AccessLogger(Logger):
@@ -118,7 +120,7 @@ def serve(host: str, port: int, workers: int | None, threads: int, timeout: int)
             return atoms
 
     # This process's app has made instance/ and its secret key, so the workers all read the same one.
-    AccessLogger.redact = Redactor(create_app())
+    AccessLogger.redact = Redactor(current_app)
 
     class Server(BaseApplication):
         def load_config(self):
