@@ -44,8 +44,8 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     app = Flask(
         __name__,
         instance_path=str(instance_path or config.INSTANCE_PATH),
-        template_folder=str(config.PROJECT_ROOT / "templates"),
-        static_folder=str(config.PROJECT_ROOT / "static"),
+        template_folder=str(config.RESOURCE_ROOT / "templates"),
+        static_folder=str(config.RESOURCE_ROOT / "static"),
     )
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
@@ -55,6 +55,11 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     db.init_app(app)
     with app.app_context():
@@ -96,6 +101,8 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
 
     from .cli import register_commands
     register_commands(app)
+    from .server import install_log_redaction
+    install_log_redaction(app)
 
     from flask_babel import format_date, format_datetime, format_decimal, gettext
 
@@ -174,11 +181,28 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     for code in errors:
         app.register_error_handler(code, error_page)
 
+    from flask.globals import request_ctx
+    from werkzeug.exceptions import SecurityError
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(e):
+        """A Host outside ALLOWED_HOSTS: the 400 page. Flask had no host to build the page's links with, so
+        they are built for the first allowed host (the links on the page are relative anyway)."""
+        if request_ctx.url_adapter is None:
+            request_ctx.url_adapter = app.url_map.bind(
+                app.config["TRUSTED_HOSTS"][0].lstrip("."), script_name=request.script_root or "/",
+                url_scheme=request.scheme)
+        return render_template("error.html", heading=_("Felaktig begäran"), message=_(
+            "Tjänsten nås inte på den adress som användes. Använd organisationens vanliga adress till tjänsten.")), 400
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Content-Security-Policy", app.config["CONTENT_SECURITY_POLICY"])
+        if app.config.get("HSTS_MAX_AGE"):
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={app.config['HSTS_MAX_AGE']}")
         return response
 
     return app

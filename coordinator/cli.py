@@ -51,6 +51,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(digest)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
+    from .server import serve
+    app.cli.add_command(serve)
 
 
 @click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")

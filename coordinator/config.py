@@ -3,11 +3,47 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_PATH = Path(os.environ.get("COORDINATOR_INSTANCE", PROJECT_ROOT / "instance"))
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# In the source tree templates/ and static/ sit beside the package; a built wheel carries them inside it
+# (coordinator/templates, coordinator/static: see setup.py).
+INSTALLED = (PACKAGE_DIR / "templates").is_dir()
+RESOURCE_ROOT = PACKAGE_DIR if INSTALLED else PROJECT_ROOT
+# Local data: instance/ in the checkout; for an installed package, Flask's convention under the environment.
+INSTANCE_PATH = Path(os.environ.get("COORDINATOR_INSTANCE")
+                     or (Path(sys.prefix) / "var" / "coordinator-instance" if INSTALLED else PROJECT_ROOT / "instance"))
+
+TRUE_WORDS = ("1", "true", "yes", "ja", "on")
+FALSE_WORDS = ("0", "false", "no", "nej", "off")
+
+
+def flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    return default
+
+
+def allowed_hosts() -> list[str] | None:
+    """ALLOWED_HOSTS (comma-separated; ".example.se" also allows its subdomains); unset: any host."""
+    hosts = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "").split(",") if h.strip()]
+    return hosts or None
+
+
+def content_security_policy() -> str:
+    """No inline script anywhere (the pages' JavaScript is in static/); inline style only because the charts'
+    SVG carries style attributes."""
+    return "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data:",
+        "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+    ])
 
 
 def database_url() -> str:
@@ -41,6 +77,9 @@ def secret_key_source(instance_path: Path) -> str:
 
 
 def from_environment(instance_path: Path) -> dict:
+    public_url = os.environ.get("PUBLIC_URL", "")
+    https = urlsplit(public_url).scheme == "https"
+    secure_cookies = flag("SECURE_COOKIES", default=https)
     return {
         "SQLALCHEMY_DATABASE_URI": database_url(),
         # The source first: reading the key makes the file. A restore needs to know which it is.
@@ -67,6 +106,14 @@ def from_environment(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # HTTPS hardening: on by themselves when PUBLIC_URL is https.
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "HSTS_MAX_AGE": int(os.environ.get("HSTS_MAX_AGE", "31536000")) if https else 0,
+        "CONTENT_SECURITY_POLICY": content_security_policy(),
+        # Behind a reverse proxy: how many proxies to believe in X-Forwarded-For/-Proto/-Host/-Prefix (0: none).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        "TRUSTED_HOSTS": allowed_hosts(),
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # Seconds a SQLite connection waits for another's write to finish before giving up.
@@ -87,7 +134,7 @@ def from_environment(instance_path: Path) -> dict:
         "OUTBOX_MAX_ATTEMPTS": int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8")),
         "OUTBOX_BACKOFF_SECONDS": int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60")),  # doubles per attempt
         # The app's address as kommuner reach it, for links in mail sent outside a web request (CLI, cron).
-        "PUBLIC_URL": os.environ.get("PUBLIC_URL", ""),
+        "PUBLIC_URL": public_url,
         # Fixes the office's "today" (YYYY-MM-DD) for trying the app at another date; unset: the real day.
         "COORDINATOR_TODAY": os.environ.get("COORDINATOR_TODAY", "") or None,
     }
