@@ -270,3 +270,17 @@ def test_unknown_and_inactive_accounts_answer_as_slowly_as_known_ones(app):
     inactive = _median_seconds(app, "10.7.0.3", "slutat@test.se")
     assert unknown >= 0.5 * known, (known, unknown)
     assert inactive >= 0.5 * known, (known, inactive)
+
+
+def test_an_admin_cannot_take_away_their_own_admin_role_or_deactivate_themselves(app, admin):
+    """The guard compares the account, not the object: an admin's own form that drops the role or the
+    active tick is refused with a message, and the account stays an active admin."""
+    with app.app_context():
+        own_id = db.session.scalar(select(User.id).where(User.email == USERS["admin"]))
+    for change in ({"role": "staff", "active": "y"}, {"role": "admin"}):
+        response = admin.post(f"/anvandare/{own_id}", data={"email": USERS["admin"], "name": "Test admin", **change})
+        assert response.status_code == 200
+        assert "Du kan inte ta bort din egen administratörsbehörighet." in response.get_data(as_text=True)
+    with app.app_context():
+        user = db.session.get(User, own_id)
+        assert (user.role, user.active) == ("admin", True)

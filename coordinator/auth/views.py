@@ -139,7 +139,7 @@ def edit_user(user_id: int | None = None):
             form.email.errors.append(_("Det finns redan ett konto med den e-postadressen."))
         elif user is None and not form.password.data:
             form.password.errors.append(_("Ett nytt konto behöver ett lösenord."))
-        elif user is current_user and (form.role.data != "admin" or not form.active.data):
+        elif user is not None and user.id == current_user.id and (form.role.data != "admin" or not form.active.data):
             form.role.errors.append(_("Du kan inte ta bort din egen administratörsbehörighet."))
         else:
             created = user is None
