@@ -392,6 +392,9 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "theme_category.renamed": lambda what, d: _("%(what)s bytte namn.", what=what),
     "theme_category.retired": lambda what, d: _("%(what)s togs ur bruk.", what=what),
     "theme_category.reactivated": lambda what, d: _("%(what)s togs i bruk igen.", what=what),
+    "visit.attendee_removed": lambda what, d: (
+        _("En inbjuden togs bort från %(what)s och fick besked om det i sin kalender.", what=what) if d.get("cancel_sent")
+        else _("En inbjuden togs bort från %(what)s.", what=what)),
     "visit.cancelled": lambda what, d: _("%(what)s ställdes in.", what=what),
     "visit.completed": lambda what, d: _("%(what)s markerades som genomfört.", what=what),
     "visit.confirmed": lambda what, d: _("%(what)s bekräftades.", what=what),
