@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 from datetime import date, time
 from html import unescape
 from types import SimpleNamespace
@@ -454,6 +455,9 @@ def test_csv_import_latin1_semicolon_new_and_updated(app, staff):
     assert "Åsa Öberg" in page and "Märta Ängström" in page and "Örjan Ås" in page
     assert re.search(r"Nya\s*</dt>\s*<dd>2</dd>", html) and re.search(r"Uppdateras\s*</dt>\s*<dd>1</dd>", html)
     assert count_contacts(app) == before  # the preview writes nothing
+    # The uploaded file waits for confirmation readable by its owner only: it holds personal data.
+    stashed = list((Path(app.instance_path) / "contact_imports").iterdir())
+    assert stashed and all(f.stat().st_mode & 0o777 == 0o600 for f in stashed)
     response = confirm(staff, html)
     assert response.status_code == 302
     assert "Kontakterna är importerade: 2 nya, 1 uppdaterade och 0 oförändrade." in text(staff.get("/kontakter"))

@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..audit import record
 from ..auth import staff_required
 from ..extensions import db
+from ..database import write_private
 from ..registry.service import clean_filename
 from .. import confirm
 from . import bp
@@ -269,7 +270,7 @@ def contacts_import():
     token = hashlib.sha256(data).hexdigest()
     _prune_stash()
     path = _stash_dir() / token
-    path.write_bytes(data)
+    write_private(path, data)  # contacts are personal data: owner-only, as the database
     path.chmod(0o600)
     plan = service.plan_import(parsed)
     confirm = ConfirmContactImportForm(formdata=None, token=token, filename=filename)
