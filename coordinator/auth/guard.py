@@ -3,12 +3,13 @@ e-mail as for a known one, and the lock per (typed e-mail, client address) after
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+from ..links import aware
 from .models import LoginLock, User
 
 _dummy_hash: str | None = None
@@ -26,19 +27,16 @@ def password_matches(user: User | None, password: str) -> bool:
     return user.check_password(password)
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; they were stored as UTC.
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-
-
 def _row(email: str, client: str) -> LoginLock | None:
-    return db.session.scalar(select(LoginLock).where(LoginLock.email == email, LoginLock.client == client))
+    # populate_existing: the row as the database has it now, even if this session read it before.
+    return db.session.scalar(select(LoginLock).where(LoginLock.email == email, LoginLock.client == client)
+                             .execution_options(populate_existing=True))
 
 
 def locked_until(email: str, client: str, now: datetime) -> datetime | None:
     """When the lock on this e-mail from this client ends, if it is locked now."""
     row = _row(email, client)
-    until = _aware(row.locked_until) if row is not None else None
+    until = aware(row.locked_until) if row is not None else None
     return until if until is not None and until > now else None
 
 
@@ -58,7 +56,6 @@ def record_failure(email: str, client: str, now: datetime, *, lock_after: int, l
         .on_conflict_do_update(index_elements=["email", "client"],
                                set_={"failures": LoginLock.failures + 1, "last_failed_at": now}))
     row = _row(email, client)
-    db.session.refresh(row)
     if row.failures >= lock_after:
         row.failures, row.locked_until = 0, now + timedelta(minutes=lock_minutes)
         return True
