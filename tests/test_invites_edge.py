@@ -6,7 +6,7 @@ and without SMTPUTF8. Calendars are read back with `icalendar`, `vobject` and `i
 from __future__ import annotations
 
 import email
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email import policy
 
 import icalendar
@@ -15,7 +15,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from coordinator.extensions import db
-from coordinator.invites import ical, mail, outbox, service
+from coordinator.invites import ical, mail, service
 from coordinator.invites.mailstatus import mail_status
 from coordinator.invites.models import FAILED, SENT, Attendee, Contact, OutboxMessage
 from coordinator.scheduling.models import INBJUDEN, Visit
@@ -460,3 +460,43 @@ def test_feeds_answer_conditional_gets_mark_cancellations_and_the_office_feed_ha
     assert gone.status_code == 410 and "återkallat" in gone.get_data(as_text=True)
     assert anon.get("/kalender/finns-inte.ics").status_code == 404
     assert event_id
+
+
+def test_the_office_feed_costs_the_same_statements_with_ten_times_the_visits_and_events(app, sites, staff, anon):
+    """Calendar clients ask for the feed all day: its visits' sites, people and programmes and its events'
+    organisations and people are read with the visits and events, not one by one."""
+    from sqlalchemy import event as sa_event
+
+    from tests.test_events import create_event
+    from coordinator.invites.models import FeedToken
+
+    staff.post("/kalenderflöden/ny", {"site_id": "kontoret"})
+    with app.app_context():
+        url = f"/kalender/{db.session.scalar(select(FeedToken)).token}.ics"
+
+    def add(n: int, offset: int) -> None:
+        with app.app_context():
+            for site_id in sites[offset:offset + n]:
+                make_visit(site_id, n_attendees=2)
+            db.session.commit()
+        for i in range(n):
+            create_event(staff, title=f"Rundabord {offset + i}", kind="rundabord")
+
+    def statements() -> int:
+        count = [0]
+
+        def counter(*args):
+            count[0] += 1
+
+        with app.app_context():
+            sa_event.listen(db.engine, "before_cursor_execute", counter)
+            try:
+                assert anon.get(url).status_code == 200
+            finally:
+                sa_event.remove(db.engine, "before_cursor_execute", counter)
+        return count[0]
+
+    add(2, 0)
+    few = statements()
+    add(18, 2)
+    assert statements() == few

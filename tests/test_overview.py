@@ -11,7 +11,7 @@ import email
 import re
 import uuid
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from email import policy
 
 import pytest

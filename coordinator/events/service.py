@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
@@ -436,15 +436,16 @@ def feed_entries() -> tuple[list[ical.Event], datetime | None]:
     """Every event for the office's feed, without people (cancelled ones marked by ical.feed), and the
     time of the latest change among them."""
     entries, latest = [], None
-    for event in db.session.scalars(select(Event).order_by(Event.date, Event.start_time, Event.id)):
+    query = (select(Event).order_by(Event.date, Event.start_time, Event.id)
+             .options(selectinload(Event.organisations).joinedload(EventOrganisation.organisation),
+                      selectinload(Event.attendees)))
+    for event in db.session.scalars(query):
         try:
             entry = calendar_event(event)
         except EventError:
             continue  # an inconsistent event is left out rather than break the feed
         entries.append(ical.Event(**{**entry.__dict__, "attendees": ()}))
-        changed = event.updated_at
-        if changed is not None and changed.tzinfo is None:
-            changed = changed.replace(tzinfo=timezone.utc)
+        changed = event.updated_at  # as the database gives it; the feed makes it UTC (invites.service._utc)
         latest = changed if latest is None or (changed and changed > latest) else latest
     return entries, latest
 

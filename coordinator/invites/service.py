@@ -11,12 +11,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..audit import record, utcnow
 from ..extensions import db
 from ..i18n import _
 from ..scheduling import defaults
-from ..scheduling.models import BOOKED, FORSLAG, INSTALLD, Visit
+from ..sampling.models import Site
+from ..scheduling.models import BOOKED, FORSLAG, INSTALLD, Visit, VisitPart
 from . import ical, mail
 from .models import CONTACT_ROLES, PARTSTATS, PENDING, Attendee, FeedToken, OutboxMessage
 
@@ -402,7 +404,10 @@ office_feed_sources: list = []
 def feed_visits(feed: FeedToken) -> list[Visit]:
     """A site's feed: the visits the kommun has been told of (booked, or cancelled after an
     invitation). The office's feed: every dated visit, proposals as TENTATIVE."""
-    query = select(Visit).where(Visit.date.isnot(None)).order_by(Visit.date, Visit.start_time, Visit.id)
+    # What visit_event reads, loaded with the visits: a feed costs the same few statements however long.
+    query = (select(Visit).where(Visit.date.isnot(None)).order_by(Visit.date, Visit.start_time, Visit.id)
+             .options(selectinload(Visit.site).joinedload(Site.kommun), selectinload(Visit.attendees),
+                      selectinload(Visit.parts).selectinload(VisitPart.contacts)))
     if feed.site_id is not None:
         query = query.where(Visit.site_id == feed.site_id).where(
             Visit.status.in_(BOOKED) | ((Visit.status == INSTALLD) & Visit.sent_sequence.isnot(None)))

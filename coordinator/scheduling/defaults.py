@@ -56,4 +56,8 @@ def load_assignment_defaults() -> None:
 
 
 def assignment() -> Assignment:
-    return db.session.get(Assignment, 1)
+    found = db.session.get(Assignment, 1)
+    # The identity map holds rows weakly: without a reference kept here, callers that read one field
+    # (the organiser of every calendar entry in a feed) would query the row again each time.
+    db.session.info["assignment"] = found
+    return found
