@@ -82,6 +82,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     from .plans import bp as plans_bp
     from .sampling import bp as sampling_bp
     from .scheduling import bp as scheduling_bp
+    from .feedback import bp as feedback_bp
     from .sites import bp as sites_bp
     from .tasks import bp as tasks_bp
 
@@ -98,6 +99,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     app.register_blueprint(reports_bp)
     app.register_blueprint(sites_bp)
     app.register_blueprint(tasks_bp)
+    app.register_blueprint(feedback_bp)
 
     from .cli import register_commands
     register_commands(app)

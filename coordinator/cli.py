@@ -34,6 +34,7 @@ def register_commands(app: Flask) -> None:
     from .auth.cli import user_cli
     from .backup.cli import backup, restore
     from .demo import demo
+    from .feedback.cli import feedback_cli
     from .invites.cli import invites_cli, outbox_cli
     from .measurement.cli import measurement_cli
     from .registry.cli import registry_cli
@@ -44,7 +45,7 @@ def register_commands(app: Flask) -> None:
     from .sites.cli import site_cli
 
     for group in (user_cli, registry_cli, sample_cli, schedule_cli, invites_cli, outbox_cli, measurement_cli,
-                  report_cli, site_cli):
+                  report_cli, site_cli, feedback_cli):
         app.cli.add_command(group)
     app.cli.add_command(setup)
     app.cli.add_command(demo)
