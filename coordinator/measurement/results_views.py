@@ -96,7 +96,23 @@ def results(questionnaire_id: int):
     ctx["tables"] = tabulate(ctx["questions"], ctx["responses"])
     how = ctx["filters"]["fordelning"]
     ctx["breakdowns"] = _breakdown(ctx["questions"], ctx["responses"], how) if how else None
+    _national(ctx)
     return render_template("measurement/results.html", **ctx)
+
+
+def _national(ctx: dict) -> None:
+    """The design-weighted national figures (weighted.py), shown when the page is not narrowed to a
+    group or a län: a group's or län's cell stays unweighted."""
+    from .weighted import method_paragraphs, min_base, national_estimates
+
+    filters = ctx["filters"]
+    ctx["method"] = method_paragraphs()
+    ctx["min_base"] = min_base()
+    ctx["national"] = None
+    if filters["grupp"] is None and filters["lan"] is None:
+        result = national_estimates(ctx["questionnaire"].id, filters["omgang"])
+        ctx["national"] = {q["question_id"]: q for q in result["questions"]}
+        ctx["national_sites"] = result["sites"]
 
 
 @bp.route("/matningar/<int:questionnaire_id>/resultat/besoksplatser")
