@@ -27,7 +27,9 @@ centres). The squared differences, scaled by (1 − π) because a kommun that wa
 sure to be drawn adds no uncertainty, add up to the variance. The Hájek ratio is
 linearised first (each kommun's value minus the estimate, divided by the sum of
 weights). The 95 % interval is the estimate ± 1.96 standard errors (a share's
-interval is kept inside 0..1).
+interval is kept inside 0..1). When no kommun (or every kommun) gave an answer,
+the spread is zero and says nothing; the interval is then the exact binomial one
+for 0 (or n) of n (Clopper & Pearson 1934), e.g. 0 % to 31 % for 0 of 10.
 
 *Too few answers.* When fewer than a minimum number of kommuner answered
 (default 5), no figure is given: the caller says "too few answers" instead.
@@ -140,6 +142,12 @@ def hajek(values: Sequence[float], units: Sequence[Unit], *, share: bool = False
     lo, hi = r - Z95 * se, r + Z95 * se
     if share:
         lo, hi = max(0.0, lo), min(1.0, hi)
+        # Nobody (or everybody) gave the answer: the variance is 0, but the truth need not be 0 %.
+        # Use the exact binomial bound instead (Clopper-Pearson: 0 of n gives 0 to 1 − 0.025^(1/n)).
+        if r <= 0.0:
+            hi = 1.0 - 0.025 ** (1.0 / n)
+        elif r >= 1.0:
+            lo = 0.025 ** (1.0 / n)
     return Estimate(r, lo, hi, n, False)
 
 
