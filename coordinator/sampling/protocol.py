@@ -201,6 +201,10 @@ def render_pdf(ctx: dict) -> bytes:
 
     # --- Avböjanden och ersättare --------------------------------------------------------------
     story.append(Paragraph(esc(_("Avböjanden och ersättare")), st["h1"]))
+    story.append(Paragraph(esc(_(
+        "En ersättare ärver vikten 1/π från den besöksplats den ersatte (substitution): den står för samma del "
+        "av landet. Resultat som ska gälla hela landet vägs med 1/π. Storstädernas stadsdelar redovisas för sig; "
+        "stadens centrala förvaltning svarar för kommunen.")), st["body"]))
     declines = ctx.get("declines") or []
     if declines:
         story.append(Paragraph(esc(_("I den ordning de registrerades")), st["caption"]))
