@@ -23,7 +23,8 @@ kommuner that were not drawn between them. The local neighbourhood estimator
 package BalancedSampling) uses that: within the design group, each answering
 kommun is compared with the weighted values of its nearest sampled neighbours
 (itself and up to ``NEIGHBOURS - 1`` others, by distance between the kommuns'
-centres). The squared differences, scaled by (1 − π) because a kommun that was
+centres; a kommun alone in its group looks among all kommuner that were not sure
+to be drawn). The squared differences, scaled by (1 − π) because a kommun that was
 sure to be drawn adds no uncertainty, add up to the variance. The Hájek ratio is
 linearised first (each kommun's value minus the estimate, divided by the sum of
 weights). The 95 % interval is the estimate ± 1.96 standard errors (a share's
@@ -89,18 +90,24 @@ def _arrays(units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pi, group, xy
 
 
-def neighbourhoods(group: np.ndarray, xy: np.ndarray, k: int = NEIGHBOURS) -> list[np.ndarray]:
+def neighbourhoods(group: np.ndarray, xy: np.ndarray, k: int = NEIGHBOURS,
+                   pi: np.ndarray | None = None) -> list[np.ndarray]:
     """For every unit, the indices of itself and its k-1 nearest units of the same group (by distance, then
-    by index so that ties are broken the same way every time). A unit alone in its group is its own
-    neighbourhood (it then adds nothing; see ``local_variance``)."""
-    out: list[np.ndarray] = [np.empty(0, dtype=int)] * len(group)
+    by index so that ties are broken the same way every time).
+
+    A unit alone in its group (when few answered) takes its neighbours among all the units that were not
+    sure to be drawn (π < 1), so that it still adds its share of uncertainty."""
+    n = len(group)
+    out: list[np.ndarray] = [np.empty(0, dtype=int)] * n
+    uncertain = np.flatnonzero(pi < 1) if pi is not None else np.arange(n)
     for g in np.unique(group):
-        idx = np.flatnonzero(group == g)
-        d2 = ((xy[idx, None, :] - xy[None, idx, :]) ** 2).sum(axis=2)
-        for a, i in enumerate(idx):
-            order = np.lexsort((idx, d2[a]))
-            order = order[order != a]
-            out[i] = np.concatenate(([i], idx[order[: k - 1]]))
+        members = np.flatnonzero(group == g)
+        for i in members:
+            pool = members if len(members) > 1 else np.union1d(uncertain, [i])
+            d2 = ((xy[pool] - xy[i]) ** 2).sum(axis=1)
+            order = pool[np.lexsort((pool, d2))]
+            order = order[order != i]
+            out[i] = np.concatenate(([i], order[: k - 1])).astype(int)
     return out
 
 
@@ -138,7 +145,7 @@ def hajek(values: Sequence[float], units: Sequence[Unit], *, share: bool = False
     total_w = w.sum()
     r = float((w * y).sum() / total_w)
     z = (y - r) / total_w  # linearised Hájek ratio
-    se = math.sqrt(max(local_variance(z, pi, neighbourhoods(group, xy, k)), 0.0))
+    se = math.sqrt(max(local_variance(z, pi, neighbourhoods(group, xy, k, pi)), 0.0))
     lo, hi = r - Z95 * se, r + Z95 * se
     if share:
         lo, hi = max(0.0, lo), min(1.0, hi)

@@ -107,7 +107,8 @@ def _national(ctx: dict) -> None:
 
     filters = ctx["filters"]
     ctx["method"] = method_paragraphs()
-    ctx["min_base"] = min_base()
+    # Formatted here, not in the template: a translated template string is not escaped, and this one has a "<".
+    ctx["too_few"] = _("För få svar (n < %(n)s) för en riksskattning", n=min_base())
     ctx["national"] = None
     if filters["grupp"] is None and filters["lan"] is None:
         result = national_estimates(ctx["questionnaire"].id, filters["omgang"])
