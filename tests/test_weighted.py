@@ -289,3 +289,17 @@ def test_until_leaves_out_later_answers(app, fixture):
         assert national_estimates(fixture["questionnaire"], 1, until=date(2015, 5, 11))["sites"] == 0
         assert national_estimates(fixture["questionnaire"], until=date(2015, 5, 12))["sites"] == 6
         assert national_estimates(fixture["questionnaire"], 2)["questions"][0]["answered"] == 0
+
+
+def test_sample_protocol_says_replacements_inherit_the_weight(app, staff):
+    from pypdf import PdfReader
+    import io
+
+    from .helpers import adopt_sample
+    sample_id = adopt_sample(app)
+    page = page_text(staff.get("/urval/protokoll"))
+    assert "En ersättare ärver vikten 1/π från den besöksplats den ersatte" in page
+    assert "Resultat som ska gälla hela landet vägs med 1/π" in page
+    pdf = staff.get(f"/urval/{sample_id}/protokoll.pdf").get_data()
+    text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
+    assert "En ersättare ärver vikten 1/π från den besöksplats den ersatte" in text
