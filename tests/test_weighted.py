@@ -303,3 +303,38 @@ def test_sample_protocol_says_replacements_inherit_the_weight(app, staff):
     pdf = staff.get(f"/urval/{sample_id}/protokoll.pdf").get_data()
     text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages))
     assert "En ersättare ärver vikten 1/π från den besöksplats den ersatte" in text
+
+
+def test_results_page_statements_do_not_grow_with_the_answers(app, fixture, staff):
+    """The weighted figures read the sites, weights and positions in a fixed number of statements."""
+    from sqlalchemy import event
+
+    qid = fixture["questionnaire"]
+
+    def statements() -> int:
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda conn, cursor, statement, *a, **kw: seen.append(statement)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert staff.get(f"/matningar/{qid}/resultat?omgang=1").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    before = statements()
+    with app.app_context():
+        sample = db.session.get(Sample, fixture["sample"])
+        qn = db.session.get(Questionnaire, qid)
+        for i, kod in enumerate(("0127", "0128", "0136", "0138"), start=20):
+            sample.kommuner.append(SampleKommun(kommunkod=kod, grupp=2, folkmangd=1000, pi=0.25, selected=True))
+            site = Site(position=i, kommunkod=kod, enhet="", grupp=2)
+            sample.sites.append(site)
+            req = MeasurementRequest(questionnaire=qn, site=site, round=1, nonce=f"x-{kod}",
+                                     expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc), submitted_at=SUBMITTED)
+            db.session.add(req)
+            db.session.add(MeasurementAnswer(request=req, question=qn.questions[0], value="Ja"))
+        db.session.commit()
+    assert "10 besökta kommuner" in page_text(staff.get(f"/matningar/{qid}/resultat?omgang=1"))
+    assert statements() == before
