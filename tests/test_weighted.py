@@ -338,3 +338,24 @@ def test_results_page_statements_do_not_grow_with_the_answers(app, fixture, staf
         db.session.commit()
     assert "10 besökta kommuner" in page_text(staff.get(f"/matningar/{qid}/resultat?omgang=1"))
     assert statements() == before
+
+
+def test_extreme_numbers_give_no_interval_and_no_error(app, fixture, staff):
+    from coordinator.measurement.weighted import national_estimates
+    from coordinator.reports import content, figures
+    qid, _q1, q2, _q3 = fixture["questionnaire"], *fixture["questions"]
+    with app.app_context():
+        answer = db.session.scalar(db.select(MeasurementAnswer).join(MeasurementRequest)
+                                   .where(MeasurementAnswer.question_id == q2,
+                                          MeasurementRequest.site_id == fixture["sites"][("2584", "")]))
+        answer.value = "9" * 305  # 1e305: the mean is finite, its variance is not
+        db.session.commit()
+        n2 = national_estimates(qid, 1)["questions"][1]
+        assert n2["weighted_mean"] > 1e304 and n2["ci95"] == [None, None]
+        doc = content.report_document(figures.compute("2015Q2"))
+    table = next(b for s in doc.sections for b in s.blocks if b.kind == "table" and "socialsekreterare" in b.caption
+                 and "Vägt" in b.head)
+    assert table.rows[0][3] == "–––"
+    response = staff.get(f"/matningar/{qid}/resultat?omgang=1")
+    assert response.status_code == 200
+    assert json.loads(app.test_cli_runner().invoke(args=["measurement", "estimate", str(qid), "--json"]).output)

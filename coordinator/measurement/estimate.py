@@ -139,15 +139,23 @@ def hajek(values: Sequence[float], units: Sequence[Unit], *, share: bool = False
         raise ValueError("one value per unit")
     if n < max(1, min_base):
         return Estimate(None, None, None, n, True)
-    y = np.asarray(values, dtype=float)
+    with np.errstate(all="ignore"):  # overflowing sums give inf, handled below
+        return _hajek(np.asarray(values, dtype=float), units, share, n, k)
+
+
+def _hajek(y: np.ndarray, units: Sequence[Unit], share: bool, n: int, k: int) -> Estimate:
     pi, group, xy = _arrays(units)
     w = 1.0 / pi
     total_w = w.sum()
     r = float((w * y).sum() / total_w)
     z = (y - r) / total_w  # linearised Hájek ratio
     se = math.sqrt(max(local_variance(z, pi, neighbourhoods(group, xy, k, pi)), 0.0))
+    if not math.isfinite(r):  # numbers too large to add up (1e300 and the like): no figure
+        return Estimate(None, None, None, n, False)
     lo, hi = r - Z95 * se, r + Z95 * se
-    if share:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo = hi = None
+    if share and lo is not None and hi is not None:
         lo, hi = max(0.0, lo), min(1.0, hi)
         # Nobody (or everybody) gave the answer: the variance is 0, but the truth need not be 0 %.
         # Use the exact binomial bound instead (Clopper-Pearson: 0 of n gives 0 to 1 − 0.025^(1/n)).

@@ -35,7 +35,11 @@ def results_pct(share: float | None) -> str:
 
 @bp.app_template_filter("results_num")
 def results_num(x: float | None) -> str:
-    return "–" if x is None else format_decimal(x, "#,##0.##")
+    if x is None:
+        return "–"
+    if abs(x) >= 1e15:  # beyond what the pattern can show (1e305 raises in babel): scientific notation
+        return f"{x:.3e}"
+    return format_decimal(x, "#,##0.##")
 
 
 @bp.context_processor

@@ -346,6 +346,10 @@ def _measurement(d: dict, n: _Numbers, final: bool) -> list:
     return national + blocks
 
 
+def _dec_or_dash(x: float | None) -> str:
+    return "–" if x is None else _dec(x)
+
+
 def _share_cell(x: float | None) -> str:
     return "–" if x is None else pct(x)
 
@@ -380,8 +384,8 @@ def _national(d: dict, n: _Numbers) -> list:
                 if q["suppressed"]:
                     caption += " " + too_few + "."
                 row = [_("Medelvärde"), "–", short, "–"] if q["suppressed"] else \
-                    [_("Medelvärde"), _dec(q["unweighted_mean"]), _dec(q["weighted_mean"]),
-                     f"{_dec(q['ci95'][0])}–{_dec(q['ci95'][1])}"]
+                    [_("Medelvärde"), _dec_or_dash(q["unweighted_mean"]), _dec_or_dash(q["weighted_mean"]),
+                     f"{_dec_or_dash(q['ci95'][0])}–{_dec_or_dash(q['ci95'][1])}"]
                 blocks.append(Table(n.table(), caption, [_("Mått"), _("Ovägt"), _("Vägt"), _("95 % KI")],
                                     [row], [2.6, 1, 1, 1.5], numeric=(1, 2, 3)))
     blocks.append(Subheading(_("Så räknas riksskattningarna"), "rapport-riksskattningar-metod"))
