@@ -359,3 +359,20 @@ def test_extreme_numbers_give_no_interval_and_no_error(app, fixture, staff):
     response = staff.get(f"/matningar/{qid}/resultat?omgang=1")
     assert response.status_code == 200
     assert json.loads(app.test_cli_runner().invoke(args=["measurement", "estimate", str(qid), "--json"]).output)
+
+
+def test_results_page_in_a_browser_is_accessible_and_the_method_opens_by_keyboard(app, fixture, page):
+    from .conftest import assert_accessible, browser_login
+    browser_login(page, "staff")
+    page.goto(f"/matningar/{fixture['questionnaire']}/resultat?omgang=1")
+    table = page.locator(f"#riks-tabell-{fixture['questions'][0]}")
+    assert table.locator("tr[data-option='Ja'] td[data-value='weighted']").inner_text().replace("\u00a0", " ") \
+        == "46,7 %"
+    summary = page.locator("#sa-raknar-vi summary")
+    assert not page.get_by_text("Hájeks skattare", exact=False).is_visible()
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert page.get_by_text("Hájeks skattare", exact=False).is_visible()
+    assert_accessible(page, "resultat med riksskattningar")
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert_accessible(page, "resultat med riksskattningar, 390 px")
