@@ -376,3 +376,15 @@ def test_results_page_in_a_browser_is_accessible_and_the_method_opens_by_keyboar
     assert_accessible(page, "resultat med riksskattningar")
     page.set_viewport_size({"width": 390, "height": 800})
     assert_accessible(page, "resultat med riksskattningar, 390 px")
+
+
+def test_a_hand_picked_sample_has_no_weighted_figures_and_says_so(app, fixture, staff):
+    from coordinator.measurement.weighted import national_estimates
+    with app.app_context():
+        for sk in db.session.scalars(db.select(SampleKommun)):
+            sk.pi = None
+        db.session.commit()
+        assert national_estimates(fixture["questionnaire"], 1)["sites"] == 0
+    response = staff.get(f"/matningar/{fixture['questionnaire']}/resultat?omgang=1")
+    assert "inga vägda riksskattningar" in page_text(response)
+    assert "riks-tabell" not in response.get_data(as_text=True)

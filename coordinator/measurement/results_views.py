@@ -116,8 +116,11 @@ def _national(ctx: dict) -> None:
     ctx["national"] = None
     if filters["grupp"] is None and filters["lan"] is None:
         result = national_estimates(ctx["questionnaire"].id, filters["omgang"])
-        ctx["national"] = {q["question_id"]: q for q in result["questions"]}
         ctx["national_sites"] = result["sites"]
+        if result["sites"] or not ctx["responses"]:
+            ctx["national"] = {q["question_id"]: q for q in result["questions"]}
+        else:  # answers, but none from a kommun with a design π (a hand-picked sample)
+            ctx["no_weights"] = True
 
 
 @bp.route("/matningar/<int:questionnaire_id>/resultat/besoksplatser")
