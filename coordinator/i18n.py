@@ -20,10 +20,10 @@ def ngettext(singular: str, plural: str, n: int, **kw) -> str:
     """The singular or the plural form by n, in the request's language, as `_`: "1 aktivitet", "2 aktiviteter".
 
     `num` is n unless given (as in flask_babel)."""
-    kw.setdefault("num", n)
     if has_request_context():
         from flask_babel import ngettext as _ngettext
-        return _ngettext(singular, plural, n, **kw)
+        return _ngettext(singular, plural, n, **kw)  # flask_babel sets num itself
+    kw.setdefault("num", n)
     return (singular if n == 1 else plural) % kw
 
 
