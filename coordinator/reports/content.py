@@ -369,7 +369,7 @@ def _national(d: dict, n: _Numbers) -> list:
         where = _("%(name)s, omgång %(r)s", name=e["questionnaire"], r=e["round"]) if e["round"] \
             else e["questionnaire"]
         for q in e["questions"]:
-            caption = f"{where}: {q['position']}. {q['text']} " + _("Vägt och ovägt, %(n)s kommuner svarade.",
+            caption = sentence(f"{where}: {q['position']}. {q['text']}") + " " + _("Vägt och ovägt, %(n)s kommuner svarade.",
                                                                     n=num(q["answered"]))
             short = f"n < {nat['min_base']}"
             if q["kind"] in ("en", "flera") and q["options"]:
