@@ -39,6 +39,12 @@ def letter_state_label(letter) -> str:
     return str(STATE_LABELS.get(letter.status, letter.status))
 
 
+@bp.app_template_global("site_letters")
+def site_letters(site_id: int) -> dict:
+    """The site's letters by round (the site, kommun, visit and plan pages link to them)."""
+    return service.letters_of_site(site_id)
+
+
 @bp.app_template_global("letter_blocks")
 def letter_blocks(data):
     return document.blocks(data)
