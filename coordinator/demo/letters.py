@@ -41,8 +41,9 @@ def make_letters(demo: Demo) -> None:
         letter = service.create_draft(site, visit.round, user)
         texts = {"inledning": marked(INTRO.format(site=site.label)), "sammanfattning": marked(SUMMARY),
                  "fortsattning": marked(NEXT) if visit.round == 1 else ""}
-        service.save_texts(letter, letter.version, texts, user)
-        written = visit.date + timedelta(days=7)
+        revision = service.save_texts(letter, letter.version, texts, user)
+        written = min(visit.date + timedelta(days=7), demo.as_of)
+        backdate(revision, created_at=at(written, 8))
         if share < 0.75:
             service.approve(letter, letter.version, user)
         if share < 0.65 and service.contacts_of(site.id):
@@ -53,7 +54,7 @@ def make_letters(demo: Demo) -> None:
             backdate(letter, sent_at=at(written, 9))
         if letter.approved_at is not None:
             backdate(letter, approved_at=at(written, 8, 30))
-        backdate(letter, created_at=at(visit.date + timedelta(days=3), 9), updated_at=at(written, 8))
+        backdate(letter, created_at=at(min(visit.date + timedelta(days=3), written), 7), updated_at=at(written, 8))
     db.session.flush()
 
 

@@ -76,6 +76,10 @@ def title() -> str:
 def _date(iso: str | None) -> str:
     if not iso:
         return _("inget datum")
+    from ..i18n import locale
+    if not locale().startswith("sv"):
+        from flask_babel import format_date
+        return format_date(date.fromisoformat(iso), "EEEE d MMMM y")
     from ..invites.ical import swedish_date
     return swedish_date(date.fromisoformat(iso))
 
@@ -198,8 +202,11 @@ def _measurement_blocks(m: dict[str, Any] | None) -> list[Block]:
     return out
 
 
-def blocks(data: dict[str, Any]) -> list[Block]:
-    """The letter's blocks, in Swedish."""
+def blocks(data: dict[str, Any], reader: bool = False) -> list[Block]:
+    """The letter's blocks, in Swedish as the kommun reads it; with `reader`, in the language of the
+    staff member reading the app (the office's preview). What staff and the kommun wrote stays as written."""
+    if reader:
+        return _blocks(data)
     with force_locale(LETTER_LOCALE):
         return _blocks(data)
 

@@ -46,8 +46,8 @@ def site_letters(site_id: int) -> dict:
 
 
 @bp.app_template_global("letter_blocks")
-def letter_blocks(data):
-    return document.blocks(data)
+def letter_blocks(data, reader: bool = False):
+    return document.blocks(data, reader=reader)
 
 
 # --------------------------------------------------------------------------- helpers
