@@ -13,8 +13,8 @@ What goes out and what does not:
   names the kommun);
 - a passage with anything that reads as a personnummer never goes out;
 - free-text questionnaire answers are not shown, only choices and numbers;
-- a group figure resting on fewer answers than the threshold (default 5) is not shown as a
-  figure: the letter says there are too few answers.
+- a group or national figure resting on fewer answers than the setting ESTIMATE_MIN_BASE
+  (default 5) is not shown as a figure: the letter says there are too few answers.
 
 `gather(site, round_)` returns a plain, JSON-serialisable dict; approving a letter stores it, so
 the letter the kommun reads is the one staff approved, whatever changes later. No Flask here.
@@ -34,7 +34,6 @@ from ..plans.models import ActionPlan, PlanGoal
 from ..sampling.models import Site
 from ..scheduling.models import Visit
 
-MIN_BASE = 5  # fewer answers than this: no share or mean is shown for the group
 
 
 def question_passages(note: Note | None) -> tuple[list[dict[str, Any]], int]:
@@ -79,14 +78,12 @@ def plan_content(site: Site) -> dict[str, Any] | None:
             "most_urgent": plan.most_urgent, "totals": totals}
 
 
-def _national(questionnaire_id: int, round_: int) -> tuple[dict[int, dict], str | None]:
-    """The weighted national figures by question id, and the method in words; ({}, None) when not available."""
-    try:
-        from ..measurement.weighted import national_estimates
-    except ImportError:
-        return {}, None
-    result = national_estimates(questionnaire_id, round_)
-    return {q["question_id"]: q for q in result.get("questions", [])}, result.get("method")
+def _national(questionnaire_id: int, round_: int) -> dict[int, dict]:
+    """The weighted national figures by question id (coordinator.measurement.weighted).
+
+    The method in words is not kept with the letter: the letter says it when it is shown, in its language."""
+    from ..measurement.weighted import national_estimates
+    return {q["question_id"]: q for q in national_estimates(questionnaire_id, round_).get("questions", [])}
 
 
 def _own_choices(q, answer) -> list[str]:
@@ -98,6 +95,7 @@ def _own_choices(q, answer) -> list[str]:
 def measurement_content(site: Site, round_: int) -> dict[str, Any] | None:
     from ..measurement.results import load_responses, questions_of
     from ..measurement.tabulate import Answer, parse_number, tabulate
+    from ..measurement.weighted import min_base
     req = db.session.scalar(select(MeasurementRequest).where(MeasurementRequest.site_id == site.id,
                                                              MeasurementRequest.round == round_)
                             .options(selectinload(MeasurementRequest.answers),
@@ -109,7 +107,8 @@ def measurement_content(site: Site, round_: int) -> dict[str, Any] | None:
     responses = [r for r in load_responses(questionnaire.id) if r.round == round_]
     group = [r for r in responses if r.grupp == site.grupp]
     group_tables = {t.question.id: t for t in tabulate(questions, group)}
-    national, method = _national(questionnaire.id, round_)
+    national = _national(questionnaire.id, round_)
+    base = min_base()
     own = {a.question_id: Answer(a.value, a.other_text or "", a.comment or "") for a in req.answers}
     rows = []
     for q in questions:
@@ -118,7 +117,7 @@ def measurement_content(site: Site, round_: int) -> dict[str, Any] | None:
         t = group_tables[q.id]
         nat = national.get(q.id) or {}
         item: dict[str, Any] = {"position": q.position, "text": q.text, "kind": q.kind,
-                                "group_answered": t.answered, "group_suppressed": t.answered < MIN_BASE,
+                                "group_answered": t.answered, "group_suppressed": t.answered < base,
                                 "national_answered": nat.get("answered"),
                                 "national_suppressed": bool(nat.get("suppressed")) if nat else None}
         if q.kind == NUMBER:
@@ -142,7 +141,7 @@ def measurement_content(site: Site, round_: int) -> dict[str, Any] | None:
         rows.append(item)
     return {"questionnaire": questionnaire.name, "questionnaire_id": questionnaire.id,
             "submitted_on": req.submitted_at.date().isoformat(), "group": site.grupp, "group_sites": len(group),
-            "min_base": MIN_BASE, "questions": rows, "method": method}
+            "min_base": base, "questions": rows}
 
 
 def gather(site: Site, round_: int) -> dict[str, Any]:

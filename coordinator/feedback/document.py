@@ -170,8 +170,6 @@ def _measurement_blocks(m: dict[str, Any] | None) -> list[Block]:
         "(%(n)d svar, era medräknade; ovägda andelar) och hela landet. Hela landets siffror är vägda med urvalets designvikter, "
         "med ett 95-procentigt konfidensintervall inom parentes. Där färre än %(min)d har svarat visas ingen "
         "andel.", name=m["questionnaire"], day=_date(m["submitted_on"]), n=m["group_sites"], min=m["min_base"])))
-    if m.get("method"):
-        out.append(Block("small", _("Metod: %(text)s", text=m["method"])))
     few = _("för få svar")
     numbers = []
     for q in m["questions"]:
@@ -199,6 +197,8 @@ def _measurement_blocks(m: dict[str, Any] | None) -> list[Block]:
         out.append(Block("table", caption=_("Frågor med tal som svar (medelvärden)"),
                          header=(_("Fråga"), _("Ni"), _("ÖJ-grupp %(g)d", g=m["group"]), _("Hela landet (vägt)")),
                          rows=numbers, numeric=(1, 2, 3), weights=(4, 1.2, 1.6, 2.4)))
+    from ..measurement.weighted import method_paragraphs
+    out.append(Block("small", _("Så räknar vi: %(text)s", text=" ".join(method_paragraphs()))))
     return out
 
 
