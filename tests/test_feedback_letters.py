@@ -360,3 +360,51 @@ def test_the_letter_opens_in_a_browser_on_the_kommuns_link(demo, sent, demo_page
     page.screenshot(path=str(SHOTS / "feedback-staff-1280.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 900})
     page.screenshot(path=str(SHOTS / "feedback-staff-390.png"), full_page=True)
+
+
+def test_the_letter_puts_the_kommuns_answers_beside_its_group_and_the_weighted_national_figure(demo):
+    from coordinator.feedback import content, document
+    from coordinator.feedback.models import FeedbackLetter
+    from coordinator.measurement.weighted import national_estimates
+
+    with demo.test_request_context():
+        letter = next(b for b in db.session.scalars(select(FeedbackLetter).order_by(FeedbackLetter.id))
+                      if content.measurement_content(b.site, b.round) is not None)
+        m = content.measurement_content(letter.site, letter.round)
+        national = {q["question_id"]: q for q in national_estimates(m["questionnaire_id"], letter.round)["questions"]}
+        by_position = {q["position"]: q for q in national.values()}
+        checked = 0
+        for q in m["questions"]:
+            nat = by_position[q["position"]]
+            if q["kind"] == "tal":
+                assert q["national_mean"] == nat["weighted_mean"]
+                continue
+            for o in q["options"]:
+                n = next(x for x in nat["options"] if x["label"] == o["label"])
+                assert o["national_share"] == (None if n["suppressed"] else n["weighted_share"])
+                checked += 1
+        assert checked
+        from coordinator.feedback import service
+        text = " ".join(b.text + " ".join(" ".join(r) for r in b.rows) for b in document.blocks(service.compose(letter)))
+        assert "Så räknar vi:" in text and "1/π" in text
+
+
+def test_the_kommuns_plan_page_links_to_its_sent_letters(demo):
+    from datetime import date, timedelta
+
+    from coordinator.feedback import service
+    from coordinator.feedback.models import FeedbackLetter
+    from coordinator.plans import service as plans
+    from coordinator.plans.models import ActionPlan
+
+    with demo.app_context():
+        plan_sites = set(db.session.scalars(select(ActionPlan.site_id)))
+        letter = next(b for b in db.session.scalars(select(FeedbackLetter).where(FeedbackLetter.status == "skickat")
+                                                    .order_by(FeedbackLetter.id))
+                      if b.site_id in plan_sites and service.active_link(b) is not None)
+        plan = db.session.scalar(select(ActionPlan).where(ActionPlan.site_id == letter.site_id))
+        link = plans.create_link(plan, date.today() + timedelta(days=30))
+        db.session.commit()
+        plan_token, letter_path = plans.token_for(link), f"/aterkoppling/brev/{service.token_for(service.active_link(letter))}"
+    page = Client(demo, None).get(f"/plan/{plan_token}").get_data(as_text=True)
+    assert f'href="{letter_path}"' in page and "Läs återkopplingsbrevet efter besök" in page

@@ -45,6 +45,18 @@ def site_letters(site_id: int) -> dict:
     return service.letters_of_site(site_id)
 
 
+@bp.app_template_global("kommun_letter_urls")
+def kommun_letter_urls(site_id: int) -> list[tuple[int, str]]:
+    """(round, the kommun's own link) of the site's sent letters whose link works: the kommun's plan page
+    lists them, so the kommun finds its letters where it already works with the office."""
+    out = []
+    for round_, letter in sorted(service.letters_of_site(site_id).items()):
+        link = service.active_link(letter) if letter.status == SENT else None
+        if link is not None:
+            out.append((round_, url_for("feedback.kommun_letter", token=service.token_for(link))))
+    return out
+
+
 @bp.app_template_global("letter_blocks")
 def letter_blocks(data, reader: bool = False):
     return document.blocks(data, reader=reader)
