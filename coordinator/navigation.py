@@ -24,6 +24,7 @@ BLUEPRINTS = {
     "reports": RAPPORTER,
     "audit": LOGG,
     "tasks": OVERVIEW,     # the office's tasks are part of its day, shown from the overview
+    "feedback": OVERVIEW,  # letters due after visits are part of the day's work, listed on the overview
 }
 ENDPOINTS = {
     "index": OVERVIEW,

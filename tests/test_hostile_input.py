@@ -45,12 +45,13 @@ EXCLUDED = {
 }
 # Routes opened without a login, by a token (the kommun's links) or before logging in.
 TOKEN_ENDPOINTS = {"plans.kommun_plan", "plans.kommun_report", "plans.kommun_pdf", "measurement.kommun_form",
+                   "feedback.kommun_letter", "feedback.kommun_pdf", "feedback.kommun_docx",
                    "invites.feed"}
 ANONYMOUS_ENDPOINTS = TOKEN_ENDPOINTS | {"auth.login", "set_language"}
 # Routes posted by the page's script with the fields of another route's form.
 ALIASES = {"dialogue.note_autosave": "dialogue.note_save", "dialogue.event_note_autosave": "dialogue.event_note_save"}
 # Routes whose work is slow by nature (a PDF, the planner, a draw of a sample): fewer examples.
-SLOW = re.compile(r"\.pdf$|/foresla$|/dra$|/handplockat$|/anta$|/karta$|/utfarda$")
+SLOW = re.compile(r"\.pdf$|\.docx$|/foresla$|/dra$|/handplockat$|/anta$|/karta$|/utfarda$")
 # Routes that remove what later routes open: run after every other route.
 LAST = re.compile(r"ta-bort|stall-in|installt|aterkalla|avboj|kasta|inaktivera|/anta$|sla-ihop|status$")
 
@@ -142,6 +143,8 @@ def route_values(app) -> dict:
     """A real value for every kind of URL argument the app's routes take, from the demo's data, and real
     tokens: a kommun plan link and a questionnaire link that are open, and a calendar feed."""
     from coordinator.auth.models import User
+    from coordinator.feedback import service as feedback
+    from coordinator.feedback.models import FeedbackLink
     from coordinator.invites import service as invites
     from coordinator.measurement import service as measurement
     from coordinator.measurement.models import MeasurementRequest
@@ -163,7 +166,12 @@ def route_values(app) -> dict:
         spare.set_password(PASSWORD)
         db.session.add(spare)
         db.session.commit()
+        letter_link = db.session.get(FeedbackLink, one("SELECT l.id FROM feedback_link l JOIN feedback_letter b "
+                                                       "ON b.id = l.letter_id WHERE b.status = 'skickat' ORDER BY l.id"))
+        letter_site, letter_round = one("SELECT site_id FROM feedback_letter WHERE status = 'utkast' ORDER BY id"), \
+            one("SELECT round FROM feedback_letter WHERE status = 'utkast' ORDER BY id")
         values.update({
+            "letter_token": feedback.token_for(letter_link), "letter_site": letter_site, "round_": letter_round,
             "plan_token": plans.token_for(link), "questionnaire_token": measurement.token_for(request),
             "feed_token": feed.token, "link_id": link.id, "feed_id": feed.id, "user_id": spare.id,
             "attendee_id": one(f"SELECT id FROM attendee WHERE visit_id = {values['visit_id']} ORDER BY id"),
@@ -186,6 +194,8 @@ def build_url(rule, values: dict) -> str | None:
         key = arg
         if rule.endpoint.startswith("plans.") and arg == "site_id":
             key = "plan_site"
+        elif rule.endpoint.startswith("feedback.") and arg == "site_id":
+            key = "letter_site"
         elif rule.endpoint.startswith("dialogue.note") and arg == "visit_id":
             key = "held_visit"
         elif rule.endpoint.startswith("dialogue.") and arg == "question_id":
@@ -193,7 +203,8 @@ def build_url(rule, values: dict) -> str | None:
         elif rule.endpoint.startswith("events.") and arg == "attendee_id":
             key = "event_attendee_id"
         elif arg == "token":
-            key = {"plans": "plan_token", "measurement": "questionnaire_token", "invites": "feed_token"}[
+            key = {"plans": "plan_token", "measurement": "questionnaire_token", "invites": "feed_token",
+                   "feedback": "letter_token"}[
                 rule.endpoint.split(".")[0]]
         if values.get(key) is None:
             return None

@@ -26,7 +26,7 @@ from .conftest import USERS, Client
 ROOT = Path(__file__).parent.parent
 # Pages that are not pages of the app for staff: a token instead of a login, downloads, the language switch.
 NOT_PAGES = {"static", "set_language", "invites.feed", "measurement.kommun_form", "plans.kommun_plan",
-             "plans.kommun_pdf"}
+             "plans.kommun_pdf", "feedback.kommun_letter"}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def page_urls(app, ids: dict) -> list[tuple[str, str]]:
     urls = []
     with app.test_request_context():
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-            if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or re.search(r"\.(pdf|csv|ics)$", rule.rule):
+            if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or re.search(r"\.(pdf|csv|ics|docx)$", rule.rule):
                 continue
             values = {}
             for arg in rule.arguments:
@@ -189,6 +189,9 @@ def data_texts(app) -> list[str]:
         from coordinator.measurement.models import MeasurementAnswer
         for value in db.session.scalars(select(MeasurementAnswer.value)):  # free-text answers (JSON)
             texts.update(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str))
+        from coordinator.feedback.models import FeedbackLetter
+        for letter_texts in db.session.scalars(select(FeedbackLetter.texts)):  # a feedback letter's staff texts
+            texts.update(v for v in (letter_texts or {}).values() for v in v.split("\n\n") if isinstance(v, str))
     return sorted((t for t in texts if isinstance(t, str) and len(t) >= 4), key=len, reverse=True)
 
 

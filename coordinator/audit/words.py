@@ -232,6 +232,11 @@ KINDS: dict[str, Kind] = {
                        lambda: _("en avstämning"),
                        lambda a: _url("reports.avstamning", avstamning_id=a.id)),
     "demo": Kind(lambda: _("Demodata"), lambda x, d: _("demodata"), lambda: _("demodata")),
+    "feedback_letter": Kind(lambda: _("Återkopplingsbrev"),
+                            lambda b, d: _("återkopplingsbrevet till %(site)s (omgång %(n)s)", site=_site(b.site),
+                                           n=b.round) if b is not None else None,
+                            lambda: _("ett återkopplingsbrev"),
+                            lambda b: _url("feedback.letter", site_id=b.site_id, round_=b.round), ("site.kommun",)),
 }
 # Object types that are not rows (no object to read).
 ROWLESS = {"demo", "oj_group"}
@@ -315,6 +320,11 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "event.created": lambda what, d: _("%(what)s skapades.", what=what),
     "event.held": lambda what, d: _("%(what)s markerades som genomfört.", what=what),
     "event.updated": lambda what, d: _("%(what)s ändrades.", what=what),
+    "feedback.letter_approved": lambda what, d: _("%(what)s godkändes.", what=what),
+    "feedback.letter_created": lambda what, d: _("%(what)s påbörjades.", what=what),
+    "feedback.letter_opened": lambda what, d: _("Kommunen öppnade %(what)s.", what=what),
+    "feedback.letter_saved": lambda what, d: _("Texten i %(what)s sparades.", what=what),
+    "feedback.letter_sent": lambda what, d: _("%(what)s lades i utkorgen till kommunen.", what=what),
     "feed.created": lambda what, d: _("%(what)s skapades.", what=what),
     "feed.revoked": lambda what, d: _("%(what)s återkallades.", what=what),
     "invite.cancel_not_sent": lambda what, d: _("Inget återbud behövdes för %(what)s.", what=what),

@@ -183,6 +183,8 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     make_visits(demo)
     content.make_all(demo)
     mark_outbox_sent(demo)
+    from .letters import make_letters
+    make_letters(demo)
     make_app_tasks(demo)
     record("demo.created", object_type="demo", object_id=None, seed=seed, as_of=as_of.isoformat())
     db.session.flush()

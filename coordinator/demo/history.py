@@ -45,6 +45,8 @@ def backdate_audit(demo: Demo, first_id: int) -> int:
     activity_plan = {a_id: goal_plan.get(g_id) for a_id, g_id in
                      db.session.execute(select(PlanActivity.id, PlanActivity.goal_id)).all()}
     declines = {d.site_id: d for d in db.session.scalars(select(Decline))}
+    from ..feedback.models import FeedbackLetter
+    letters = {b.id: b for b in db.session.scalars(select(FeedbackLetter))}
     sample = demo.sample
     queued: dict[int, int] = {}
     moved = 0
@@ -89,6 +91,10 @@ def backdate_audit(demo: Demo, first_id: int) -> int:
             if plan is not None:
                 later = e.action in ("plan.activity_updated", "plan.followup_updated")
                 when = plan.updated_at if later else plan.created_at
+        elif e.action.startswith("feedback.") and e.object_type == "feedback_letter" and oid in letters:
+            b = letters[oid]
+            when = {"feedback.letter_created": b.created_at, "feedback.letter_saved": b.updated_at,
+                    "feedback.letter_approved": b.approved_at, "feedback.letter_sent": b.sent_at}.get(e.action)
         elif e.action == "task.created" and e.actor == "system":
             when = at(demo.as_of, 7)
         elif e.action == "demo.created":

@@ -32,6 +32,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..feedback.models import DRAFT as LETTER_DRAFT, FeedbackLetter
 from ..i18n import _
 from ..invites.models import FAILED, PENDING, SENT, Contact, OutboxMessage
 from ..links import last_valid_day
@@ -116,6 +117,12 @@ class RoundProgress:
 
 
 @dataclass
+class LetterItem:
+    visit: Visit
+    letter: FeedbackLetter | None   # None: no letter yet; else a draft
+
+
+@dataclass
 class Mail:
     failed: list[OutboxMessage] = field(default_factory=list)
     failed_count: int = 0
@@ -132,6 +139,7 @@ class Overview:
     sample_name: str = ""
     visits_next: list[VisitItem] = field(default_factory=list)
     notes_missing: list[NoteItem] = field(default_factory=list)
+    letters_due: list[LetterItem] = field(default_factory=list)  # held visits without an approved letter
     unanswered: list[UnansweredItem] = field(default_factory=list)
     declined: list[DeclinedItem] = field(default_factory=list)
     mail: Mail = field(default_factory=Mail)
@@ -340,6 +348,20 @@ def _progress(ov: Overview, visits: list[Visit], active_ids: set[int]) -> None:
     ov.next_phase = next((p for p in phases if p.start_date > ov.on), None)
 
 
+def _letter_items(ov: Overview, visits: list[Visit], active_ids: set[int]) -> None:
+    """Held visits (up to `on`) whose feedback letter is not approved or sent: one statement for the letters."""
+    held = [v for v in visits if v.status == GENOMFORD and v.date is not None and v.date <= ov.on
+            and v.site_id in active_ids]
+    if not held:
+        return
+    letters = {(row.site_id, row.round): row for row in db.session.scalars(
+        select(FeedbackLetter).where(FeedbackLetter.site_id.in_({v.site_id for v in held})))}
+    for v in held:
+        letter = letters.get((v.site_id, v.round))
+        if letter is None or letter.status == LETTER_DRAFT:
+            ov.letters_due.append(LetterItem(v, letter))
+
+
 def compute(on: date, now: datetime | None = None, visits: list[Visit] | None = None) -> Overview:
     """Everything due as of `on` (the office's day), read with a fixed number of SQL statements.
 
@@ -358,6 +380,7 @@ def compute(on: date, now: datetime | None = None, visits: list[Visit] | None = 
         given = answers(ahead) if ahead else {}
         _visit_items(ov, visits, active_ids, given)
         ov.notes_missing = notes_missing(visits, on, s["note_due_working_days"])
+        _letter_items(ov, visits, active_ids)
         _invitation_items(ov, visits, s["unanswered_after_days"], active_ids, given)
         _activity_items(ov, active_ids)
         _questionnaire_items(ov, s["questionnaire_soon_days"], active_ids, visits)
