@@ -1,16 +1,16 @@
 """feedback letters (återkopplingsbrev) per site and round, their revisions and the kommun's links
 
-Revision ID: 0008_letters
-Revises: 0007_invites
-Create Date: 2027-01-20 09:00:00
+Revision ID: 0009_letters
+Revises: 0008_docx
+Create Date: 2026-12-06 09:00:00
 
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0008_letters'
-down_revision = '0007_invites'
+revision = '0009_letters'
+down_revision = '0008_docx'
 branch_labels = None
 depends_on = None
 
