@@ -235,6 +235,28 @@ def test_every_passage_is_marked_demo_and_tagged_from_the_codebook(demo):
         assert not any(p.attribution_cleared for p in passages if not p.citat)
 
 
+def test_the_themes_spread_as_in_real_notes_from_common_to_rare(demo):
+    """Passages mostly carry one or two themes; some themes come up at most visits, others at a few, and
+    every theme of the codebook is used somewhere (so the theme statistics say something)."""
+    app, _summary, _before = demo
+    with app.app_context():
+        passages = list(db.session.scalars(select(Passage)))
+        codebook = {t.name for t in db.session.scalars(select(Theme).where(Theme.retired.is_(False)))}
+        per_passage = [len(p.themes) for p in passages]
+        assert sum(per_passage) / len(passages) < 1.6
+        assert sum(n in (1, 2) for n in per_passage) / len(passages) > 0.95
+        on_passages = Counter(t.name for p in passages for t in p.themes)
+        assert set(on_passages) == codebook  # the rarest is used too
+        assert max(on_passages.values()) / len(passages) < 0.7
+        # Per note (what the overview counts): from the themes of most notes to those of a few.
+        notes = {p.note_id for p in passages}
+        on_notes = Counter(name for name, _note in {(t.name, p.note_id) for p in passages for t in p.themes})
+        shares = sorted(n / len(notes) for n in on_notes.values())
+        assert shares[-1] > 0.6 and shares[0] < 0.2 and shares[len(shares) // 2] < 0.6, shares
+        assert sum(len({t.name for p in passages if p.note_id == note for t in p.themes}) for note in notes) \
+            / len(notes) < len(codebook) / 2
+
+
 def test_plans_are_made_at_first_visits_and_followed_up_at_second_visits_held(demo):
     app, _summary, _before = demo
     with app.app_context():
