@@ -847,8 +847,14 @@ def test_revoked_feed_is_410_and_unknown_feed_404(app, sites, staff, anon):
         assert logged.object_id == str(feed_id) and token not in str(logged.details)
     page = staff.get("/kalenderflöden").get_data(as_text=True)
     assert token not in page and "Återkallat" in page
-    # A feed for a site that is not in the adopted sample cannot be made.
-    assert staff.post("/kalenderflöden/ny", {"site_id": "999999"}).status_code == 404
+    # A feed for a site that is not in the adopted sample cannot be made: refused in words, nothing made.
+    with app.app_context():
+        feeds_before = db.session.scalar(select(func.count()).select_from(FeedToken))
+    refused = staff.post("/kalenderflöden/ny", {"site_id": "999999"}, follow_redirects=True)
+    assert refused.status_code == 200 and "den valda platsen finns inte i det antagna urvalet" in \
+        refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FeedToken)) == feeds_before
 
 
 # --------------------------------------------------------------------------- in a browser
