@@ -257,6 +257,33 @@ def test_the_themes_spread_as_in_real_notes_from_common_to_rare(demo):
             / len(notes) < len(codebook) / 2
 
 
+def test_a_quote_is_printed_between_one_pair_of_quotation_marks(demo):
+    """The demo's quotes are the words alone; the report (page and PDF) puts them between ” and ” once, where
+    it used to print ”[Demo] ”…””."""
+    from .test_report_figures import pdf_text
+
+    app, _summary, _before = demo
+    with app.app_context():
+        quotes = list(db.session.scalars(select(Passage).where(Passage.citat.is_(True))))
+        assert quotes and not any(p.text.removeprefix(texts.MARK).strip()[0] in "”“\"" for p in quotes)
+        assert not any(p.text.rstrip()[-1] in "”“\"" for p in quotes)
+        report_id = db.session.scalar(select(IssuedReport.id).where(IssuedReport.period == "2016Q3"))
+    staff = Client(app, USERS["staff"])
+    page = staff.get(f"/rapporter/utfardade/{report_id}/").get_data(as_text=True)
+    assert re.search(r"<blockquote><p>”\[Demo\] [^”<]+”</p></blockquote>", page), "no quote on the report page"
+    printed = pdf_text(staff.get(f"/rapporter/utfardade/{report_id}.pdf").data)
+    assert "”[Demo]" in printed
+    for text in (page, printed):
+        assert "””" not in text and "”[Demo] ”" not in text
+
+
+def test_the_report_adds_its_quotation_marks_once():
+    from coordinator.reports.content import quoted
+
+    assert [quoted(t) for t in ("Hej", "”Hej”", '"Hej"', " “Hej” ", "Hon sa ”nej” igen")] == \
+        ["”Hej”"] * 4 + ["”Hon sa ”nej” igen”"]
+
+
 def test_plans_are_made_at_first_visits_and_followed_up_at_second_visits_held(demo):
     app, _summary, _before = demo
     with app.app_context():

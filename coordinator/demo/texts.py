@@ -9,7 +9,8 @@ A passage snippet is `P(text, themes, flags, size, round)`:
   the passage's main subject first (it is always tagged; the others only now and then, see
   `PREVALENCE`);
 - flags: "gott_exempel", "hinder", "nationell_fraga", "citat:manga" / "citat:unik"
-  (a quote and why it was chosen; a few quotes are cleared for attribution at random);
+  (a quote and why it was chosen; a few quotes are cleared for attribution at random); a quote's
+  text is the words alone, without quotation marks: the pages and reports add them;
 - size: "liten" (ÖJ groups 1-2), "stor" (groups 4-5), "stadsdel" (a city district) or "" (any);
 - round: 1, 2 or 0 (either visit).
 """
@@ -313,19 +314,19 @@ SECTIONS: dict[str, list[P]] = {
 
 # Quotes: chosen because many said it or because the view is unique.
 QUOTES: list[P] = [
-    P("”Vi hinner utreda, men vi hinner inte vara socialsekreterare för barnen.”",
+    P("Vi hinner utreda, men vi hinner inte vara socialsekreterare för barnen.",
       "arbetsmiljo delaktighet", "citat:manga"),
-    P("”Varje gång en kollega slutar får barnen börja om från början.”", "personal placerade", "citat:manga"),
-    P("”Vi vill ha färre projekt och mer långsiktighet från staten.”", "styrning nationellt",
+    P("Varje gång en kollega slutar får barnen börja om från början.", "personal placerade", "citat:manga"),
+    P("Vi vill ha färre projekt och mer långsiktighet från staten.", "styrning nationellt",
       "citat:manga nationell_fraga"),
-    P("”Familjehemmen är vår viktigaste resurs, och den tar slut.”", "familjehem", "citat:manga hinder"),
-    P("”Det är först när nämnden ser barnen i siffrorna som vi får gehör.”", "uppfoljning ledarskap", "citat:unik"),
-    P("”Vi har slutat kalla det samverkan och börjat kalla det gemensamt ansvar.”", "samverkan",
+    P("Familjehemmen är vår viktigaste resurs, och den tar slut.", "familjehem", "citat:manga hinder"),
+    P("Det är först när nämnden ser barnen i siffrorna som vi får gehör.", "uppfoljning ledarskap", "citat:unik"),
+    P("Vi har slutat kalla det samverkan och börjat kalla det gemensamt ansvar.", "samverkan",
       "citat:unik gott_exempel"),
-    P("”Jag ville bara att någon skulle fråga mig vad jag tyckte.”", "delaktighet brukare", "citat:unik"),
-    P("”Introduktionen gjorde att jag stannade.”", "introduktion personal", "citat:manga gott_exempel"),
-    P("”BBIC är bra när systemet fungerar, men det gör det sällan.”", "bbic valfard", "citat:manga hinder"),
-    P("”Små kommuner behöver samarbeta, annars klarar vi inte jouren.”", "struktur regional",
+    P("Jag ville bara att någon skulle fråga mig vad jag tyckte.", "delaktighet brukare", "citat:unik"),
+    P("Introduktionen gjorde att jag stannade.", "introduktion personal", "citat:manga gott_exempel"),
+    P("BBIC är bra när systemet fungerar, men det gör det sällan.", "bbic valfard", "citat:manga hinder"),
+    P("Små kommuner behöver samarbeta, annars klarar vi inte jouren.", "struktur regional",
       "citat:unik", size="liten"),
 ]
 
@@ -357,7 +358,7 @@ EVENT_PASSAGES: list[P] = [
       "gott_exempel"),
     P("Myndigheterna såg behov av att samordna sina kunskapsstöd så att kommunerna får ett samlat budskap.",
       "nationellt", "nationell_fraga"),
-    P("”Vi behöver sluta prata om barnen och börja prata med dem.”", "delaktighet", "citat:unik"),
+    P("Vi behöver sluta prata om barnen och börja prata med dem.", "delaktighet", "citat:unik"),
     P("Öppna jämförelser behöver utvecklas så att de säger mer om kvalitet och mindre om volymer.",
       "oj uppfoljning", "nationell_fraga"),
 ]
