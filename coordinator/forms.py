@@ -36,6 +36,18 @@ def fits_integer(value: int) -> bool:
     return INT_MIN <= value <= INT_MAX
 
 
+def parse_id(raw: object) -> int | None:
+    """An id (or a version number) sent as text: its number, or None when it is not plain digits 0-9 or does
+    not fit the database's integer (so it never reaches the driver, where SQLite overflows beyond 64 bits).
+
+    Plain words: `"12"` is 12; `"379223372036854775808"`, `"²"`, `"٣"`, `"-1"` and `""` are no id."""
+    text = raw.strip() if isinstance(raw, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    value = int(text)
+    return value if fits_integer(value) else None
+
+
 class CleanMultiDict(ImmutableMultiDict):
     """The request's args and form, without control characters."""
 

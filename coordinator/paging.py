@@ -39,6 +39,6 @@ class Page:
 def page_of(args, total: int, per_page: int) -> Page:
     """The page that `args` (the query string) asks for, within the pages that `total` rows make."""
     raw = (args.get(PARAM) or "").strip()
-    number = int(raw) if raw.isdigit() and len(raw) < 10 else 1
+    number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 1
     pages = max(1, -(-total // per_page))
     return Page(number=min(max(1, number), pages), per_page=per_page, total=total)

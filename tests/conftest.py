@@ -1,7 +1,13 @@
 """Test fixtures: every database test runs on SQLite and on PostgreSQL, with CSRF on.
 
 Backends: `--backends sqlite,postgresql` (default both). PostgreSQL is at TEST_PG_URL
-(default the local server, database coordinator_test, dropped and created per run).
+(default the local server, database coordinator_test_<pid>, dropped and created per run).
+
+Parallel runs (pytest-xdist, `./dev test` uses `-n 2 --dist loadfile`): each worker process (gw0,
+gw1, …) has its own instance directory, its own PostgreSQL database, its own SQLite file and its
+own ports (tests.helpers.free_port); the translation catalogs are compiled once, by the controller,
+before any worker starts. Screenshots from all workers go to one folder (SHOTS), so each test
+module names its screenshots with its own prefix.
 """
 from __future__ import annotations
 
@@ -13,7 +19,15 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("COORDINATOR_INSTANCE", tempfile.mkdtemp(prefix="coordinator-test-"))
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", … in a pytest-xdist worker; "" otherwise
+if WORKER:
+    # Workers inherit the controller's environment, so a shared COORDINATOR_INSTANCE would give them one
+    # secret key file and one upload folder: each worker takes a folder of its own inside it.
+    _base = os.environ.get("COORDINATOR_INSTANCE") or tempfile.mkdtemp(prefix="coordinator-test-")
+    os.environ["COORDINATOR_INSTANCE"] = str(Path(_base) / WORKER)
+    Path(os.environ["COORDINATOR_INSTANCE"]).mkdir(parents=True, exist_ok=True)
+else:
+    os.environ.setdefault("COORDINATOR_INSTANCE", tempfile.mkdtemp(prefix="coordinator-test-"))
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from sqlalchemy import delete, update  # noqa: E402
@@ -22,8 +36,19 @@ from werkzeug.serving import make_server  # noqa: E402
 from coordinator import create_app  # noqa: E402
 from coordinator.extensions import db  # noqa: E402
 
-# One database per test run, so parallel runs on one machine never drop each other's data.
-PG_URL = os.environ.get("TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/coordinator_test_{os.getpid()}")
+
+def _pg_url() -> str:
+    """One database per test process (and per worker), so parallel runs never drop each other's data."""
+    url = os.environ.get("TEST_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/coordinator_test_{os.getpid()}")
+    if WORKER:
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        url = u.set(database=f"{u.database}_{WORKER}").render_as_string(hide_password=False)
+    return url
+
+
+PG_URL = _pg_url()
 PASSWORD = "korrekt-häst-batteri"
 USERS = {"admin": "admin@test.se", "staff": "staff@test.se", "reader": "reader@test.se"}
 # Reference tables keep their shipped rows between tests; everything else is emptied.
@@ -32,12 +57,33 @@ REFERENCE_TABLES = {"lan", "kommun", "stadsdel", "population", "oj_group", "samp
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-def pytest_configure(config):
-    # Compile the translation catalogs so a plain `pytest` sees the same English as `./dev test`.
-    from babel.messages.frontend import CommandLineInterface
+def compile_catalogs(translations: Path) -> None:
+    """Compile every messages.po under `translations` to its messages.mo, each written to a temporary file
+    and renamed over the old one, so a process reading the catalog never sees half a file."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
 
-    CommandLineInterface().run(["pybabel", "-q", "compile", "-d",
-                                str(Path(__file__).parent.parent / "coordinator" / "translations")])
+    for po_path in sorted(translations.glob("*/LC_MESSAGES/messages.po")):
+        with po_path.open("rb") as f:
+            catalog = read_po(f, locale=po_path.parent.parent.name)
+        if catalog.fuzzy:  # as `pybabel compile`: a catalog marked fuzzy as a whole is not compiled
+            continue
+        fd, tmp = tempfile.mkstemp(dir=po_path.parent, prefix=".messages-", suffix=".mo")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write_mo(out, catalog)
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; a catalog is no secret
+            os.replace(tmp, po_path.with_suffix(".mo"))
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def pytest_configure(config):
+    # Compile the translation catalogs so a plain `pytest` sees the same English as `./dev test`; only in
+    # the controller (or a run without workers): the workers start after it and read what it wrote.
+    if not hasattr(config, "workerinput"):
+        compile_catalogs(Path(__file__).parent.parent / "coordinator" / "translations")
 
 
 def pytest_addoption(parser):

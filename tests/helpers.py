@@ -2,11 +2,51 @@
 from __future__ import annotations
 
 import json
+import os
+import random
+import socket
+import threading
 
 from sqlalchemy import select
 
 from coordinator.audit import AuditEvent
 from coordinator.extensions import db
+
+
+# Ports below the kernel's ephemeral range (32768–60999 on Linux), so no port-0 bind elsewhere takes one; each
+# pytest-xdist worker (gw0, gw1, …) draws from its own slice, so two workers never hand out the same port.
+_PORT_BASE, _PORT_SLICE = 20000, 400
+_handed_out: set[int] = set()
+_ports_lock = threading.Lock()
+
+
+def worker_number() -> int:
+    """This pytest-xdist worker's number (gw3 -> 3); 0 in a run without workers."""
+    return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now and that no other worker of this run will hand out.
+
+    Plain words: a server started by a test (SMTP, a subprocess `coordinator serve`) needs a port number
+    before it binds. Asking the kernel for "any port" and closing it leaves a moment in which another worker
+    can be given the same number; here each worker picks from its own range, skips what it has handed out
+    already, and checks that the port can be bound (another program on the machine may hold it)."""
+    start = _PORT_BASE + (worker_number() % 30) * _PORT_SLICE
+    candidates = list(range(start, start + _PORT_SLICE))
+    random.shuffle(candidates)
+    with _ports_lock:
+        for port in candidates:
+            if port in _handed_out:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port in {start}–{start + _PORT_SLICE - 1}")
 
 
 def cli_json(app, *args):

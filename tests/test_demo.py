@@ -235,6 +235,55 @@ def test_every_passage_is_marked_demo_and_tagged_from_the_codebook(demo):
         assert not any(p.attribution_cleared for p in passages if not p.citat)
 
 
+def test_the_themes_spread_as_in_real_notes_from_common_to_rare(demo):
+    """Passages mostly carry one or two themes; some themes come up at most visits, others at a few, and
+    every theme of the codebook is used somewhere (so the theme statistics say something)."""
+    app, _summary, _before = demo
+    with app.app_context():
+        passages = list(db.session.scalars(select(Passage)))
+        codebook = {t.name for t in db.session.scalars(select(Theme).where(Theme.retired.is_(False)))}
+        per_passage = [len(p.themes) for p in passages]
+        assert sum(per_passage) / len(passages) < 1.6
+        assert sum(n in (1, 2) for n in per_passage) / len(passages) > 0.95
+        on_passages = Counter(t.name for p in passages for t in p.themes)
+        assert set(on_passages) == codebook  # the rarest is used too
+        assert max(on_passages.values()) / len(passages) < 0.7
+        # Per note (what the overview counts): from the themes of most notes to those of a few.
+        notes = {p.note_id for p in passages}
+        on_notes = Counter(name for name, _note in {(t.name, p.note_id) for p in passages for t in p.themes})
+        shares = sorted(n / len(notes) for n in on_notes.values())
+        assert shares[-1] > 0.6 and shares[0] < 0.2 and shares[len(shares) // 2] < 0.6, shares
+        assert sum(len({t.name for p in passages if p.note_id == note for t in p.themes}) for note in notes) \
+            / len(notes) < len(codebook) / 2
+
+
+def test_a_quote_is_printed_between_one_pair_of_quotation_marks(demo):
+    """The demo's quotes are the words alone; the report (page and PDF) puts them between ” and ” once, where
+    it used to print ”[Demo] ”…””."""
+    from .test_report_figures import pdf_text
+
+    app, _summary, _before = demo
+    with app.app_context():
+        quotes = list(db.session.scalars(select(Passage).where(Passage.citat.is_(True))))
+        assert quotes and not any(p.text.removeprefix(texts.MARK).strip()[0] in "”“\"" for p in quotes)
+        assert not any(p.text.rstrip()[-1] in "”“\"" for p in quotes)
+        report_id = db.session.scalar(select(IssuedReport.id).where(IssuedReport.period == "2016Q3"))
+    staff = Client(app, USERS["staff"])
+    page = staff.get(f"/rapporter/utfardade/{report_id}/").get_data(as_text=True)
+    assert re.search(r"<blockquote><p>”\[Demo\] [^”<]+”</p></blockquote>", page), "no quote on the report page"
+    printed = pdf_text(staff.get(f"/rapporter/utfardade/{report_id}.pdf").data)
+    assert "”[Demo]" in printed
+    for text in (page, printed):
+        assert "””" not in text and "”[Demo] ”" not in text
+
+
+def test_the_report_adds_its_quotation_marks_once():
+    from coordinator.reports.content import quoted
+
+    assert [quoted(t) for t in ("Hej", "”Hej”", '"Hej"', " “Hej” ", "Hon sa ”nej” igen")] == \
+        ["”Hej”"] * 4 + ["”Hon sa ”nej” igen”"]
+
+
 def test_plans_are_made_at_first_visits_and_followed_up_at_second_visits_held(demo):
     app, _summary, _before = demo
     with app.app_context():

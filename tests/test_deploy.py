@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from coordinator.extensions import db
 from coordinator.server import REDACTED, Redactor
 
 from .conftest import USERS, Client
+from .helpers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -161,12 +161,6 @@ def test_every_route_with_a_token_is_redacted_in_a_log_line(app):
 
 
 # --- real servers ---------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def fetch(url: str) -> tuple[int, str]:
     try:

@@ -416,6 +416,53 @@ def test_no_hostile_input_gives_a_server_error(world, endpoint, method):
     example()
 
 
+# --------------------------------------------------------------------------- found by the examples above
+
+BEYOND = ["379223372036854775808", str(2**63), str(2**64), str(2**31), "²", "٣", "-1", " 12x"]
+
+
+@pytest.mark.parametrize("raw", BEYOND)
+def test_a_feed_for_a_site_id_that_is_no_database_integer_is_refused_in_words(world, raw):
+    """The calendar feed form with a site id beyond a 64-bit integer once reached SQLite and gave a 500 (found
+    by the examples above: "37" + 2**63); now such an id, like any that names no site, is refused in words."""
+    from sqlalchemy import func, select
+
+    from coordinator.invites.models import FeedToken
+
+    app, staff = world["app"], world["clients"]["staff"]
+    with app.app_context():
+        before = db.session.scalar(select(func.count()).select_from(FeedToken))
+    response = staff.post("/kalenderflöden/ny", {"site_id": raw}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Flödet skapades inte: den valda platsen finns inte i det antagna urvalet." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FeedToken)) == before
+
+
+def test_parse_id_takes_plain_digits_that_fit_the_database():
+    from coordinator.forms import parse_id
+
+    assert [parse_id(v) for v in ("12", " 7 ", "0", str(2**31 - 1))] == [12, 7, 0, 2**31 - 1]
+    assert all(parse_id(v) is None for v in BEYOND + ["", "1e3", "\x00", "1\x002", "0x10", None, 12])
+
+
+@pytest.mark.parametrize("raw", ["²", "379223372036854775808"])
+def test_a_page_number_or_hidden_id_in_other_digits_is_no_server_error(world, raw):
+    """`?sida=²` (a digit to str.isdigit, not to int) and ids beyond the database's integer in the hidden ids of
+    the forms that carry them (a programme part, a plan goal, a note's passage, a forum's organisation)."""
+    staff, admin = world["clients"]["staff"], world["clients"]["admin"]
+    for client, url, query in ((staff, "/uppgifter/", {}), (admin, "/logg/", {}), (staff, "/dialog/sok", {"q": "barn"})):
+        response = client.get(url, query_string={**query, "sida": raw})
+        assert response.status_code == 200, f"{url} sida={raw!r} → {response.status_code}"
+    for endpoint, field in (("scheduling.save_programme", "parts-0-id"), ("plans.followup", "situations-0-goal_id"),
+                            ("events.attendance", "organisation"), ("dialogue.note_save", "fraga-1.0.id")):
+        assert world["forms"].get(endpoint), f"the demo shows no form posting to {endpoint}"
+        url, fields = world["forms"][endpoint][0]
+        assert field in fields, f"{endpoint}: {sorted(fields)}"
+        response = staff.post(url, data={**fields, field: raw})
+        assert response.status_code < 500, f"{endpoint} {field}={raw!r} → {response.status_code}"
+
+
 def replace_argument(rule, path: str, arg: str, value: str) -> str:
     """`path` (a URL of `rule`) with the segment that holds `arg` replaced by `value`, URL-quoted."""
     from urllib.parse import quote

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import re
-import socket
 import threading
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
@@ -27,7 +26,7 @@ from coordinator.invites.models import FAILED, PENDING, SENT, Attendee, Contact,
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import BEKRAFTAD, FORSLAG, INBJUDEN, INSTALLD, Visit, VisitPart
 
-from .helpers import confirm_through_page
+from .helpers import confirm_through_page, free_port
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 # Both sides of the spring change (2016-03-27) and the autumn change (2015-10-25).
@@ -89,12 +88,6 @@ def event(day: date = date(2016, 3, 24), start: time = time(9), end: time = time
         programme=(ical.ProgrammeItem("Dialog med ledningen", time(9), time(11), ("Åsa Öberg 0 (Socialchef)",)),
                    ical.ProgrammeItem("Samtal med barn och vårdnadshavare", time(13), time(14))),
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Collector:
@@ -854,8 +847,14 @@ def test_revoked_feed_is_410_and_unknown_feed_404(app, sites, staff, anon):
         assert logged.object_id == str(feed_id) and token not in str(logged.details)
     page = staff.get("/kalenderflöden").get_data(as_text=True)
     assert token not in page and "Återkallat" in page
-    # A feed for a site that is not in the adopted sample cannot be made.
-    assert staff.post("/kalenderflöden/ny", {"site_id": "999999"}).status_code == 404
+    # A feed for a site that is not in the adopted sample cannot be made: refused in words, nothing made.
+    with app.app_context():
+        feeds_before = db.session.scalar(select(func.count()).select_from(FeedToken))
+    refused = staff.post("/kalenderflöden/ny", {"site_id": "999999"}, follow_redirects=True)
+    assert refused.status_code == 200 and "den valda platsen finns inte i det antagna urvalet" in \
+        refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(FeedToken)) == feeds_before
 
 
 # --------------------------------------------------------------------------- in a browser

@@ -20,7 +20,8 @@ from coordinator.invites.mailstatus import mail_status
 from coordinator.invites.models import FAILED, SENT, Attendee, Contact, OutboxMessage
 from coordinator.scheduling.models import INBJUDEN, Visit
 
-from .test_invites import (Collector, calendar_of, deliver, free_port, make_visit, method_of, read_back,  # noqa: F401
+from .helpers import free_port
+from .test_invites import (Collector, calendar_of, deliver, make_visit, method_of, read_back,  # noqa: F401
                            sites, smtp)
 
 

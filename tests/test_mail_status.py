@@ -19,7 +19,8 @@ from coordinator.invites.models import FAILED, PENDING, SENT, OutboxMessage
 from coordinator.scheduling.models import Visit
 
 from . import test_invites
-from .test_invites import deliver, free_port, make_visit
+from .helpers import free_port
+from .test_invites import deliver, make_visit
 
 # The loopback SMTP server and the adopted sample's sites, as test_invites.py makes them.
 smtp, sites = test_invites.smtp, test_invites.sites

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_deploy import free_port, stop, wait_until_up
+from .helpers import free_port
+from .test_deploy import stop, wait_until_up
 
 pytestmark = pytest.mark.wheel
 

@@ -100,12 +100,25 @@ def site_size(site: Site) -> str:
     return "liten" if site.grupp <= 2 else "stor" if site.grupp >= 4 else ""
 
 
+def tagged_themes(snippet: texts.P, rng: random.Random) -> list[str]:
+    """The theme keys a passage is tagged with: its main subject (the snippet's first theme) always, each
+    further theme now and then, the more readily the more common the theme (`texts.PREVALENCE`).
+
+    Plain words: an office tags what a paragraph is about, and only sometimes what it touches on, so
+    most passages get one or two themes, and the themes range from those at nearly every visit to
+    those that come up a few times in a round."""
+    first, *others = snippet.themes.split() or [""]
+    chosen = [first] if first else []
+    chosen += [k for k in others if rng.random() < texts.SECONDARY_TAGGED * texts.PREVALENCE[k]]
+    return chosen
+
+
 def passage(snippet: texts.P, themes: dict[str, int], rng: random.Random) -> dict:
     flags = snippet.flags.split()
     quote = next((f for f in flags if f.startswith("citat:")), None)
     return {
         "text": marked(snippet.text),
-        "themes": [themes[k] for k in snippet.themes.split() if k in themes],
+        "themes": [themes[k] for k in tagged_themes(snippet, rng) if k in themes],
         **{f: f in flags for f in FLAG_NAMES},
         "citat": quote is not None,
         "quote_reason": quote.split(":")[1] if quote else None,

@@ -5,9 +5,12 @@ database (`MARK`). No snippet names a kommun, a person or a figure from an offic
 the few numbers are the office's own invented working data.
 
 A passage snippet is `P(text, themes, flags, size, round)`:
-- themes: short keys of `THEMES` (the shipped codebook, registry/data/teman.csv), space separated;
+- themes: short keys of `THEMES` (the shipped codebook, registry/data/teman.csv), space separated,
+  the passage's main subject first (it is always tagged; the others only now and then, see
+  `PREVALENCE`);
 - flags: "gott_exempel", "hinder", "nationell_fraga", "citat:manga" / "citat:unik"
-  (a quote and why it was chosen; a few quotes are cleared for attribution at random);
+  (a quote and why it was chosen; a few quotes are cleared for attribution at random); a quote's
+  text is the words alone, without quotation marks: the pages and reports add them;
 - size: "liten" (ÖJ groups 1-2), "stor" (groups 4-5), "stadsdel" (a city district) or "" (any);
 - round: 1, 2 or 0 (either visit).
 """
@@ -45,6 +48,19 @@ THEMES = {
     "tidiga": "Tidiga och förebyggande insatser",
     "valfard": "Välfärdsteknik",
 }
+
+# How readily the office tags a theme when a passage touches on it without being about it (a passage's
+# first theme is always tagged): staff turnover and working with schools and the health service come up
+# everywhere, the state's detailed regulation and the family-support principle rarely get a tag of
+# their own. Invented, for a demo whose theme statistics range from common to rare.
+PREVALENCE = {
+    "personal": 1.0, "samverkan": 1.0, "delaktighet": 0.9, "kompetens": 0.8, "placerade": 0.8,
+    "familjehem": 0.7, "anmalningar": 0.7, "ledarskap": 0.6, "uppfoljning": 0.5, "arbetsmiljo": 0.5,
+    "bbic": 0.4, "introduktion": 0.4, "ensamkommande": 0.4, "brukare": 0.35, "tidiga": 0.3,
+    "evidens": 0.3, "struktur": 0.25, "marknad": 0.2, "oj": 0.2, "nationellt": 0.15, "regional": 0.15,
+    "valfard": 0.1, "brister": 0.1, "styrning": 0.05, "skydd": 0.05,
+}
+SECONDARY_TAGGED = 0.6  # times PREVALENCE: the chance that a passage's further theme is tagged too
 
 
 @dataclass(frozen=True)
@@ -113,6 +129,9 @@ SECTIONS: dict[str, list[P]] = {
         P("Placerade barns hälsa och skolgång följs upp vid varje uppföljningsbesök enligt en checklista. "
           "Samarbetet med elevhälsan har blivit bättre men tandvården fångas ofta inte upp.",
           "placerade samverkan", ""),
+        P("Handläggarna beskrev en svår avvägning när föräldrarna tackar nej till stöd: insatserna bygger på "
+          "frivillighet, och det dröjer ibland innan oron är så stor att barnet kan skyddas utan samtycke.",
+          "skydd tidiga", "hinder nationell_fraga"),
         P("Stadsdelen har barnombud på enheten som särskilt bevakar att barnets röst syns i utredningarna.",
           "delaktighet", "gott_exempel", size="stadsdel"),
         P("Alla barn i familjehem har nu fått träffa sin handläggare minst fyra gånger per år, vilket var ett "
@@ -295,19 +314,19 @@ SECTIONS: dict[str, list[P]] = {
 
 # Quotes: chosen because many said it or because the view is unique.
 QUOTES: list[P] = [
-    P("”Vi hinner utreda, men vi hinner inte vara socialsekreterare för barnen.”",
+    P("Vi hinner utreda, men vi hinner inte vara socialsekreterare för barnen.",
       "arbetsmiljo delaktighet", "citat:manga"),
-    P("”Varje gång en kollega slutar får barnen börja om från början.”", "personal placerade", "citat:manga"),
-    P("”Vi vill ha färre projekt och mer långsiktighet från staten.”", "styrning nationellt",
+    P("Varje gång en kollega slutar får barnen börja om från början.", "personal placerade", "citat:manga"),
+    P("Vi vill ha färre projekt och mer långsiktighet från staten.", "styrning nationellt",
       "citat:manga nationell_fraga"),
-    P("”Familjehemmen är vår viktigaste resurs, och den tar slut.”", "familjehem", "citat:manga hinder"),
-    P("”Det är först när nämnden ser barnen i siffrorna som vi får gehör.”", "uppfoljning ledarskap", "citat:unik"),
-    P("”Vi har slutat kalla det samverkan och börjat kalla det gemensamt ansvar.”", "samverkan",
+    P("Familjehemmen är vår viktigaste resurs, och den tar slut.", "familjehem", "citat:manga hinder"),
+    P("Det är först när nämnden ser barnen i siffrorna som vi får gehör.", "uppfoljning ledarskap", "citat:unik"),
+    P("Vi har slutat kalla det samverkan och börjat kalla det gemensamt ansvar.", "samverkan",
       "citat:unik gott_exempel"),
-    P("”Jag ville bara att någon skulle fråga mig vad jag tyckte.”", "delaktighet brukare", "citat:unik"),
-    P("”Introduktionen gjorde att jag stannade.”", "introduktion personal", "citat:manga gott_exempel"),
-    P("”BBIC är bra när systemet fungerar, men det gör det sällan.”", "bbic valfard", "citat:manga hinder"),
-    P("”Små kommuner behöver samarbeta, annars klarar vi inte jouren.”", "struktur regional",
+    P("Jag ville bara att någon skulle fråga mig vad jag tyckte.", "delaktighet brukare", "citat:unik"),
+    P("Introduktionen gjorde att jag stannade.", "introduktion personal", "citat:manga gott_exempel"),
+    P("BBIC är bra när systemet fungerar, men det gör det sällan.", "bbic valfard", "citat:manga hinder"),
+    P("Små kommuner behöver samarbeta, annars klarar vi inte jouren.", "struktur regional",
       "citat:unik", size="liten"),
 ]
 
@@ -339,7 +358,7 @@ EVENT_PASSAGES: list[P] = [
       "gott_exempel"),
     P("Myndigheterna såg behov av att samordna sina kunskapsstöd så att kommunerna får ett samlat budskap.",
       "nationellt", "nationell_fraga"),
-    P("”Vi behöver sluta prata om barnen och börja prata med dem.”", "delaktighet", "citat:unik"),
+    P("Vi behöver sluta prata om barnen och börja prata med dem.", "delaktighet", "citat:unik"),
     P("Öppna jämförelser behöver utvecklas så att de säger mer om kvalitet och mindre om volymer.",
       "oj uppfoljning", "nationell_fraga"),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..forms import FlaskForm
+from ..forms import FlaskForm, parse_id
 from wtforms import HiddenField
 
 from .models import FLAGS, QUOTE_REASONS
@@ -36,8 +36,7 @@ def field_id(section: str, index: int, name: str) -> str:
 
 
 def parse_version(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    return int(raw) if raw.isdigit() else None
+    return parse_id(raw)
 
 
 def content_from_form(formdata) -> dict[str, Any]:
@@ -45,7 +44,7 @@ def content_from_form(formdata) -> dict[str, Any]:
     found: dict[tuple[str, int], dict[str, Any]] = {}
     for key in formdata.keys():
         parts = key.split(".")
-        if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in PASSAGE_FIELDS:
+        if len(parts) != 3 or parse_id(parts[1]) is None or parts[2] not in PASSAGE_FIELDS:
             continue
         section, index, name = parts[0], int(parts[1]), parts[2]
         passage = found.setdefault((section, index), {})

@@ -156,7 +156,10 @@ def _passage(raw: dict[str, Any]) -> dict[str, Any]:
     """One passage in canonical form (whatever its source)."""
     p = empty_passage()
     pid = raw.get("id")
-    p["id"] = int(pid) if isinstance(pid, int) or (isinstance(pid, str) and pid.isdigit()) else None
+    if isinstance(pid, str) and pid.isascii() and pid.isdigit() and len(pid) <= 10:
+        pid = int(pid)
+    # An id that is no database integer names no passage (and must not reach the driver).
+    p["id"] = pid if isinstance(pid, int) and not isinstance(pid, bool) and 0 < pid <= 2**31 - 1 else None
     p["text"] = _clean_text(raw.get("text"))
     themes = []
     for t in raw.get("themes") or []:

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import confirm
 from ..auth import staff_required
 from ..extensions import db
-from ..forms import abort_if_bad_csrf
+from ..forms import abort_if_bad_csrf, parse_id
 from ..invites.models import PARTSTATS, OutboxMessage
 from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
 from ..invites import service as invites
@@ -425,7 +425,7 @@ def attendance(event_id: int):
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
-    organisations = {int(v) for v in request.form.getlist("organisation") if v.isdigit()}
+    organisations = {i for i in map(parse_id, request.form.getlist("organisation")) if i is not None}
     people = {a.id: ATTENDED_VALUES.get(request.form.get(f"person-{a.id}", ""), None) for a in event.attendees}
     try:
         changed = service.record_attendance(event, form.version.data, organisations, people, current_user)

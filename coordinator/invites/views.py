@@ -12,7 +12,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from ..forms import FlaskForm
+from ..forms import FlaskForm, parse_id
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -338,9 +338,12 @@ def create_feed():
     site = None
     if raw not in ("", "kontoret"):
         sample = adopted_sample()
-        site = db.session.get(Site, int(raw)) if raw.isdigit() else None
+        site_id = parse_id(raw)
+        site = db.session.get(Site, site_id) if site_id is not None else None
         if site is None or sample is None or site.sample_id != sample.id:
-            abort(404)
+            flash(_("Flödet skapades inte: den valda platsen finns inte i det antagna urvalet. Välj en plats i "
+                    "listan och försök igen."), "error")
+            return redirect(url_for("invites.feeds"))
     feed_token = service.create_feed(site, current_user)
     db.session.commit()
     flash(_("Ett nytt kalenderflöde har skapats för %(what)s. Kopiera adressen nedan.",

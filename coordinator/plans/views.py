@@ -21,7 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import confirm, links
 from ..auth import staff_required
 from ..extensions import db
-from ..forms import abort_if_bad_csrf
+from ..forms import abort_if_bad_csrf, parse_id
 from ..sampling.service import adopted_sample
 from . import bp, service
 from .forms import (STATUS_LABELS, ActivityForm, FollowupForm, GoalForm, KommunReportForm, LinkForm, MoveForm,
@@ -547,9 +547,10 @@ def followup(site_id: int):
         return _followup_page(site, plan, form=form, status=400)
     situations = {}
     for entry in form.situations:
-        if not (entry.form.goal_id.data or "").isdigit():
+        goal_id = parse_id(entry.form.goal_id.data)
+        if goal_id is None:
             abort(400)
-        situations[int(entry.form.goal_id.data)] = entry.form.situation.data or ""
+        situations[goal_id] = entry.form.situation.data or ""
     try:
         changed = service.save_followup(plan, form.version.data, form.followup_summary.data or "",
                                         form.most_urgent.data or "", situations, current_user)

@@ -5,7 +5,7 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from ..forms import FlaskForm
+from ..forms import FlaskForm, parse_id
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField
 from wtforms.validators import ValidationError
@@ -38,7 +38,7 @@ def _year(form, field):
 
 
 def _int_or_none(value) -> int | None:
-    return int(value) if str(value).strip().isdigit() else None
+    return parse_id(str(value))
 
 
 class ImportForm(FlaskForm):

@@ -678,6 +678,18 @@ def report_document(data, narratives=None, status=None) -> Document:
     return document(data, narratives, status)
 
 
+QUOTE_MARKS = "”“„\"«»'’‘"
+
+
+@bp.app_template_global("report_quoted")
+def quoted(text: str) -> str:
+    """A quote between Swedish quotation marks (”…”), once: marks the text already has around it are dropped.
+
+    Plain words: a passage flagged as a quote may have been typed with its own quotation marks; the report
+    adds its own, so without this it would print ””…””."""
+    return f"”{text.strip().strip(QUOTE_MARKS).strip()}”"
+
+
 @bp.app_template_global("report_item_meta")
 def item_meta(item: dict[str, Any], quote: bool) -> str:
     """The line under a quoted passage: its source, round, themes and (for quotes) why it was chosen."""

@@ -61,7 +61,7 @@ def _block(doc, block, draw: Callable[[Figure], Any]) -> None:
         worddoc.figure(doc, worddoc.drawing_png(draw(block)), caption=block.label, description=block.desc)
     elif isinstance(block, Quotes) or kind == "quotes":
         for item in block.items:
-            text = f"”{item['text']}”" if block.quote else item["text"]
+            text = content.quoted(item["text"]) if block.quote else item["text"]
             worddoc.quote(doc, text, content.item_meta(item, block.quote))
     elif isinstance(block, Text) or kind == "text":
         if not block.paragraphs:

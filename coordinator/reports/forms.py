@@ -8,7 +8,7 @@ between is refused instead of issuing twice. Fields keep what the user typed on 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from ..forms import FlaskForm
+from ..forms import FlaskForm, parse_id
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -70,8 +70,7 @@ class IdSelectField(SelectField):
 
     @property
     def id_value(self) -> int | None:
-        value = (self.data or "").strip()
-        return int(value) if value.isdigit() else None
+        return parse_id(self.data)
 
     def pre_validate(self, form) -> None:
         value = (self.data or "").strip()

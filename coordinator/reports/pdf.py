@@ -79,7 +79,7 @@ def _table(t: content.Table, st) -> list:
 def _quotes(block: Quotes, st) -> list:
     out = []
     for item in block.items:
-        text = f"”{item['text']}”" if block.quote else item["text"]
+        text = content.quoted(item["text"]) if block.quote else item["text"]
         cell = [Paragraph(esc(text), st["quote" if block.quote else "example"]),
                 Paragraph(esc(content.item_meta(item, block.quote)), st["source"])]
         box = Table([[cell]], colWidths=[pdf.CONTENT_WIDTH - 8 * mm], hAlign="LEFT")

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import confirm
 from ..auth import roles_required, staff_required
 from ..extensions import db
-from ..forms import abort_if_bad_csrf
+from ..forms import abort_if_bad_csrf, parse_id
 from . import bp, figures, rhythm, service
 from .forms import IssueForm, NarrativeForm, VersionForm
 from .models import NARRATIVE_SECTIONS, IssuedReport
@@ -270,7 +270,7 @@ def issue(period: str):
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
         return _draft_page(p, form, status=400)
-    expected = int(form.version.data) if form.version.data.isdigit() else None
+    expected = parse_id(form.version.data)
     if not confirm.confirmed():
         return confirm.page(_issue_confirmation(p, form, expected))
     try:

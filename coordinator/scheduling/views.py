@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
 from ..auth import staff_required
 from ..extensions import db
-from ..forms import abort_if_bad_csrf
+from ..forms import abort_if_bad_csrf, parse_id
 from ..invites import service as invites
 from ..invites.models import OutboxMessage
 from ..invites.contact_service import role_label
@@ -390,7 +390,7 @@ def save_programme(visit_id: int):
     changes = []
     for entry in form.parts:
         f = entry.form
-        part_id = int(f.id.data) if (f.id.data or "").isdigit() else None
+        part_id = parse_id(f.id.data)
         if part_id is None:
             abort(400)
         changes.append(programme.PartChange(part_id, f.title.data or "", f.kind.data, f.start.data, f.end.data,
