@@ -718,5 +718,7 @@ def compute(period_key: str) -> dict[str, Any]:
                                 "rounds": [{"round": rr["round"], "held": rr["held"]} for rr in row["rounds"]]}
                                for row in data["visits"]["by_group"]],
             "themes_by_round": themes_by_round, "plans_by_site": plans_by_site}
+        from .final import gather  # what only the final report shows (its chapters and appendices)
+        data["final"]["report"] = gather(c, data)
     data["summary"] = _summary(data)
     return data

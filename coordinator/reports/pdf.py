@@ -118,6 +118,8 @@ def render(data: dict[str, Any], narratives: dict[str, str], status: dict[str, A
     story.append(Paragraph(esc(_("Sammanfattning")), st["h1"]))
     story += [Paragraph("•\u2002" + esc(s), st["bullet"]) for s in doc.summary]
     for section in doc.sections:
+        if section.new_page:
+            story.append(PageBreak())
         heading = Paragraph(esc(f"{section.number}\u2002{section.title}"), st["h1"])
         for i, block in enumerate(section.blocks):
             flowables = _block(block, data, st)
