@@ -102,6 +102,8 @@ def from_environment(instance_path: Path) -> dict:
         # That many failures in a row for one e-mail from one client lock that pair for LOGIN_LOCK_MINUTES.
         "LOGIN_LOCK_AFTER": int(os.environ.get("LOGIN_LOCK_AFTER", "10")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("LOGIN_LOCK_MINUTES", "15")),
+        # A national (weighted) figure resting on fewer answers than this is not shown: "too few answers".
+        "ESTIMATE_MIN_BASE": int(os.environ.get("ESTIMATE_MIN_BASE", "5")),
         # Where the counts live: memory (one process) by default; e.g. redis://… shared by several workers.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_STRATEGY": "moving-window",
