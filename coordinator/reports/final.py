@@ -559,7 +559,7 @@ def _national_figures(data, extra, n) -> list:
         for q in s["questions"]:
             caption = f"{where}: {q['text']}" + " " + _("Svarade: %(n)s.", n=num(q["answered"]))
             if q.get("options"):
-                rows = [[o["label"], num(o["answered"]),
+                rows = [[o["label"], num(o.get("count", o["answered"])),
                          _suppressed_text() if o.get("suppressed") else pct(o["unweighted_share"]),
                          _suppressed_text() if o.get("suppressed") else pct(o["weighted_share"]),
                          "–" if o.get("suppressed") else _ci(o.get("ci95"))] for o in q["options"]]
