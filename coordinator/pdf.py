@@ -354,7 +354,8 @@ class _KeepWithNext(KeepTogether):
         head_h = _listWrapOn(content[:-1], aW, self.canv)[1]
         tail = content[-1]
         tail_h = tail.wrap(aW, aH)[1] + tail.getSpaceBefore()
-        if head_h + min(tail_h, self.MIN_TAIL) <= aH:
+        # Only a long tail splits under its heading; a short one that does not fit goes with it to the next page.
+        if tail_h > self.MIN_TAIL and head_h + self.MIN_TAIL <= aH:
             return content
         return super().split(aW, aH)
 

@@ -49,7 +49,7 @@ RECIPIENT = "Regeringskansliet (Socialdepartementet)"
 
 def gather(c, data: dict[str, Any]) -> dict[str, Any]:
     """What only the final report shows, JSON-serialisable; `c` is figures._Ctx for the final period."""
-    used: set[int] = set()
+    used = _Quoted()
     questions = _questions(c, used)
     themes = _themes(c, data, used)
     examples = {flag: _pick(c, _flag_filter(flag), ITEMS_PER_FLAG, used, events=True)
@@ -154,10 +154,30 @@ def _any_flag():
         Passage.nationell_fraga.is_(True)
 
 
-def _pick(c, where, limit: int, used: set[int], events: bool = False) -> list[dict[str, Any]]:
-    """Up to `limit` passages matching `where` that are not quoted elsewhere in the report: quotes that
-    many said first, then other quotes, good examples, the rest; the most recent first; one per note
-    before a second from the same note. Each passage chosen is added to `used`."""
+class _Quoted:
+    """The passages quoted so far in the report, and their words: a passage (or the same words from another
+    note) is quoted once."""
+
+    def __init__(self):
+        self.ids: set[int] = set()
+        self.texts: set[str] = set()
+
+    @staticmethod
+    def words(text: str) -> str:
+        return " ".join(text.lower().split())
+
+    def fresh(self, row) -> bool:
+        return row.id not in self.ids and self.words(row.text) not in self.texts
+
+    def add(self, row) -> None:
+        self.ids.add(row.id)
+        self.texts.add(self.words(row.text))
+
+
+def _pick(c, where, limit: int, used: _Quoted, events: bool = False) -> list[dict[str, Any]]:
+    """Up to `limit` passages matching `where` that are not quoted elsewhere in the report (by passage or by
+    words): quotes that many said first, then other quotes, good examples, the rest; the most recent first;
+    one per note before a second from the same note. Each passage chosen is added to `used`."""
     from sqlalchemy import case, select
     from sqlalchemy.orm import joinedload, selectinload
 
@@ -172,25 +192,26 @@ def _pick(c, where, limit: int, used: set[int], events: bool = False) -> list[di
                 (Passage.gott_exempel.is_(True), 2), else_=3)
     candidates = []
     for kind, when in (("visit", Visit.date), ("event", Event.date)) if events else (("visit", Visit.date),):
-        stmt = _scoped(_from_passages(Passage.id, Passage.note_id, rank.label("rank"), when.label("day"))
-                       .where(where), kind, c, None)
-        if used:
-            stmt = stmt.where(Passage.id.not_in(sorted(used)))
+        stmt = _scoped(_from_passages(Passage.id, Passage.note_id, Passage.text, rank.label("rank"),
+                                      when.label("day")).where(where), kind, c, None)
+        if used.ids:
+            stmt = stmt.where(Passage.id.not_in(sorted(used.ids)))
         candidates.extend(db.session.execute(stmt.order_by(rank, when.desc(), Passage.id.desc())
                                              .limit(CANDIDATES)).all())
     candidates.sort(key=lambda row: (row.rank, -row.day.toordinal(), -row.id))
     chosen: list[int] = []
     notes: set[int] = set()
     for row in candidates:
-        if len(chosen) < limit and row.note_id not in notes and row.id not in used:
+        if len(chosen) < limit and row.note_id not in notes and used.fresh(row):
             chosen.append(row.id)
             notes.add(row.note_id)
+            used.add(row)
     for row in candidates:
-        if len(chosen) < limit and row.id not in chosen and row.id not in used:
+        if len(chosen) < limit and used.fresh(row):
             chosen.append(row.id)
+            used.add(row)
     if not chosen:
         return []
-    used.update(chosen)
     passages = {p.id: p for p in db.session.scalars(
         select(Passage).where(Passage.id.in_(chosen)).options(
             selectinload(Passage.themes),
@@ -201,7 +222,7 @@ def _pick(c, where, limit: int, used: set[int], events: bool = False) -> list[di
             for pid in chosen if pid in passages]
 
 
-def _questions(c, used: set[int]) -> list[dict[str, Any]]:
+def _questions(c, used: _Quoted) -> list[dict[str, Any]]:
     """Per dialogue question: the visit notes and sites that discussed it, its themes and a few passages."""
     from sqlalchemy import distinct, func, select
 
@@ -233,7 +254,7 @@ def _questions(c, used: set[int]) -> list[dict[str, Any]]:
     return out
 
 
-def _themes(c, data: dict[str, Any], used: set[int]) -> list[dict[str, Any]]:
+def _themes(c, data: dict[str, Any], used: _Quoted) -> list[dict[str, Any]]:
     """The most frequent themes: the sites where they came up, and a passage each."""
     from sqlalchemy import distinct, func, select
 
@@ -424,7 +445,7 @@ def _forums(extra, n, number: str) -> list:
         n.table(), _("Dialogforum under uppdraget: inbjudna organisationer och de som deltog."),
         [_("Datum"), _("Form"), _("Dialogforum"), _("Inbjudna"), _("Deltog")],
         [[e["date"], e["kind_label"], e["title"], num(e["invited"]), of(e["attended"], e["invited"])]
-         for e in events], [1, 1.1, 2.8, 0.8, 0.9], numeric=(3, 4), row_headers=False))
+         for e in events], [1, 1.45, 2.6, 0.8, 0.9], numeric=(3, 4), row_headers=False))
     return blocks
 
 
@@ -638,7 +659,7 @@ def _appendix_protocol(extra, n) -> list:
         if proto["drawn"]:
             cells += [_dec4(s["pi"]), content._dec(s["weight"]) if s["weight"] else "–"]
         rows.append(cells + [s["status"]])
-    widths = [0.6, 1.5, 1.5, 1.6, 1, 0.8, 0.7, 1] if proto["drawn"] else [0.6, 1.7, 1.7, 1.8, 1, 1]
+    widths = [0.75, 1.45, 1.4, 1.5, 1.15, 0.8, 0.7, 1] if proto["drawn"] else [0.75, 1.7, 1.6, 1.8, 1.15, 1]
     caption = _("Besöksplatserna i urvalet. π är kommunens sannolikhet att komma med; vikten är 1/π.") \
         if proto["drawn"] else _("Besöksplatserna i urvalet (handplockat: inga urvalssannolikheter).")
     blocks.append(content.Table(n.table(), caption, head, rows, widths,
