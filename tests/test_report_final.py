@@ -167,6 +167,7 @@ def test_the_final_report_as_word_opens_in_python_docx(app, seeded, tmp_path):
     level1 = [text.replace("\u2002", " ") for style, text in headings if style == "Heading 1"]
     assert [h for h in level1 if h in CHAPTERS] == CHAPTERS
     assert ("Heading 2", "1.1\u2002Urvalet och hur det kom till") in headings
+    assert any(style == "Heading 3" and text.startswith("Fråga 1: ") for style, text in headings)
     assert len(doc.tables) >= 10 and len(doc.inline_shapes) >= 2  # tables as tables; the charts as pictures
     assert any("Regeringskansliet (Socialdepartementet)" in p.text for p in doc.paragraphs[:20])
     bad = cli(app, "report", "final", "--out", str(tmp_path / "slutrapport.odt"))

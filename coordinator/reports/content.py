@@ -60,6 +60,7 @@ class Subheading:
     text: str
     anchor: str
     kind: str = "subheading"
+    level: int = 2                    # 2 under a section's heading; 3 under a numbered subsection (2.1 …)
 
 
 @dataclass

@@ -482,7 +482,7 @@ def _chapter_observations(data, extra, texts, n) -> list:
                          "vanligaste temana och några passager ur anteckningarna.", v=num(notes["visits"]))))
     for q in extra.get("questions") or []:
         blocks.append(Subheading(_("Fråga %(nr)s: %(question)s", nr=q["nr"], question=q["question"]),
-                                 f"slut-fraga-{q['nr']}"))
+                                 f"slut-fraga-{q['nr']}", level=3))
         text = _("Lagrum: %(lagrum)s. Frågan togs upp i %(notes)s besöksanteckningar på %(sites)s besöksplatser "
                  "(%(passages)s).", lagrum=q["lagrum"], notes=of_pct(q["notes"], notes["visits"]),
                  sites=num(q["sites"]), passages=content.passages(q["passages"]))
@@ -506,7 +506,7 @@ def _chapter_observations(data, extra, texts, n) -> list:
     else:
         blocks.append(Para(_("Inga anteckningar med teman finns.")))
     for t in extra.get("themes") or []:
-        blocks.append(Subheading(t["theme"], f"slut-tema-{_slug(t['theme'])}"))
+        blocks.append(Subheading(t["theme"], f"slut-tema-{_slug(t['theme'])}", level=3))
         blocks.append(Para(_("%(theme)s (%(category)s) förekommer i %(notes)s besöksanteckningar, på %(sites)s "
                              "besöksplatser, och i %(events)s anteckningar från dialogforum.", theme=t["theme"],
                              category=t["category"], notes=of_pct(t["notes"], notes["visits"]),
@@ -518,7 +518,7 @@ def _chapter_observations(data, extra, texts, n) -> list:
                 "nationell_fraga": _("Frågor för nationell nivå")}
     flags = dl["flags"]
     for flag, items in (extra.get("examples") or {}).items():
-        blocks.append(Subheading(headings[flag], f"slut-{flag.replace('_', '-')}"))
+        blocks.append(Subheading(headings[flag], f"slut-{flag.replace('_', '-')}", level=3))
         c = flags[flag]["to_date"]
         blocks.append(Para(_("Under uppdraget markerades %(passages)s i %(n)s besöksanteckningar och %(events)s "
                              "från dialogforum.", passages=content.passages(c["passages"]), n=num(c["notes"]),
@@ -618,7 +618,10 @@ def _chapter_analysis(data, texts, n) -> list:
         blocks += content._plans_by_site(data, n)
     blocks.append(_sub("3.3", _("Avstämningar med statsrådet"), "slut-avstamningar"))
     if "avstamningar" in data:
-        blocks += content._avstamningar(data, n)
+        for block in content._avstamningar(data, n):
+            if isinstance(block, Subheading):
+                block.level = 3  # under 3.3
+            blocks.append(block)
     return blocks
 
 
@@ -749,5 +752,5 @@ def _appendix_questionnaire(data, extra, n) -> list:
     else:
         blocks.append(Para(_("Tabellerna ovan är andelar av de kommuner som svarade. De är inte vägda och gäller "
                              "inte hela landet.")))
-    blocks.append(Para(_("Uppdelningar per ÖJ-grupp och län är ovägda inom sina celler.")))
+        blocks.append(Para(_("Uppdelningar per ÖJ-grupp och län är ovägda inom sina celler.")))
     return blocks

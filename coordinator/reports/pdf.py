@@ -93,7 +93,7 @@ def _block(block, data: dict[str, Any], st) -> list:
     if isinstance(block, Para):
         return [Paragraph(esc(block.text), st[block.style])]
     if isinstance(block, Subheading):
-        return [Paragraph(esc(block.text), st["h2"])]
+        return [Paragraph(esc(block.text), st["h3" if block.level >= 3 else "h2"])]
     if isinstance(block, content.Table):
         return _table(block, st)
     if isinstance(block, Figure):
