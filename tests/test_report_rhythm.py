@@ -208,7 +208,7 @@ def test_admin_sets_the_rhythm_and_the_overview_thresholds_and_sees_the_periods(
     page = text(admin.get(SETTINGS))
     assert "november 2014–februari 2015 2014-11-01 – 2015-02-28 2015-03-21" in page
     assert "Slutrapport 2014-11-01 – 2017-04-30 2017-04-30" in page
-    assert "8 rapportperioder och underlaget till slutrapporten" in page
+    assert "8 rapportperioder och slutrapporten" in page
     with app.app_context():
         a = db.session.get(Assignment, 1)
         assert (a.report_interval_months, a.report_start, a.report_due_days, a.report_reminder_days,
