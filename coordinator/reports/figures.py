@@ -67,7 +67,9 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
                 stand at as_of. Reports issued before this key existed lack it.
   final: None (a period) or {by_group_round: [{group, sites, rounds: [{round, held}]}],
          themes_by_round: {notes: [per round], themes: [{theme, counts: [per round]}]},
-         plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}]}
+         plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}],
+         report: what only the final report (slutrapport) shows, see final.gather(): {protocol, events,
+                 organisations, questions, themes, examples, questionnaires, weighted}}
 """
 from __future__ import annotations
 
