@@ -285,6 +285,7 @@ def _themes(c, data: dict[str, Any], used: _Quoted) -> list[dict[str, Any]]:
 def _questionnaires(c) -> list[dict[str, Any]]:
     """The questionnaires answered during the assignment, question by question (Bilaga 4)."""
     from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
 
     from ..extensions import db
     from ..measurement.forms import KIND_LABELS
@@ -293,6 +294,7 @@ def _questionnaires(c) -> list[dict[str, Any]]:
     ids = select(MeasurementRequest.questionnaire_id).where(MeasurementRequest.submitted_at.is_not(None))
     out = []
     for q in db.session.scalars(select(Questionnaire).where(Questionnaire.id.in_(ids))
+                                .options(selectinload(Questionnaire.questions))
                                 .order_by(Questionnaire.name, Questionnaire.id)):
         out.append({"id": q.id, "name": q.name, "round": q.round, "intro": q.intro,
                     "questions": [{"position": x.position, "text": x.text, "kind": str(KIND_LABELS.get(x.kind, x.kind)),
