@@ -14,6 +14,7 @@ and the peak memory (tracemalloc) of one compute + PDF render (target <= 150 MB)
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import statistics
 import sys
@@ -90,7 +91,6 @@ def main() -> None:
         status = {"draft": True}
         first, median, body = timed(lambda: pdf.render(data, texts, status), args.repeats)
         from pypdf import PdfReader
-        import io
         pages = len(PdfReader(io.BytesIO(body)).pages)
         rows.append(("PDF", first, median, f"{pages} pages, {len(body) / 1024:.0f} KiB"))
         pdf_bytes = body

@@ -127,7 +127,7 @@ def _organisations(c) -> list[dict[str, Any]]:
 
     rows = db.session.execute(
         select(Organisation.name, Organisation.kind, func.count(EventOrganisation.event_id),
-               func.sum(case_attended()))
+               func.sum(_attended()))
         .join(EventOrganisation, EventOrganisation.organisation_id == Organisation.id)
         .join(Event, Event.id == EventOrganisation.event_id)
         .where(Event.status == GENOMFORT, Event.date >= c.start, Event.date <= c.end)
@@ -136,7 +136,7 @@ def _organisations(c) -> list[dict[str, Any]]:
              "attended": int(attended or 0)} for name, kind, invited, attended in rows]
 
 
-def case_attended():
+def _attended():
     from sqlalchemy import case
 
     from ..events.models import EventOrganisation
@@ -501,7 +501,8 @@ def _chapter_observations(data, extra, texts, n) -> list:
                              "anteckningar. Tabellen och figuren gäller de besökta platserna och är inte vägda.")))
         blocks.append(content._theme_table(dl["themes_to_date"], dl["notes"]["to_date"], n.table(),
                                            _("De vanligaste temana under hela uppdraget.")))
-        themes_fig = [b for b in content._dialogue(data, _Throwaway(), True) if isinstance(b, Figure)]
+        # The chart by ÖJ group as the quarterly report draws it (its other blocks are not used here).
+        themes_fig = [b for b in content._dialogue(data, content._Numbers(), True) if isinstance(b, Figure)]
         for fig in themes_fig:
             fig.number = n.figure()
             blocks.append(fig)
@@ -537,10 +538,6 @@ def _chapter_observations(data, extra, texts, n) -> list:
     return blocks
 
 
-class _Throwaway(content._Numbers):
-    """Numbers for blocks built only to be renumbered."""
-
-
 def _slug(text: str) -> str:
     import re
     import unicodedata
@@ -571,12 +568,13 @@ def _national_figures(data, extra, n) -> list:
     if not tables:
         return [Para(_("Inga svar på förmätningen kom in under uppdraget."))]
     if not w:
-        return [Para(_("Andelarna nedan är andelar av de kommuner som svarade, inte skattningar för hela landet: "
+        return [Para(_("Förmätningens andelar gäller de kommuner som svarade och är inte skattningar för hela landet: "
                        "urvalet tog med alla storstäder och fler små län än ett slumpmässigt urval skulle ha gjort. "
                        "Resultaten per fråga finns i bilaga 4."))]
     blocks: list = [Para(_("Skattad andel av landets kommuner är vägd med designvikterna (1/π), med ett "
                            "95-procentigt konfidensintervall; bredvid står andelen av de besökta som svarade. Där en "
-                           "siffra vilar på för få svar anges det i stället för en andel. Metoden beskrivs i bilaga 4."))]
+                           "siffra vilar på för få svar anges det i stället för en andel. Metoden beskrivs i "
+                           "bilaga 4."))]
     for s in w["sets"]:
         where = _("%(name)s, omgång %(r)s", name=s["questionnaire"], r=s["round"]) if s["round"] else s["questionnaire"]
         for q in s["questions"]:
