@@ -23,11 +23,14 @@ kommuner that were not drawn between them. The local neighbourhood estimator
 package BalancedSampling) uses that: within the design group, each answering
 kommun is compared with the weighted values of its nearest sampled neighbours
 (itself and up to ``NEIGHBOURS - 1`` others, by distance between the kommuns'
-centres). The squared differences, scaled by (1 − π) because a kommun that was
+centres; a kommun alone in its group looks among all kommuner that were not sure
+to be drawn). The squared differences, scaled by (1 − π) because a kommun that was
 sure to be drawn adds no uncertainty, add up to the variance. The Hájek ratio is
 linearised first (each kommun's value minus the estimate, divided by the sum of
 weights). The 95 % interval is the estimate ± 1.96 standard errors (a share's
-interval is kept inside 0..1).
+interval is kept inside 0..1). When no kommun (or every kommun) gave an answer,
+the spread is zero and says nothing; the interval is then the exact binomial one
+for 0 (or n) of n (Clopper & Pearson 1934), e.g. 0 % to 31 % for 0 of 10.
 
 *Too few answers.* When fewer than a minimum number of kommuner answered
 (default 5), no figure is given: the caller says "too few answers" instead.
@@ -87,18 +90,24 @@ def _arrays(units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return pi, group, xy
 
 
-def neighbourhoods(group: np.ndarray, xy: np.ndarray, k: int = NEIGHBOURS) -> list[np.ndarray]:
+def neighbourhoods(group: np.ndarray, xy: np.ndarray, k: int = NEIGHBOURS,
+                   pi: np.ndarray | None = None) -> list[np.ndarray]:
     """For every unit, the indices of itself and its k-1 nearest units of the same group (by distance, then
-    by index so that ties are broken the same way every time). A unit alone in its group is its own
-    neighbourhood (it then adds nothing; see ``local_variance``)."""
-    out: list[np.ndarray] = [np.empty(0, dtype=int)] * len(group)
+    by index so that ties are broken the same way every time).
+
+    A unit alone in its group (when few answered) takes its neighbours among all the units that were not
+    sure to be drawn (π < 1), so that it still adds its share of uncertainty."""
+    n = len(group)
+    out: list[np.ndarray] = [np.empty(0, dtype=int)] * n
+    uncertain = np.flatnonzero(pi < 1) if pi is not None else np.arange(n)
     for g in np.unique(group):
-        idx = np.flatnonzero(group == g)
-        d2 = ((xy[idx, None, :] - xy[None, idx, :]) ** 2).sum(axis=2)
-        for a, i in enumerate(idx):
-            order = np.lexsort((idx, d2[a]))
-            order = order[order != a]
-            out[i] = np.concatenate(([i], idx[order[: k - 1]]))
+        members = np.flatnonzero(group == g)
+        for i in members:
+            pool = members if len(members) > 1 else np.union1d(uncertain, [i])
+            d2 = ((xy[pool] - xy[i]) ** 2).sum(axis=1)
+            order = pool[np.lexsort((pool, d2))]
+            order = order[order != i]
+            out[i] = np.concatenate(([i], order[: k - 1])).astype(int)
     return out
 
 
@@ -130,16 +139,30 @@ def hajek(values: Sequence[float], units: Sequence[Unit], *, share: bool = False
         raise ValueError("one value per unit")
     if n < max(1, min_base):
         return Estimate(None, None, None, n, True)
-    y = np.asarray(values, dtype=float)
+    with np.errstate(all="ignore"):  # overflowing sums give inf, handled below
+        return _hajek(np.asarray(values, dtype=float), units, share, n, k)
+
+
+def _hajek(y: np.ndarray, units: Sequence[Unit], share: bool, n: int, k: int) -> Estimate:
     pi, group, xy = _arrays(units)
     w = 1.0 / pi
     total_w = w.sum()
     r = float((w * y).sum() / total_w)
     z = (y - r) / total_w  # linearised Hájek ratio
-    se = math.sqrt(max(local_variance(z, pi, neighbourhoods(group, xy, k)), 0.0))
+    se = math.sqrt(max(local_variance(z, pi, neighbourhoods(group, xy, k, pi)), 0.0))
+    if not math.isfinite(r):  # numbers too large to add up (1e300 and the like): no figure
+        return Estimate(None, None, None, n, False)
     lo, hi = r - Z95 * se, r + Z95 * se
-    if share:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        lo = hi = None
+    if share and lo is not None and hi is not None:
         lo, hi = max(0.0, lo), min(1.0, hi)
+        # Nobody (or everybody) gave the answer: the variance is 0, but the truth need not be 0 %.
+        # Use the exact binomial bound instead (Clopper-Pearson: 0 of n gives 0 to 1 − 0.025^(1/n)).
+        if r <= 0.0:
+            hi = 1.0 - 0.025 ** (1.0 / n)
+        elif r >= 1.0:
+            lo = 0.025 ** (1.0 / n)
     return Estimate(r, lo, hi, n, False)
 
 

@@ -35,7 +35,11 @@ def results_pct(share: float | None) -> str:
 
 @bp.app_template_filter("results_num")
 def results_num(x: float | None) -> str:
-    return "–" if x is None else format_decimal(x, "#,##0.##")
+    if x is None:
+        return "–"
+    if abs(x) >= 1e15:  # beyond what the pattern can show (1e305 raises in babel): scientific notation
+        return f"{x:.3e}"
+    return format_decimal(x, "#,##0.##")
 
 
 @bp.context_processor
@@ -96,7 +100,27 @@ def results(questionnaire_id: int):
     ctx["tables"] = tabulate(ctx["questions"], ctx["responses"])
     how = ctx["filters"]["fordelning"]
     ctx["breakdowns"] = _breakdown(ctx["questions"], ctx["responses"], how) if how else None
+    _national(ctx)
     return render_template("measurement/results.html", **ctx)
+
+
+def _national(ctx: dict) -> None:
+    """The design-weighted national figures (weighted.py), shown when the page is not narrowed to a
+    group or a län: a group's or län's cell stays unweighted."""
+    from .weighted import method_paragraphs, min_base, national_estimates
+
+    filters = ctx["filters"]
+    ctx["method"] = method_paragraphs()
+    # Formatted here, not in the template: a translated template string is not escaped, and this one has a "<".
+    ctx["too_few"] = _("För få svar (n < %(n)s) för en riksskattning", n=min_base())
+    ctx["national"] = None
+    if filters["grupp"] is None and filters["lan"] is None:
+        result = national_estimates(ctx["questionnaire"].id, filters["omgang"])
+        ctx["national_sites"] = result["sites"]
+        if result["sites"] or not ctx["responses"]:
+            ctx["national"] = {q["question_id"]: q for q in result["questions"]}
+        else:  # answers, but none from a kommun with a design π (a hand-picked sample)
+            ctx["no_weights"] = True
 
 
 @bp.route("/matningar/<int:questionnaire_id>/resultat/besoksplatser")

@@ -323,6 +323,7 @@ def _measurement(d: dict, n: _Numbers, final: bool) -> list:
     tables = d["measurement"]["tables"]
     if not tables:
         return [Para(_("Inga svar på förmätningen har kommit in till och med periodens slut."))]
+    national = _national(d, n)  # first: its tables come first and are numbered so
     blocks: list = [Para(_("Svar som kommunerna har skickat in till och med %(end)s. Andelarna räknas på dem som "
                            "svarade på frågan; frågor som hoppades över enligt formulärets regler räknas för sig och "
                            "inte som obesvarade. Fritextsvar redovisas inte.", end=d["measurement"]["until"]))]
@@ -344,6 +345,54 @@ def _measurement(d: dict, n: _Numbers, final: bool) -> list:
             blocks.append(Para(f"{caption}. {facts}{extra}"))
     if final:
         blocks += _measurement_rounds(tables, n)
+    return national + blocks
+
+
+def _dec_or_dash(x: float | None) -> str:
+    return "–" if x is None else _dec(x)
+
+
+def _share_cell(x: float | None) -> str:
+    return "–" if x is None else pct(x)
+
+
+def _national(d: dict, n: _Numbers) -> list:
+    """The design-weighted national figures (data["national"]) and the method in words. Reports issued before
+    the key existed lack it."""
+    nat = d.get("national")
+    if not nat or not nat["estimates"]:
+        return []
+    blocks: list = [Subheading(_("Vägda riksskattningar"), "rapport-riksskattningar"),
+                    Para(_("Siffror som gäller hela landet är vägda med urvalsdesignens vikter (1/π) och har ett "
+                           "95-procentigt konfidensintervall (KI). Bredvid står den ovägda andelen bland de besökta "
+                           "kommuner som svarade. Hur det räknas står sist i avsnittet."))]
+    too_few = _("För få svar (n < %(n)s) för en riksskattning", n=nat["min_base"])
+    for e in nat["estimates"]:
+        where = _("%(name)s, omgång %(r)s", name=e["questionnaire"], r=e["round"]) if e["round"] \
+            else e["questionnaire"]
+        for q in e["questions"]:
+            caption = f"{where}: {q['position']}. {q['text']} " + _("Vägt och ovägt, %(n)s kommuner svarade.",
+                                                                    n=num(q["answered"]))
+            short = f"n < {nat['min_base']}"
+            if q["kind"] in ("en", "flera") and q["options"]:
+                if any(o["suppressed"] for o in q["options"]):
+                    caption += " " + too_few + "."
+                rows = [[o["label"], "–", short, "–"] if o["suppressed"] else
+                        [o["label"], _share_cell(o["unweighted_share"]), _share_cell(o["weighted_share"]),
+                         f"{_share_cell(o['ci95'][0])}–{_share_cell(o['ci95'][1])}"] for o in q["options"]]
+                blocks.append(Table(n.table(), caption, [_("Svar"), _("Ovägd andel"), _("Vägd andel"), _("95 % KI")],
+                                    rows, [2.6, 1, 1, 1.5], numeric=(1, 2, 3)))
+            elif q["kind"] == "tal":
+                if q["suppressed"]:
+                    caption += " " + too_few + "."
+                row = [_("Medelvärde"), "–", short, "–"] if q["suppressed"] else \
+                    [_("Medelvärde"), _dec_or_dash(q["unweighted_mean"]), _dec_or_dash(q["weighted_mean"]),
+                     f"{_dec_or_dash(q['ci95'][0])}–{_dec_or_dash(q['ci95'][1])}"]
+                blocks.append(Table(n.table(), caption, [_("Mått"), _("Ovägt"), _("Vägt"), _("95 % KI")],
+                                    [row], [2.6, 1, 1, 1.5], numeric=(1, 2, 3)))
+    blocks.append(Subheading(_("Så räknas riksskattningarna"), "rapport-riksskattningar-metod"))
+    blocks += [Para(p) for p in nat["method"]]
+    blocks.append(Subheading(_("Svar per besöksplats (ovägda)"), "rapport-matning-ovagda"))
     return blocks
 
 

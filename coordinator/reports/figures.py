@@ -53,6 +53,9 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
          tally = {total, done, decided, ongoing, not_started, cancelled, decided_done, share_done,
                   share_decided, share_done_decided}
   measurement: {tables: results.report_tables(None, end), since: None, until: end}
+  national: {estimates: [measurement.weighted.national_estimates(q, round, until=end) for every questionnaire and
+            round with answers], method: [paragraph, ...], min_base}: design-weighted (1/π) national figures with
+            95 % intervals beside the unweighted share of the visited kommuner. Reports issued before lack it.
   dialogue: {notes: {period: {visits, events}, to_date: {visits, events}},
              passages: {period: {visits, events}, to_date: {...}},
              themes_period / themes_to_date: [{theme, category, notes, passages, event_notes,
@@ -663,6 +666,23 @@ def _avstamning_summary(d: dict[str, Any]) -> list[str]:
 
 # --------------------------------------------------------------------------- compute
 
+def _national(end: date) -> dict[str, Any]:
+    """Design-weighted national figures (measurement/weighted.py) of every questionnaire and round with
+    answers submitted up to ``end``; the method in words."""
+    from ..measurement.models import MeasurementRequest
+    from ..measurement.weighted import method_paragraphs, min_base, national_estimates
+
+    pairs = db.session.execute(select(MeasurementRequest.questionnaire_id, MeasurementRequest.round)
+                               .where(MeasurementRequest.submitted_at.isnot(None)).distinct()).all()
+    estimates = []
+    for qid, rnd in sorted(pairs):
+        result = national_estimates(qid, rnd, until=end)
+        if result["sites"]:
+            estimates.append(result)
+    estimates.sort(key=lambda e: (e["questionnaire"], e["questionnaire_id"], e["round"]))
+    return {"estimates": estimates, "method": method_paragraphs(), "min_base": min_base()}
+
+
 def _local_today() -> date:
     from ..scheduling.overview import today  # honours COORDINATOR_TODAY (demos, tests)
     return today()
@@ -711,6 +731,7 @@ def compute(period_key: str) -> dict[str, Any]:
     data["upcoming"] = _upcoming(c)
     data["plans"], plans_by_site = _plans(c, as_of, final)
     data["measurement"] = {"tables": report_tables(None, period.end), "since": None, "until": period.end.isoformat()}
+    data["national"] = _national(period.end)
     data["dialogue"], themes_by_round = _dialogue(c, final)
     data["avstamningar"] = _avstamningar(c, as_of)
     data["final"] = None

@@ -216,6 +216,11 @@ def render_pdf(ctx: dict) -> bytes:
         story.append(pdf.table(rows, pdf.widths(60, 106, 121, 106, 100)))
     else:
         story.append(Paragraph(esc(_("Inga avböjanden.")), st["body"]))
+    if drawn:  # a hand-picked sample has no π, so no weights
+        story.append(Paragraph(esc(_(
+            "En ersättare ärver vikten 1/π från den besöksplats den ersatte (substitution): den står för samma "
+            "del av landet. Resultat som ska gälla hela landet vägs med 1/π. Storstädernas stadsdelar redovisas för "
+            "sig; stadens centrala förvaltning svarar för kommunen.")), st["body"]))
 
     title = _("Urvalsprotokoll: %(name)s", name=sample.name)
     lang = locale()
