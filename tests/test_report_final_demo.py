@@ -29,9 +29,9 @@ def test_the_final_report_gives_weighted_national_figures_and_states_the_method(
     app = demo
     with app.test_request_context(), force_locale("sv"):
         data = figures.compute("slut")
-        w = data["final"]["report"]["weighted"]
-        assert w is not None and w["sets"]
-        first = w["sets"][0]
+        estimates = data["national"]["estimates"]
+        assert estimates
+        first = estimates[0]
         qid = db.session.scalar(select(Questionnaire.id).where(Questionnaire.name == first["questionnaire"]))
         expected = weighted.national_estimates(qid, first["round"], until=figures.parse_period("slut").end)
         assert first["questions"] == expected["questions"]
@@ -41,17 +41,18 @@ def test_the_final_report_gives_weighted_national_figures_and_states_the_method(
     text = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
                   .replace("\u00a0", " "))
     national = text[text.rindex("2.4 Förmätningen: siffror för hela landet"):text.rindex("3 Analys")]
-    assert "Skattad andel av landets kommuner" in national and "95 % konfidensintervall" in national
+    assert "Ovägd andel Vägd andel 95 % KI" in national and "beskrivs i bilaga 4" in national
     option = next(o for q in first["questions"] for o in q["options"] if not o["suppressed"])
     lo, hi = option["ci95"]
-    row = (f"{option['label']} {option['count']} {_fmt_pct(option['unweighted_share'])} "
-           f"{_fmt_pct(option['weighted_share'])} {_fmt_pct(lo)}–{_fmt_pct(hi)}")
+    row = (f"{option['label']} {_fmt_pct(option['unweighted_share'])} {_fmt_pct(option['weighted_share'])} "
+           f"{_fmt_pct(lo)}–{_fmt_pct(hi)}")
     assert row in national
+    assert "Hájeks skattare" not in national  # the method is stated once, in Bilaga 4
     method = text[text.rindex("Så har siffrorna för hela landet räknats fram"):]
     assert "Hájeks skattare" in method and "1/π" in method and "ärver vikten" in method
     # The staff's texts of the demo, in their chapters; the same report as HTML.
     conclusions = text[text.rindex("4 Slutsatser"):text.rindex("5 Förslag till åtgärder")]
     assert "långsiktigt och samlat stöd" in conclusions
     assert "Ingen text är skriven för detta avsnitt." not in text
-    assert 'id="slut-nationella-siffror"' in html and "Skattad andel av landets kommuner" in html
+    assert 'id="slut-nationella-siffror"' in html and "Vägd andel" in html
     assert html.count("<h2 id=") >= 10  # the summary, five chapters, four appendices

@@ -14,7 +14,7 @@ The report, in order:
   national dialogue, hearings, round tables and samråd, the measurement;
 - 2 Iakttagelser: per dialogue question and per theme with quoted passages, good examples,
   obstacles and questions for the national level, and the measurement's national figures
-  (design-weighted when the weighting is available, beside the unweighted share of the visited);
+  (design-weighted, beside the unweighted share of the visited: figures.py's "national");
 - 3 Analys: round 1 against round 2; the action plans, decided against done; the avstämningar;
 - 4 Slutsatser and 5 Förslag till åtgärder: the staff's texts (with revisions, as for the
   quarterly narratives; the staff's text also opens chapters 1-3);
@@ -56,7 +56,7 @@ def gather(c, data: dict[str, Any]) -> dict[str, Any]:
                 for flag in ("gott_exempel", "hinder", "nationell_fraga")}
     return {"protocol": _protocol(), "events": _events(c), "organisations": _organisations(c),
             "questions": questions, "themes": themes, "examples": examples,
-            "questionnaires": _questionnaires(c), "weighted": _weighted(c)}
+            "questionnaires": _questionnaires(c)}
 
 
 def _protocol() -> dict[str, Any] | None:
@@ -304,32 +304,6 @@ def _questionnaires(c) -> list[dict[str, Any]]:
     return out
 
 
-def _weighted(c) -> dict[str, Any] | None:
-    """Design-weighted national estimates per questionnaire and round, when the weighting is installed
-    (coordinator.measurement.weighted); None otherwise (the report then says the shares are unweighted)."""
-    try:
-        from ..measurement import weighted
-    except ImportError:
-        return None
-    from sqlalchemy import distinct, select
-
-    from ..extensions import db
-    from ..measurement.models import MeasurementRequest, Questionnaire
-
-    sets = []
-    pairs = db.session.execute(
-        select(distinct(MeasurementRequest.questionnaire_id), MeasurementRequest.round, Questionnaire.name)
-        .join(Questionnaire, Questionnaire.id == MeasurementRequest.questionnaire_id)
-        .where(MeasurementRequest.submitted_at.is_not(None))
-        .order_by(Questionnaire.name, MeasurementRequest.questionnaire_id, MeasurementRequest.round)).all()
-    method = None
-    for qid, rnd, name in pairs:
-        est = weighted.national_estimates(qid, rnd, until=c.end)
-        method = est.get("method", method)
-        sets.append({"questionnaire": name, "round": rnd, "questions": est["questions"]})
-    return {"method": method or "", "paragraphs": list(weighted.method_paragraphs()), "sets": sets}
-
-
 # =========================================================================== the document
 
 def document(data: dict[str, Any], narratives: dict[str, str], status: dict[str, Any]) -> content.Document:
@@ -464,7 +438,7 @@ def _measurement_account(data, extra, number: str) -> list:
               else _("%(name)s: %(n)s svar", name=name, n=num(k))) for (name, r), k in asked.items()]
     text = _("Före besöken besvarade kommunerna ett kort formulär, så att varje dialog började från samma grund. "
              "Inlämnade formulär: %(parts)s.", parts="; ".join(parts))
-    if extra.get("weighted"):
+    if _national(data):
         text += " " + _("Siffror som gäller hela landet är vägda med urvalets designvikter (1/π) och redovisas med "
                         "ett 95-procentigt konfidensintervall bredvid andelen av de besökta; metoden beskrivs i "
                         "bilaga 4.")
@@ -531,7 +505,7 @@ def _chapter_observations(data, extra, texts, n) -> list:
         if items:
             blocks.append(Quotes(items, quote=False))
     blocks.append(_sub("2.4", _("Förmätningen: siffror för hela landet"), "slut-nationella-siffror"))
-    blocks += _national_figures(data, extra, n)
+    blocks += _national_figures(data, n)
     blocks.append(Para(_("Citat och exempel anges utan kommunens namn, som ”en kommun i grupp 2”, om inte kansliet "
                          "har bedömt att namnet kan anges. Kommunens namn är då också borttaget ur texten. En passage "
                          "citeras bara en gång i rapporten. Långa passager är förkortade (…)."), style="small"))
@@ -552,52 +526,29 @@ def _quotes(items: list[dict]) -> list:
     return ([Quotes(quoted, quote=True)] if quoted else []) + ([Quotes(other, quote=False)] if other else [])
 
 
-def _suppressed_text() -> str:
-    return _("för få svar")
+def _national(data) -> bool:
+    """The figures have design-weighted national estimates (figures.py's "national"; not in reports issued
+    before it existed, and not without a drawn sample)."""
+    return bool((data.get("national") or {}).get("estimates"))
 
 
-def _ci(ci) -> str:
-    if not ci or ci[0] is None:
-        return "–"
-    return f"{pct(ci[0])}–{pct(ci[1])}"
-
-
-def _national_figures(data, extra, n) -> list:
-    w = extra.get("weighted")
-    tables = data["measurement"]["tables"]
-    if not tables:
+def _national_figures(data, n) -> list:
+    """The weighted national tables as the quarterly report prints them (content._national), under 2.4: its
+    own heading and the method are left out here (the method is in Bilaga 4), its subheadings one level down."""
+    if not data["measurement"]["tables"]:
         return [Para(_("Inga svar på förmätningen kom in under uppdraget."))]
-    if not w:
+    if not _national(data):
         return [Para(_("Förmätningens andelar gäller de kommuner som svarade och är inte skattningar för hela landet: "
                        "urvalet tog med alla storstäder och fler små län än ett slumpmässigt urval skulle ha gjort. "
                        "Resultaten per fråga finns i bilaga 4."))]
-    blocks: list = [Para(_("Skattad andel av landets kommuner är vägd med designvikterna (1/π), med ett "
-                           "95-procentigt konfidensintervall; bredvid står andelen av de besökta som svarade. Där en "
-                           "siffra vilar på för få svar anges det i stället för en andel. Metoden beskrivs i "
-                           "bilaga 4."))]
-    for s in w["sets"]:
-        where = _("%(name)s, omgång %(r)s", name=s["questionnaire"], r=s["round"]) if s["round"] else s["questionnaire"]
-        for q in s["questions"]:
-            caption = f"{where}: {q['text']}" + " " + _("Svarade: %(n)s.", n=num(q["answered"]))
-            if q.get("options"):
-                rows = [[o["label"], num(o.get("count", o["answered"])),
-                         _suppressed_text() if o.get("suppressed") else pct(o["unweighted_share"]),
-                         _suppressed_text() if o.get("suppressed") else pct(o["weighted_share"]),
-                         "–" if o.get("suppressed") else _ci(o.get("ci95"))] for o in q["options"]]
-                blocks.append(content.Table(
-                    n.table(), caption, [_("Svar"), _("Antal"), _("Andel av de besökta"),
-                                         _("Skattad andel av landets kommuner"), _("95 % konfidensintervall")],
-                    rows, [2.4, 0.7, 1.1, 1.3, 1.3], numeric=(1, 2, 3, 4)))
-            elif q.get("weighted_mean") is not None or q.get("suppressed"):
-                if q.get("suppressed"):
-                    blocks.append(Para(f"{caption} " + _("Medelvärdet redovisas inte: för få svar.")))
-                else:
-                    blocks.append(Para(f"{caption} " + _(
-                        "Medelvärde bland de besökta %(u)s; skattat för hela landet %(w)s (95 %% "
-                        "konfidensintervall %(ci)s).", u=content._dec(q["unweighted_mean"]),
-                        w=content._dec(q["weighted_mean"]),
-                        ci="–" if not q.get("ci95") or q["ci95"][0] is None else
-                        f"{content._dec(q['ci95'][0])}–{content._dec(q['ci95'][1])}")))
+    blocks: list = [Para(_("Siffror som gäller hela landet är vägda med urvalsdesignens vikter (1/π) och har ett "
+                           "95-procentigt konfidensintervall (KI). Bredvid står den ovägda andelen bland de besökta "
+                           "kommuner som svarade. Hur riksskattningarna räknas beskrivs i bilaga 4."))]
+    for block in content._national(data, n):
+        if isinstance(block, Subheading) and block.anchor == "rapport-riksskattningar-metod":
+            break  # the method and the unweighted answers follow: Bilaga 4 has them
+        if isinstance(block, content.Table):
+            blocks.append(block)  # the tables (their own heading and opening words are replaced above)
     return blocks
 
 
@@ -744,11 +695,10 @@ def _appendix_questionnaire(data, extra, n) -> list:
             [[num(x["position"]), x["text"], x["kind"], "; ".join(x["options"]) or "–"] for x in q["questions"]],
             [0.4, 3, 0.9, 2.2], numeric=(0,), row_headers=False))
     blocks.append(Subheading(_("Resultaten"), "bilaga-formular-resultat"))
-    blocks += content._measurement(data, n, False)
-    w = extra.get("weighted")
+    blocks += content._measurement({**data, "national": None}, n, False)  # unweighted; the weighted are in 2.4
     blocks.append(Subheading(_("Så har siffrorna för hela landet räknats fram"), "bilaga-formular-metod"))
-    if w:
-        blocks += [Para(p) for p in w["paragraphs"]]
+    if _national(data):
+        blocks += [Para(p) for p in data["national"]["method"]]
     else:
         blocks.append(Para(_("Tabellerna ovan är andelar av de kommuner som svarade. De är inte vägda och gäller "
                              "inte hela landet.")))
