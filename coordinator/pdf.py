@@ -180,6 +180,26 @@ def _cell(value, style: ParagraphStyle):
 PAD_H, PAD_TOP, PAD_BOTTOM = 3.5, 2.5, 3
 
 
+HEADER_MIN_SIZE = 6.5
+
+
+def header_style(text: str, style: ParagraphStyle, room: float) -> ParagraphStyle:
+    """A header cell's style that wraps only at spaces, never inside a word or at its hyphen.
+
+    Plain words: a column heading such as "Besöksanteckningar" is never cut into "Besöksanteck-" and
+    "ningar". If its longest word does not fit the column, the font shrinks in half points down to
+    HEADER_MIN_SIZE (6.5 pt); a word still too wide at that size runs into the padding rather than breaking.
+    """
+    size = style.fontSize
+    longest = max((pdfmetrics.stringWidth(w, style.fontName, size) for w in text.split()), default=0)
+    while longest > room and size > HEADER_MIN_SIZE:
+        size = max(HEADER_MIN_SIZE, size - 0.5)
+        longest = max(pdfmetrics.stringWidth(w, style.fontName, size) for w in text.split())
+    return ParagraphStyle(f"{style.name}_{size}", style, fontSize=size,
+                          leading=round(style.leading * size / style.fontSize, 2), splitLongWords=0,
+                          embeddedHyphenation=0, hyphenationLang="", uriWasteReduce=0)
+
+
 def table(data: Sequence[Sequence], col_widths: Sequence[float] | None, header: bool = True,
           align_right_cols: Iterable[int] = (), total_row: bool = False, zebra: bool = True,
           muted_rows: Iterable[int] = (), style_commands: Sequence[tuple] = ()) -> Table:
@@ -214,6 +234,8 @@ def table(data: Sequence[Sequence], col_widths: Sequence[float] | None, header: 
                     continue
                 style = st["cell_head_right" if c in right else "cell_head"] if bold \
                     else st["cell_right" if c in right else "cell"]
+                if header and r == 0 and room is not None:
+                    style = header_style(text, style, room)
                 if r in muted:
                     style = ParagraphStyle(style.name + "_muted", style, textColor=MUTED)
                 value = Paragraph(esc(text), style)
@@ -341,7 +363,9 @@ class _KeepWithNext(KeepTogether):
     platypus' own KeepTogether moves the heading *and the whole of a long table* to the next page
     when the table does not fit, leaving most of a page blank. Here the heading stays where it is
     if it fits together with the start (MIN_TAIL points) of what follows; tables and paragraphs
-    split by themselves.
+    split by themselves. What cannot split (a figure kept with its caption, a drawing) must fit
+    whole, or the heading goes to the next page with it: a heading is never left at the foot of a
+    page with its block on the next.
     """
     MIN_TAIL = 60
 
@@ -354,8 +378,13 @@ class _KeepWithNext(KeepTogether):
         head_h = _listWrapOn(content[:-1], aW, self.canv)[1]
         tail = content[-1]
         tail_h = tail.wrap(aW, aH)[1] + tail.getSpaceBefore()
-        # Only a long tail splits under its heading; a short one that does not fit goes with it to the next page.
-        if tail_h > self.MIN_TAIL and head_h + self.MIN_TAIL <= aH:
+        if isinstance(tail, KeepTogether):  # wrap() says 0xffffff to force a split; its content must fit whole
+            tail_h = tail._H + tail.getSpaceBefore()
+        elif isinstance(tail, (Table, Paragraph, ColumnList)):  # these split by themselves
+            if tail_h <= self.MIN_TAIL:  # a short one does not split: it goes with its heading to the next page
+                return super().split(aW, aH)
+            tail_h = self.MIN_TAIL
+        if head_h + tail_h <= aH:
             return content
         return super().split(aW, aH)
 

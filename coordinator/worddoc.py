@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 from docx import Document as _new
 from docx.document import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -37,6 +37,8 @@ FIXED_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)   # the default date writ
 TEXT_WIDTH = Cm(17.4)          # A4 less 18 mm margins each side, as the PDF
 HEADER_FILL = "E4E8EE"         # the PDF's header-row grey
 TABLE_STYLE = "Table Grid"
+FONT = "Arial"
+CELL_SIZE = Pt(8.5)            # table text, as in the PDF
 
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -61,6 +63,8 @@ def new_document(title: str, *, subtitle: str | None = None, lang: str = "sv-SE"
     section.top_margin, section.bottom_margin = Cm(1.8), Cm(2.0)
     _language(doc, lang)
     styles = doc.styles
+    for name in ("Normal", "Title", "Subtitle", "Heading 1", "Heading 2", "Heading 3", "TOC Heading"):
+        styles[name].font.name = FONT   # a font every Word has (LibreOffice uses its metric twin)
     styles["Normal"].font.size = Pt(10.5)
     styles["Normal"].paragraph_format.space_after = Pt(6)
     for name in ("Heading 1", "Heading 2", "Heading 3", "Caption"):
@@ -68,6 +72,12 @@ def new_document(title: str, *, subtitle: str | None = None, lang: str = "sv-SE"
     styles["Caption"].font.size = Pt(9)
     styles["Caption"].font.color.rgb = RGBColor(0x55, 0x55, 0x55)
     styles["Quote"].paragraph_format.left_indent = Cm(0.8)
+    for name in ("Header", "Footer"):  # the template's tab stops are for US Letter: one right stop at the margin
+        styles[name].font.size = Pt(8.5)
+        styles[name].font.color.rgb = RGBColor(0x55, 0x55, 0x55)
+        stops = styles[name].paragraph_format.tab_stops
+        stops.clear_all()
+        stops.add_tab_stop(TEXT_WIDTH, WD_TAB_ALIGNMENT.RIGHT)
     props = doc.core_properties
     props.title = clean(title)
     props.language = lang
@@ -187,6 +197,8 @@ def table(doc: Document, header: Sequence[str], rows: Sequence[Sequence], *, cap
         s = float(sum(weights)) or 1.0
         widths = [int(TEXT_WIDTH * w / s) for w in weights]
         t.autofit = False
+        for c, w in enumerate(widths):  # the grid (LibreOffice reads it) as well as every cell (Word does)
+            t.columns[c].width = w
     for r, values in enumerate([list(header), *[list(row) for row in rows]]):
         row = t.rows[r]
         if r == 0:
@@ -198,6 +210,8 @@ def table(doc: Document, header: Sequence[str], rows: Sequence[Sequence], *, cap
             value = values[c] if c < len(values) else ""
             p = cell.paragraphs[0]
             _lines(p, "" if value is None else str(value), bold=True if bold else None)
+            for run in p.runs:
+                run.font.size = CELL_SIZE
             p.paragraph_format.space_after = Pt(0)
             if c in numeric:
                 p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -287,9 +301,10 @@ def toc(doc: Document, *, title: str | None = None, placeholder: str = "Innehål
 
 
 def furniture(doc: Document, *, header: str, footer_page_numbers: bool = True, footer: str | None = None,
-              page_words: tuple[str, str] = ("Sida", "av"), mark: str | None = None) -> None:
+              page_label: str = "Sida {page} av {pages}", mark: str | None = None) -> None:
     """Running header and footer on every page: the header text (and a mark such as "UTKAST" after
-    it), the footer text and "Sida N av M" (page_words in the reader's language)."""
+    it), the footer text and "Sida N av M" (page_label in the reader's language; {page} and {pages}
+    become Word's PAGE and NUMPAGES fields)."""
     section = doc.sections[0]
     hp = section.header.paragraphs[0]
     hp.style = doc.styles["Header"]
@@ -306,10 +321,13 @@ def furniture(doc: Document, *, header: str, footer_page_numbers: bool = True, f
         if footer_page_numbers:
             if footer:
                 fp.add_run("\t")
-            fp.add_run(f"{clean(page_words[0])} ")
-            _field(fp, "PAGE", "1")
-            fp.add_run(f" {clean(page_words[1])} ")
-            _field(fp, "NUMPAGES", "1")
+            for part in re.split(r"(\{page\}|\{pages\})", page_label):
+                if part == "{page}":
+                    _field(fp, "PAGE", "1")
+                elif part == "{pages}":
+                    _field(fp, "NUMPAGES", "1")
+                elif part:
+                    fp.add_run(clean(part))
 
 
 def page_break(doc: Document) -> None:

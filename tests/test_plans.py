@@ -340,6 +340,10 @@ def test_the_plan_pdf_contains_the_site_the_activities_and_their_statuses(app, s
                  "Kommentar", "Enhetschef 11", "2016-03-04"):
         assert word in content, word
     assert "Mål 1: Mål nummer 1" in content and "Mål 2: Mål nummer 2" in content
+    # Every count agrees with its word ("1 aktivitet", "1 genomförd"), as in "2 mål, 5 aktiviteter".
+    assert "2 mål, 5 aktiviteter: 1 genomförd, 2 beslutade." in content
+    assert "0 av 1 aktivitet genomförd, 0 av 1 beslutad." in content
+    assert "1 av 4 aktiviteter genomförda, 2 av 4 beslutade." in content
     assert "Uppföljning vid andra besöket" not in content  # not written yet
     reader = PdfReader(io.BytesIO(r.data))
     assert reader.metadata.title == f"Handlingsplan: {label}"

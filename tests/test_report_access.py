@@ -28,7 +28,7 @@ from coordinator.scheduling.models import Visit
 PERIOD = "2015Q3"
 BLUEPRINTS = ("dialogue", "plans", "reports")
 # Open to the reader: the issued versions. The kommun's link pages need no login, only a token.
-READER_ENDPOINTS = {"reports.index", "reports.issued", "reports.issued_pdf"}
+READER_ENDPOINTS = {"reports.index", "reports.issued", "reports.issued_pdf", "reports.issued_docx"}
 TOKEN_ENDPOINTS = {"plans.kommun_plan", "plans.kommun_report", "plans.kommun_pdf"}
 
 

@@ -18,7 +18,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, Spacer
 
 from .. import pdf
-from ..i18n import _, locale
+from ..i18n import _, locale, ngettext
 from ..pdf import esc
 from . import service
 from .models import AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanActivity
@@ -26,6 +26,16 @@ from .models import AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanAct
 # Light tints behind the status word (the word carries the meaning; the tint helps on screen and in colour).
 TINT = {GENOMFORD: colors.HexColor("#d5ecd9"), PAGAR: colors.HexColor("#fbeaa5"),
         EJ_PABORJAD: colors.HexColor("#f6d0cd"), AVBRUTEN: colors.HexColor("#e2e2e2")}
+
+
+
+def in_brief(goals: int, activities: int, done: int, decided: int) -> str:
+    """ "1 mål, 1 aktivitet: 0 genomförda, 1 beslutad." with every count in agreement with its word."""
+    return _("%(goals)s, %(activities)s: %(done)s, %(decided)s.",
+             goals=ngettext("%(num)d mål", "%(num)d mål", goals),
+             activities=ngettext("%(num)d aktivitet", "%(num)d aktiviteter", activities),
+             done=ngettext("%(num)d genomförd", "%(num)d genomförda", done),
+             decided=ngettext("%(num)d beslutad", "%(num)d beslutade", decided))
 
 
 def status_word(status: str) -> str:
@@ -157,8 +167,7 @@ def render_plan_pdf(plan: ActionPlan) -> bytes:
         (_("Datum"), service.today().isoformat()),
         (_("Första besöket"), visit1.date.isoformat() if visit1 and visit1.date else _("inget datum")),
         (_("Uppföljning (andra besöket)"), visit2.date.isoformat() if visit2 and visit2.date else _("inget datum")),
-        (_("Planen i korthet"), _("%(goals)d mål, %(n)d aktiviteter: %(done)d genomförda, %(decided)d beslutade.",
-                                  goals=len(plan.goals), n=t.total, done=t.done, decided=t.decided)),
+        (_("Planen i korthet"), in_brief(len(plan.goals), t.total, t.done, t.decided)),
     ]
     if fu.last_report:
         facts.append((_("Kommunens senaste rapport"), _dt(fu.last_report, "%Y-%m-%d %H:%M")))
@@ -181,18 +190,21 @@ def render_plan_pdf(plan: ActionPlan) -> bytes:
         head.extend(_text(goal.description, st["body"]))
         gt = service.tally(goal.activities)
         if goal.activities:
-            head.append(Paragraph(esc(_("%(done)d av %(n)d aktiviteter genomförda, %(decided)d av %(n)d beslutade.",
-                                        done=gt.done, n=gt.total, decided=gt.decided)), st["caption"]))
+            head.append(Paragraph(esc(ngettext("%(done)d av %(num)d aktivitet genomförd, %(decided)d av %(num)d beslutad.",
+                                               "%(done)d av %(num)d aktiviteter genomförda, %(decided)d av %(num)d "
+                                               "beslutade.", gt.total, done=gt.done, decided=gt.decided)),
+                                  st["caption"]))
             story.extend(head + [_activity_table(goal.activities, st)])
         else:
             story.extend(head + [Paragraph(esc(_("Inga aktiviteter än.")), st["body"])])
 
     if has_followup(plan):
         story.append(Paragraph(esc(_("Uppföljning vid andra besöket")), st["h1"]))
-        story.append(Paragraph(esc(_(
-            "%(done)d av %(n)d aktiviteter genomförda (%(pct)s). Beslutade: %(decided)d av %(n)d; av dem är "
-            "%(dd)d genomförda. Ej beslutade: %(nd)d; av dem är %(ndd)d genomförda.",
-            done=t.done, n=t.total, pct=_pct(t.share_done), decided=t.decided, dd=t.decided_done, nd=t.not_decided,
+        story.append(Paragraph(esc(ngettext(
+            "%(done)d av %(num)d aktivitet genomförd (%(pct)s).", "%(done)d av %(num)d aktiviteter genomförda (%(pct)s).",
+            t.total, done=t.done, pct=_pct(t.share_done)) + " " + _(
+            "Beslutade: %(decided)d av %(n)d; av dem genomförda: %(dd)d. Ej beslutade: %(nd)d; av dem genomförda: "
+            "%(ndd)d.", n=t.total, decided=t.decided, dd=t.decided_done, nd=t.not_decided,
             ndd=t.not_decided_done)), st["body"]))
         if plan.goals:
             story.extend(_figures_table(fu, st))

@@ -4,6 +4,7 @@ The command for a period keeps its old name, `quarterly`, whatever the rhythm; i
 name the period as the report does (a quarter, or a period of another rhythm).
 
     coordinator report quarterly 2015Q3 --out rapport.pdf   # a draft, with the period's narratives
+    coordinator report quarterly 2015Q3 --out rapport.docx  # the same as a Word file (the type follows the extension)
     coordinator report quarterly 2015-03 --out rapport.pdf  # the same for a period of another rhythm
     coordinator report final --out slutrapport.pdf          # the final report (or slutrapport.docx for Word)
     coordinator report issue slut --yes                     # issue without the question (scripts)
@@ -25,34 +26,51 @@ report_cli = click.Group("report", help="Rapporterna till statsrådet (kvartalsr
 FORMATS = (".pdf", ".docx")
 
 
+OUT_TYPES = {".pdf": "PDF", ".docx": "Word"}
+
+
+def out_type(out: Path | None, as_json: bool = False) -> str | None:
+    """The file type --out asks for, by its extension: ".pdf" or ".docx" (a clear refusal otherwise)."""
+    if out is None:
+        return None
+    suffix = out.suffix.lower()
+    if suffix not in OUT_TYPES:
+        fail(f"Filen {out.name} har en filändelse som inte stöds. Skriv rapporten till en fil som slutar på .pdf "
+             "(PDF) eller .docx (Word).", as_json)
+    return suffix
+
+
+def render_file(suffix: str, data: dict, narratives: dict, status: dict) -> bytes:
+    """The report in the file type asked for."""
+    if suffix == ".docx":
+        from . import docx
+        return docx.render(data, narratives, status)
+    from . import pdf
+    return pdf.render(data, narratives, status)
+
+
 def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
-    from . import figures, pdf, wording
+    from . import figures, wording
     from .service import narrative_texts
 
     if out is None and not as_json:
-        fail("Ange --out FIL.pdf för PDF:en eller --json för siffrorna.")
-    if out is not None and out.suffix.lower() not in FORMATS:
-        fail(f"Filen {out.name} ska sluta på .pdf (PDF) eller .docx (Word).", as_json)
+        fail("Ange --out FIL.pdf (PDF) eller --out FIL.docx (Word) för rapporten, eller --json för siffrorna.")
+    suffix = out_type(out, as_json)
     try:
         period = figures.parse_period(period_text)
     except ValueError as e:
         fail(str(e), as_json)
     data = figures.compute(period.key)
     if out is not None:
-        if out.suffix.lower() == ".docx":
-            from . import docx
-            body = docx.render(data, narrative_texts(period.key), {"draft": True})
-        else:
-            body = pdf.render(data, narrative_texts(period.key), {"draft": True})
         try:
-            out.write_bytes(body)
+            out.write_bytes(render_file(suffix, data, narrative_texts(period.key), {"draft": True}))
         except OSError as e:
             fail(f"Filen {out} kunde inte skrivas ({e.strerror or e}).", as_json)
         if not as_json:
             # "Utkast till Kvartal 3 2015", as before; another rhythm's label is months ("mars–juni 2015").
             what = "slutrapporten" if period.kind == FINAL else period.label if wording.words(period).quarter \
                 else f"rapporten för perioden {period.label}"
-            click.echo(f"Utkast till {what} skrivet till {out}.")
+            click.echo(f"Utkast till {what} skrivet till {out} ({OUT_TYPES[suffix]}).")
     if as_json:
         echo_json(data)
 
@@ -62,7 +80,7 @@ def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
                                       "vilken rytm uppdraget än har.")
 @click.argument("period")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              help="Skriv PDF:en hit.")
+              help="Skriv rapporten hit: FIL.pdf ger PDF, FIL.docx ger Word.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv ut rapportens siffror som JSON.")
 @with_appcontext
 def quarterly(period: str, out: Path | None, as_json: bool) -> None:
@@ -74,7 +92,7 @@ def quarterly(period: str, out: Path | None, as_json: bool) -> None:
 @report_cli.command("final", help="Slutrapporten till Regeringskansliet (hela uppdraget), som utkast: PDF, eller "
                                   "Word om filen slutar på .docx.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              help="Skriv rapporten hit (.pdf eller .docx).")
+              help="Skriv rapporten hit: FIL.pdf ger PDF, FIL.docx ger Word.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv ut slutrapportens siffror som JSON.")
 @with_appcontext
 def final(out: Path | None, as_json: bool) -> None:
@@ -82,8 +100,8 @@ def final(out: Path | None, as_json: bool) -> None:
 
 
 @report_cli.command("issue", help="Utfärda nästa version av rapporten för PERIOD (2015Q3, 2015-02, eller slut för "
-                                  "slutrapporten): PDF, HTML och siffror låses med en SHA-256. Det går inte att ångra; "
-                                  "kommandot frågar först (--yes för skript).")
+                                  "slutrapporten): PDF, Word, HTML och siffror låses; filerna med var sin SHA-256. "
+                                  "Det går inte att ångra; kommandot frågar först (--yes för skript).")
 @click.argument("period")
 @click.option("--comment", default="", help="Vad som är nytt i den här versionen.")
 @click.option("--as", "email", default=None, help="E-postadress till användaren som utfärdar (admin eller staff).")
@@ -113,8 +131,8 @@ def issue(period: str, comment: str, email: str | None, yes: bool) -> None:
         number = service.latest_version(p.kind, p.key) + 1
         click.echo(f"Version {number} av {report_title} utfärdas"
                    + (f" med kommentaren ”{comment.strip()}”." if comment.strip() else " utan kommentar.")
-                   + "\nRapporten låses som den ser ut nu: PDF:en, siffrorna och texterna sparas med en kontrollsumma "
-                     "(SHA-256) och ändras aldrig. Departementet kan läsa versionen så snart den är utfärdad."
+                   + "\nRapporten låses som den ser ut nu: PDF:en, Word-filen, siffrorna och texterna sparas med "
+                     "kontrollsummor (SHA-256) och ändras aldrig. Departementet kan läsa versionen så snart den är utfärdad."
                    + "\nEn utfärdad version kan inte ändras eller tas tillbaka; en rättelse blir en ny version.")
         try:
             answer = click.confirm("Utfärda?", default=False)
@@ -126,8 +144,9 @@ def issue(period: str, comment: str, email: str | None, yes: bool) -> None:
         row = service.issue(p, comment, user, actor=f"kommandorad:{user.email if user else 'okänd'}")
     except service.IssueConflict as e:
         fail(str(e))
-    click.echo(f"{row.title}: version {row.version_number} utfärdad ({row.size} byte).")
-    click.echo(f"sha256 {row.sha256}")
+    click.echo(f"{row.title}: version {row.version_number} utfärdad (PDF {row.size} byte, Word {row.docx_size} byte).")
+    click.echo(f"sha256 {row.sha256} (PDF)")
+    click.echo(f"sha256 {row.docx_sha256} (Word)")
 
 
 @report_cli.command("remind", help="Lägg en påminnelse i utkorgen till varje aktiv admin och handläggare för varje "

@@ -22,7 +22,7 @@ from ..i18n import _
 from . import bp, charts
 from .figures import ROUNDS, locale, num, pct, share
 from .models import FINAL, NARRATIVE_SECTIONS
-from .wording import words
+from .wording import sentence, words
 
 
 def of(part, whole) -> str:
@@ -334,7 +334,7 @@ def _measurement(d: dict, n: _Numbers, final: bool) -> list:
         facts = _("Svarade: %(answered)s. Hoppade över enligt regel: %(skipped)s.",
                   answered=of(t["answered"], t["asked"]), skipped=num(t["skipped"]))
         if t["rows"]:
-            blocks.append(Table(n.table(), caption + " " + facts, [_("Svar"), _("Antal"), _("Andel av de svarande")],
+            blocks.append(Table(n.table(), sentence(caption) + " " + facts, [_("Svar"), _("Antal"), _("Andel av de svarande")],
                                 [[r["label"], num(r["count"]), pct(r["share"])] for r in t["rows"]],
                                 [3, 1, 1.3], numeric=(1, 2)))
         else:
@@ -342,7 +342,7 @@ def _measurement(d: dict, n: _Numbers, final: bool) -> list:
             if t["mean"] is not None:
                 extra = " " + _("Medelvärde %(mean)s, median %(median)s.", mean=_dec(t["mean"]),
                                 median=_dec(t["median"]))
-            blocks.append(Para(f"{caption}. {facts}{extra}"))
+            blocks.append(Para(f"{sentence(caption)} {facts}{extra}"))
     if final:
         blocks += _measurement_rounds(tables, n)
     return national + blocks

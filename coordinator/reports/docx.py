@@ -89,7 +89,7 @@ def render_document(d, drawing: Callable[[Figure], Any], *, created: datetime | 
     lang = getattr(d, "lang", "sv-SE") or "sv-SE"
     doc = worddoc.new_document(d.title, subtitle=subtitle, lang="sv-SE" if lang.startswith("sv") else lang)
     worddoc.furniture(doc, header=getattr(d, "assignment", "") or d.title, footer=getattr(d, "footer", None),
-                      page_words=(_("Sida"), _("av")), mark=_("UTKAST") if getattr(d, "draft", False) else None)
+                      page_label=_("Sida %(p)s av %(n)s", p="{page}", n="{pages}"), mark=_("UTKAST") if getattr(d, "draft", False) else None)
     _cover(doc, d)
     worddoc.toc(doc, title=_("Innehåll"), placeholder=_(
         "Innehållsförteckningen visas när fälten uppdateras: högerklicka här och välj Uppdatera fält, eller tryck F9."))

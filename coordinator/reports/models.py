@@ -63,9 +63,10 @@ class NarrativeRevision(db.Model):
 
 
 class IssuedReport(db.Model):
-    """A frozen report: the exact PDF bytes, the HTML and the figures, with the PDF's SHA-256.
+    """A frozen report: the exact PDF and Word (DOCX) bytes, the HTML and the figures, with each file's SHA-256.
 
-    Rows are never updated; a correction is issued as a new version of the same period."""
+    Rows are never updated; a correction is issued as a new version of the same period. Versions issued
+    before Word files were made have no DOCX (docx, docx_sha256 and docx_size are None)."""
     __tablename__ = "issued_report"
     __table_args__ = (UniqueConstraint("kind", "period", "version_number"),)
 
@@ -82,6 +83,9 @@ class IssuedReport(db.Model):
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
     pdf: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     html: Mapped[str] = deferred(mapped_column(Text))
+    docx: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    docx_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    docx_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     issued_by = relationship("User")
 

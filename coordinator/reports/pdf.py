@@ -19,7 +19,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from .. import pdf
 from ..i18n import _
@@ -98,9 +98,8 @@ def _block(block, data: dict[str, Any], st) -> list:
         return _table(block, st)
     if isinstance(block, Figure):
         drawing = content.drawing(block, data)
-        # Keep the caption on the figure's page; a map needs most of a page.
-        return [CondPageBreak(drawing.height + 40),
-                KeepTogether([Paragraph(esc(block.label), st["caption"]), drawing, Spacer(1, 4 * mm)])]
+        # The caption stays on the figure's page, and a heading before them goes along (pdf._KeepWithNext).
+        return [KeepTogether([Paragraph(esc(block.label), st["caption"]), drawing, Spacer(1, 4 * mm)])]
     if isinstance(block, Quotes):
         return _quotes(block, st)
     if isinstance(block, Text):
@@ -108,6 +107,12 @@ def _block(block, data: dict[str, Any], st) -> list:
             return [Paragraph(esc(block.empty), st["empty"])]
         return [Paragraph(esc(p).replace("\n", "<br/>"), st["body"]) for p in block.paragraphs]
     raise TypeError(f"unknown block {block!r}")
+
+
+def _keep_with_next(flowable):
+    if isinstance(flowable, Paragraph):
+        flowable.style = ParagraphStyle(flowable.style.name + "_kwn", flowable.style, keepWithNext=1)
+    return flowable
 
 
 def render(data: dict[str, Any], narratives: dict[str, str], status: dict[str, Any]) -> bytes:
@@ -120,16 +125,15 @@ def render(data: dict[str, Any], narratives: dict[str, str], status: dict[str, A
     for section in doc.sections:
         if section.new_page:
             story.append(PageBreak())
-        heading = Paragraph(esc(f"{section.number}\u2002{section.title}"), st["h1"])
+        story.append(Paragraph(esc(f"{section.number}\u2002{section.title}"), st["h1"]))
+        after_heading = True
         for i, block in enumerate(section.blocks):
             flowables = _block(block, data, st)
-            if i == 0:
-                # A section that opens with a figure: the page break for the figure comes before the heading.
-                lead = 1 if isinstance(flowables[0], CondPageBreak) else 0
-                flowables.insert(lead, heading)
+            if after_heading and isinstance(block, Para) and i + 1 < len(section.blocks):
+                # A heading's intro paragraph stays with the block it introduces (and so the heading too).
+                flowables = [_keep_with_next(f) for f in flowables]
+            after_heading = isinstance(block, Subheading)
             story += flowables
-        if not section.blocks:
-            story.append(heading)
     created = datetime.fromisoformat(data["generated_at"] if doc.draft else status["issued_at"])
     mark = _("UTKAST") if doc.draft else None
     return pdf.build(

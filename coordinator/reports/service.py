@@ -9,8 +9,8 @@ on an older version raises StaleError and changes nothing; a race between the ch
 commit ends in SQLAlchemy's StaleDataError (or an IntegrityError when two people write the first
 text of a section at once), which the views treat the same way.
 
-Issuing: the figures are computed once, the PDF and the HTML are rendered with the version's
-status and stored with the PDF's SHA-256. Issued rows are never updated. Two people issuing the
+Issuing: the figures are computed once, the PDF, the Word file (DOCX) and the HTML are rendered
+with the version's status and stored, the PDF and the DOCX each with its SHA-256. Issued rows are never updated. Two people issuing the
 same period at once race for the version number; the unique constraint decides, and the loser
 either takes the next number (the command line) or is refused (a form that said which version it
 would issue). The audit log gets ids, periods, sections and hashes, never narrative text.
@@ -88,9 +88,10 @@ def title(period) -> str:
     return wording.title(period)
 
 
-def filename(kind: str, period: str, version: int | None) -> str:
-    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, slutrapport-v1.pdf; a draft ends in -utkast."""
-    return wording.filename(FINAL_PERIOD if kind == FINAL else period, version)
+def filename(kind: str, period: str, version: int | None, ext: str = "pdf") -> str:
+    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, slutrapport-v1.pdf; a draft ends in -utkast.
+    ext="docx" names the Word file."""
+    return wording.filename(FINAL_PERIOD if kind == FINAL else period, version, ext)
 
 
 # --------------------------------------------------------------------------- narratives
@@ -222,17 +223,26 @@ def render_draft_pdf(period) -> bytes:
         return pdf.render(data, narrative_texts(period.key), {"draft": True})
 
 
+def render_draft_docx(period) -> bytes:
+    from . import docx
+    data = compute(period)
+    with force_locale(REPORT_LOCALE):
+        return docx.render(data, narrative_texts(period.key), {"draft": True})
+
+
 @dataclass(frozen=True)
 class Rendered:
     pdf: bytes
     html: str
+    docx: bytes
 
 
 def _render(data: dict, texts: dict[str, str], status: dict) -> Rendered:
-    from . import pdf
+    from . import docx, pdf
     with force_locale(REPORT_LOCALE):
         return Rendered(pdf.render(data, texts, status),
-                        render_template("reports/_body.html", data=data, narratives=texts, status=status))
+                        render_template("reports/_body.html", data=data, narratives=texts, status=status),
+                        docx.render(data, texts, status))
 
 
 def freeze(period, comment: str, user, number: int, issued_at, actor: str | None = None) -> IssuedReport:
@@ -249,11 +259,12 @@ def freeze(period, comment: str, user, number: int, issued_at, actor: str | None
     row = IssuedReport(kind=period.kind, period=period.key, version_number=number, title=report_title,
                        issued_at=issued_at, issued_by_id=_user_id(user), comment=comment,
                        sha256=hashlib.sha256(rendered.pdf).hexdigest(), size=len(rendered.pdf),
-                       figures=data, pdf=rendered.pdf, html=rendered.html)
+                       figures=data, pdf=rendered.pdf, html=rendered.html, docx=rendered.docx,
+                       docx_sha256=hashlib.sha256(rendered.docx).hexdigest(), docx_size=len(rendered.docx))
     db.session.add(row)
     db.session.flush()
     record("report.issued", row, actor=actor, kind=row.kind, period=row.period, version=number,
-           sha256=row.sha256, size=row.size)
+           sha256=row.sha256, size=row.size, docx_sha256=row.docx_sha256, docx_size=row.docx_size)
     return row
 
 

@@ -87,6 +87,21 @@ def _pdf_response(data: bytes, name: str, etag: str | None = None):
     return response
 
 
+DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _docx_response(data: bytes, name: str, etag: str | None = None):
+    """A Word file to download (attachment: a browser cannot show it)."""
+    response = make_response(data)
+    response.headers["Content-Type"] = DOCX_TYPE
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "private, no-cache"
+    if etag:
+        response.set_etag(etag)
+        response.make_conditional(request)
+    return response
+
+
 # --------------------------------------------------------------------------- the archive
 
 @bp.route("/rapporter/")
@@ -125,6 +140,13 @@ def draft(period: str):
 def draft_pdf(period: str):
     p = _period_or_404(period)
     return _pdf_response(service.render_draft_pdf(p), service.filename(p.kind, p.key, None))
+
+
+@bp.route("/rapporter/<period>/utkast.docx")
+@staff_required
+def draft_docx(period: str):
+    p = _period_or_404(period)
+    return _docx_response(service.render_draft_docx(p), service.filename(p.kind, p.key, None, "docx"))
 
 
 def _editor(period, section: str, form: NarrativeForm | None = None, conflict=None, status: int = 200):
@@ -282,7 +304,8 @@ def issued(report_id: int):
     row = _issued_or_404(report_id, IssuedReport.html)
     return render_template("reports/issued.html", report=row, body=Markup(row.html),
                            versions=service.issued(row.period),
-                           filename=service.filename(row.kind, row.period, row.version_number))
+                           filename=service.filename(row.kind, row.period, row.version_number),
+                           docx_filename=service.filename(row.kind, row.period, row.version_number, "docx"))
 
 
 @bp.route("/rapporter/utfardade/<int:report_id>.pdf")
@@ -290,3 +313,14 @@ def issued(report_id: int):
 def issued_pdf(report_id: int):
     row = _issued_or_404(report_id, IssuedReport.pdf)
     return _pdf_response(bytes(row.pdf), service.filename(row.kind, row.period, row.version_number), row.sha256)
+
+
+@bp.route("/rapporter/utfardade/<int:report_id>.docx")
+@reader_or_staff
+def issued_docx(report_id: int):
+    """The frozen Word file; a version issued before Word files were made has none (404)."""
+    row = _issued_or_404(report_id, IssuedReport.docx)
+    if row.docx is None:
+        abort(404)
+    return _docx_response(bytes(row.docx), service.filename(row.kind, row.period, row.version_number, "docx"),
+                          row.docx_sha256)

@@ -34,6 +34,13 @@ class Words:
     file_stem: str       # "kvartalsrapport" / "rapport" / "slutrapport" (file names stay Swedish)
 
 
+def sentence(text: str) -> str:
+    """The text as a sentence: a full stop is added only if it does not already end in . ? ! : or ;
+    ("Har ni en rutin?" stays as it is; "Antal placeringar" becomes "Antal placeringar.")."""
+    text = (text or "").rstrip()
+    return text if not text or text[-1] in ".?!:;…" else text + "."
+
+
 def key_of(period: Any) -> str:
     """The key of a Period, of a period as the figures dict records it, or the key itself."""
     if isinstance(period, str):
@@ -72,8 +79,9 @@ def title(period: Any, label: str | None = None) -> str:
     return _("Rapport till statsrådet: %(period)s", period=label)
 
 
-def filename(period_key: str, version: int | None) -> str:
-    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, slutrapport-v1.pdf; a draft ends in -utkast."""
+def filename(period_key: str, version: int | None, ext: str = "pdf") -> str:
+    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, slutrapport-v1.pdf; a draft ends in -utkast.
+    ext="docx" names the Word file."""
     w = words(period_key)
     stem = w.file_stem if w.final else f"{w.file_stem}-{period_key}"
-    return f"{stem}-{'utkast' if version is None else f'v{version}'}.pdf"
+    return f"{stem}-{'utkast' if version is None else f'v{version}'}.{ext}"
