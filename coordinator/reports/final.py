@@ -664,7 +664,7 @@ def _appendix_sites(data, n) -> list:
             content.Table(n.table(), _("De besökta kommunerna och stadsdelarna."),
                           [_("Besöksplats"), _("Län"), _("ÖJ-grupp"), _("Omgång 1"), _("Omgång 2")],
                           [[s["site"], s["lan"], num(s["group"]), visit(s, 1), visit(s, 2)] for s in sites],
-                          [1.9, 1.6, 0.7, 1.5, 1.5], numeric=(2,))]
+                          [1.75, 1.35, 0.65, 1.85, 1.85], numeric=(2,))]
 
 
 def _appendix_organisations(extra, n) -> list:
