@@ -13,6 +13,7 @@ import re
 from docx import Document as WordDocument
 from pypdf import PdfReader
 from sqlalchemy import select
+from sqlalchemy.orm import undefer
 
 from coordinator.extensions import db
 from coordinator.reports import figures
@@ -137,7 +138,12 @@ def test_issuing_freezes_the_final_report_with_its_sha256(app, staff, reader, se
     assert download.status_code == 200 and download.data == row["pdf"]
     assert 'filename="slutrapport-v1.pdf"' in download.headers["Content-Disposition"]
     with app.app_context():
-        assert db.session.scalar(select(IssuedReport.sha256)) == hashlib.sha256(download.data).hexdigest()
+        stored = db.session.scalars(select(IssuedReport).options(undefer(IssuedReport.docx))).one()
+        assert stored.sha256 == hashlib.sha256(download.data).hexdigest()
+        # The Word file is frozen beside it, with its own SHA-256, and is the final report too.
+        word = WordDocument(io.BytesIO(stored.docx))
+        assert stored.docx_sha256 == hashlib.sha256(stored.docx).hexdigest() and stored.docx_size == len(stored.docx)
+        assert any(p.text.startswith("Bilaga 4") for p in word.paragraphs if p.style.name == "Heading 1")
 
 
 def test_the_command_line_asks_before_it_issues(app, seeded):
