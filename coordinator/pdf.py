@@ -381,7 +381,9 @@ class _KeepWithNext(KeepTogether):
         if isinstance(tail, KeepTogether):  # wrap() says 0xffffff to force a split; its content must fit whole
             tail_h = tail._H + tail.getSpaceBefore()
         elif isinstance(tail, (Table, Paragraph, ColumnList)):  # these split by themselves
-            tail_h = min(tail_h, self.MIN_TAIL)
+            if tail_h <= self.MIN_TAIL:  # a short one does not split: it goes with its heading to the next page
+                return super().split(aW, aH)
+            tail_h = self.MIN_TAIL
         if head_h + tail_h <= aH:
             return content
         return super().split(aW, aH)

@@ -350,7 +350,10 @@ def test_narratives_are_written_for_the_quarters_before_the_day(demo):
     with app.app_context():
         narratives = list(db.session.scalars(select(Narrative)))
         periods = sorted({n.period for n in narratives})
-        assert periods == ["2015Q1", "2015Q2", "2015Q3", "2015Q4", "2016Q1", "2016Q2", "2016Q3"]
+        assert periods == ["2015Q1", "2015Q2", "2015Q3", "2015Q4", "2016Q1", "2016Q2", "2016Q3", "slut"]
+        final = {n.section: n for n in narratives if n.period == "slut"}
+        assert set(final) == {"uppdraget", "iakttagelser", "analys", "slutsatser", "atgarder"}
+        assert all(len(n.revisions) == 2 for n in final.values())
         assert all(n.text.startswith(texts.MARK) and n.revisions and n.revisions[-1].text == n.text
                    for n in narratives)
         # The figures in the texts are the demo's own: visits held in 2015Q3.

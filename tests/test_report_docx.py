@@ -188,7 +188,7 @@ def test_the_file_type_follows_the_extension(demo, tmp_path):
         result = cli(demo, "report", "final", "--out", str(tmp_path / name))
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).read_bytes().startswith(first)
-    assert docx.Document(str(tmp_path / "slut.docx")).paragraphs[0].text == "Underlag till slutrapport"
+    assert docx.Document(str(tmp_path / "slut.docx")).paragraphs[0].text == "Slutrapport"
 
 
 @pytest.mark.parametrize("command", [["quarterly", PERIOD], ["final"]])

@@ -346,11 +346,11 @@ def test_the_final_basis_compares_the_rounds_and_follows_up_every_plan(app, seed
                          held(sid, None, end, in_group, Visit.round == 2))
         labels = [db.session.get(Site, s).label for s in
                   db.session.scalars(select(ActionPlan.site_id).order_by(ActionPlan.site_id))]
-    assert "Underlag till slutrapport" in text and "Hela uppdraget" in text
-    comparison = between(text, "Omgång 1 jämfört med omgång 2", "Handlingsplanernas uppföljning per besöksplats")
+    assert "Slutrapport" in text and "Hela uppdraget" in text
+    comparison = between(text, "Omgång 1 jämfört med omgång 2", "Handlingsplanerna: beslutat och genomfört")
     for g, (n_sites, r1, r2) in groups.items():
         assert f"Grupp {g} {n_sites} {r1} av {n_sites} ({pct(r1, n_sites)}) {r2} av {n_sites} " in comparison
-    followup = between(text, "Handlingsplanernas uppföljning per besöksplats", "Iakttagelser, analys")
+    followup = between(text, "Handlingsplanerna: beslutat och genomfört", "Avstämningar med statsrådet")
     for label in labels:
         assert label in followup
     assert "Besök under nästa kvartal" not in text

@@ -99,7 +99,8 @@ def test_the_command_writes_the_final_basis_and_prints_the_figures(app, tmp_path
     result = cli(app, "report", "final", "--out", str(out))
     assert result.exit_code == 0, result.output
     first = pages(out.read_bytes())[0]
-    assert "Underlag till slutrapport" in first and "Hela uppdraget (2014-11-01–2017-04-30)" in first
+    assert "Slutrapport" in first and "Hela uppdraget (2014-11-01–2017-04-30)" in first
+    assert "Till Regeringskansliet (Socialdepartementet)" in first
     printed = cli(app, "report", "quarterly", "2016Q2", "--json")
     assert printed.exit_code == 0, printed.output
     data = json.loads(printed.output)

@@ -165,11 +165,12 @@ def test_report_status_lists_the_overdue_reports_then_the_next_one(app):
     assert status(date(2015, 10, 15)) == [
         ("2015Q2", date(2015, 7, 14), 0, ["iakttagelser", "analys", "atgarder"], True),
         ("2015Q4", date(2016, 1, 14), 0, ["iakttagelser", "atgarder"], False)]
-    # The final-report basis takes its turn by its due date (before the last quarter's report).
+    # The final report takes its turn by its due date (before the last quarter's report).
     late = status(date(2017, 4, 20))
     assert [k for k, *_rest in late] == ["2015Q2", "2015Q4", "2016Q1", "2016Q2", "2016Q3", "2016Q4", "2017Q1",
                                          "slut"]
-    assert late[-1][1:] == (date(2017, 4, 30), 0, ["iakttagelser", "analys", "atgarder"], False)
+    assert late[-1][1:] == (date(2017, 4, 30), 0, ["uppdraget", "iakttagelser", "analys", "slutsatser", "atgarder"],
+                            False)
     after = status(date(2017, 5, 2))
     assert after[-2][0] == "slut" and after[-2][-1] is True and after[-1][0] == "2017Q2"
     assert status(date(2030, 1, 1))[-1][0] == "2017Q2" and all(r[-1] for r in status(date(2030, 1, 1)))
@@ -206,8 +207,8 @@ def test_admin_sets_the_rhythm_and_the_overview_thresholds_and_sees_the_periods(
     assert response.status_code == 302, text(response)
     page = text(admin.get(SETTINGS))
     assert "november 2014–februari 2015 2014-11-01 – 2015-02-28 2015-03-21" in page
-    assert "Underlag till slutrapport 2014-11-01 – 2017-04-30 2017-04-30" in page
-    assert "8 rapportperioder och underlaget till slutrapporten" in page
+    assert "Slutrapport 2014-11-01 – 2017-04-30 2017-04-30" in page
+    assert "8 rapportperioder och slutrapporten" in page
     with app.app_context():
         a = db.session.get(Assignment, 1)
         assert (a.report_interval_months, a.report_start, a.report_due_days, a.report_reminder_days,

@@ -60,11 +60,11 @@ def test_the_words_are_chosen_by_the_periods_key(app):
         True, "kvartalet", "kvartalets slut", "nästa kvartal", "Kvartalsrapport", "kvartalsrapport")
     assert (p.quarter, p.the_period, p.period_end, p.next_period, p.title, p.file_stem) == (
         False, "perioden", "periodens slut", "nästa period", "Rapport till statsrådet", "rapport")
-    assert by_dict == p and final.final and final.title == "Underlag till slutrapport"
+    assert by_dict == p and final.final and final.title == "Slutrapport"
     assert wording.filename("2015Q3", 2) == "kvartalsrapport-2015Q3-v2.pdf"
     assert wording.filename("2015-07", 1) == "rapport-2015-07-v1.pdf"
     assert wording.filename("2015-07", None) == "rapport-2015-07-utkast.pdf"
-    assert wording.filename("slut", 1) == "underlag-slutrapport-v1.pdf"
+    assert wording.filename("slut", 1) == "slutrapport-v1.pdf"
 
 
 def test_whether_the_rhythm_makes_calendar_quarters(app):

@@ -370,16 +370,16 @@ def test_two_issues_at_once_never_share_a_version_number(app, quarter_visits):
 
 def test_the_final_report_basis_goes_through_the_same_pages(app, staff, quarter_visits):
     draft = staff.get("/rapporter/slut/")
-    assert draft.status_code == 200 and "Underlag till slutrapport" in page_text(draft)
+    assert draft.status_code == 200 and "Slutrapport" in page_text(draft)
     assert save_text(staff, "analys", "Analys av hela uppdraget.", 0, period="slut").status_code == 302
     assert stored_narrative(app, "analys", period="slut").text == "Analys av hela uppdraget."
     assert stored_narrative(app, "analys") is None  # the quarter's narrative is its own
     assert issue(staff, 1, "Underlaget.", period="slut").status_code == 302
     (row,) = issued_rows(app, "slut")
-    assert row["kind"] == FINAL and row["title"] == "Underlag till slutrapport"
+    assert row["kind"] == FINAL and row["title"] == "Slutrapport"
     pdf = staff.get(f"/rapporter/utfardade/{row['id']}.pdf")
-    assert 'filename="underlag-slutrapport-v1.pdf"' in pdf.headers["Content-Disposition"]
-    assert "Underlag till slutrapport" in page_text(staff.get("/rapporter/"))
+    assert 'filename="slutrapport-v1.pdf"' in pdf.headers["Content-Disposition"]
+    assert "Slutrapport" in page_text(staff.get("/rapporter/"))
 
 
 @pytest.mark.parametrize("url", [
@@ -399,9 +399,9 @@ def test_a_bad_period_in_a_post_is_not_found_and_saves_nothing(app, staff):
 
 def test_the_command_line_issues_the_next_version_and_prints_its_hash(app, quarter_visits):
     runner = app.test_cli_runner()
-    first = runner.invoke(args=["report", "issue", PERIOD, "--comment", "Från kommandoraden.", "--as", STAFF])
+    first = runner.invoke(args=["report", "issue", PERIOD, "--comment", "Från kommandoraden.", "--as", STAFF, "--yes"])
     assert first.exit_code == 0, first.output
-    second = runner.invoke(args=["report", "issue", PERIOD])
+    second = runner.invoke(args=["report", "issue", PERIOD], input="y\n")
     assert second.exit_code == 0, second.output
     rows = issued_rows(app)
     assert [(r["version"], r["comment"], r["issued_by"]) for r in rows] == [
@@ -412,6 +412,6 @@ def test_the_command_line_issues_the_next_version_and_prints_its_hash(app, quart
 
     bad = runner.invoke(args=["report", "issue", "2015Q9"])
     assert bad.exit_code != 0 and "2015Q9" in bad.output
-    nobody = runner.invoke(args=["report", "issue", PERIOD, "--as", "ingen@test.se"])
+    nobody = runner.invoke(args=["report", "issue", PERIOD, "--as", "ingen@test.se", "--yes"])
     assert nobody.exit_code != 0 and "ingen@test.se" in nobody.output
     assert len(issued_rows(app)) == 2

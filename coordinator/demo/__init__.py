@@ -21,7 +21,7 @@ from ..invites.models import Contact
 from ..measurement.models import MeasurementRequest
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
 from ..reports import wording
-from ..reports.models import Avstamning, IssuedReport, Narrative
+from ..reports.models import FINAL_PERIOD, Avstamning, IssuedReport, Narrative
 from ..sampling.models import Decline
 from ..sampling.service import SampleError, adopted_sample
 from ..scheduling.models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, Visit
@@ -81,7 +81,7 @@ def summary() -> dict:
 def print_summary(s: dict, seed: int, as_of: date) -> None:
     v = s["visits"]
     booked = sum(v.get(k, 0) for k in (INBJUDEN, BEKRAFTAD, FLYTTAD))
-    periods = s["narrative_periods"]
+    periods = [p for p in s["narrative_periods"] if p != FINAL_PERIOD]
     lines = [
         f"Demouppdraget är klart (frö {seed}, läget den {as_of.isoformat()}). Allt innehåll är påhittat och "
         "märkt [Demo] eller (demo).",
@@ -96,7 +96,8 @@ def print_summary(s: dict, seed: int, as_of: date) -> None:
         f"  Mätningar:        {s['measurements_sent']} skickade, {s['measurements_submitted']} inlämnade",
         f"  Rapporttexter:    {len(periods)} "
         f"{'kvartal' if all(map(wording.is_quarter, periods)) else 'perioder'}"
-        + (f" ({periods[0]}–{periods[-1]})" if periods else ""),
+        + (f" ({periods[0]}–{periods[-1]})" if periods else "")
+        + (" och slutrapportens texter" if FINAL_PERIOD in s["narrative_periods"] else ""),
         f"  Rapporter:        {len(s['issued_periods'])} utfärdade, {s['avstamningar']} avstämningar med statsrådet "
         f"med {s['actions']} åtgärder ({s['actions_open']} öppna)",
         "",

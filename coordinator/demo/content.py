@@ -484,7 +484,40 @@ def make_narratives(demo: Demo) -> None:
                 narrative.revisions.append(NarrativeRevision(number=number, text=body,
                                                              created_at=written - timedelta(days=days_before)))
             db.session.add(narrative)
+    make_final_narratives(demo)
     db.session.flush()
+
+
+def final_narratives(demo: Demo) -> dict[str, list[str]]:
+    """The final report's texts as the office has drafted them by the demo's day: each section's paragraphs,
+    the account of the work with figures counted from the demo's data."""
+    a = assignment()
+    facts = period_facts(a.start_date, demo.as_of)
+    work = [*texts.FINAL_WORK,
+            f"Fram till den {demo.as_of.isoformat()} har {facts['to_date']} av {facts['planned']} planerade besök "
+            f"genomförts. Utöver besöken har samordnaren fört dialog med myndigheter och organisationer: "
+            + "; ".join(facts["events"]) + "." if facts["events"] else
+            f"Fram till den {demo.as_of.isoformat()} har {facts['to_date']} av {facts['planned']} planerade besök "
+            f"genomförts."]
+    observations = list(texts.FINAL_OBSERVATIONS)
+    if facts["themes"]:
+        observations.insert(0, "De teman som oftast togs upp under uppdraget var "
+                            + listing([f"”{t}”" for t in facts["themes"]]) + ".")
+    return {"uppdraget": work, "iakttagelser": observations, "analys": list(texts.FINAL_ANALYSIS),
+            "slutsatser": list(texts.FINAL_CONCLUSIONS), "atgarder": list(texts.FINAL_PROPOSALS)}
+
+
+def make_final_narratives(demo: Demo) -> None:
+    """The final report's sections, each written in revisions: first the opening paragraph, then the whole text."""
+    written = at(demo.as_of - timedelta(days=3), 14)
+    for section, paras in final_narratives(demo).items():
+        text = "\n\n".join(marked(p) if i == 0 else p for i, p in enumerate(paras))
+        narrative = Narrative(period=rhythm.FINAL_PERIOD, section=section, text=text, updated_at=written)
+        bodies = [paras[0] and marked(paras[0]), text] if len(paras) > 1 else [text]
+        for number, body in enumerate(bodies, start=1):
+            narrative.revisions.append(NarrativeRevision(
+                number=number, text=body, created_at=written - timedelta(days=len(bodies) - number)))
+        db.session.add(narrative)
 
 
 # --------------------------------------------------------------------------- issued reports and avstämningar

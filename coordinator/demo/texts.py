@@ -643,3 +643,40 @@ AVSTAMNINGAR = [
      "Disposition för slutrapporten tas fram till nästa avstämning.",
      [("Föreslå en disposition för slutrapporten", 50, None)]),
 ]
+
+
+# --------------------------------------------------------------------------- the final report's narratives
+# Written as the office drafts them in autumn 2016 (the demo's "today"): figures in these texts are counted from
+# the demo's own data by demo.content.final_narratives, never written in here.
+
+FINAL_WORK = [
+    "Uppdraget har genomförts i dialog med kommunerna. Besöken har varit kärnan: varje besöksplats har fått två "
+    "besök, det första för att tillsammans beskriva läget och det andra för att följa upp hur arbetet har gått.",
+    "Inför varje besök besvarade kommunen ett kort formulär, så att dialogen kunde börja från samma grund överallt. "
+    "Vid besöken träffade samordnaren den politiska ledningen, förvaltningsledningen och i regel även fackliga "
+    "företrädare.",
+]
+FINAL_OBSERVATIONS = [
+    "Personalförsörjningen präglar barn- och ungdomsvården i nästan alla kommuner som besöktes. Där "
+    "introduktionen av nyanställda är ordnad och ledningen är nära stannar medarbetarna längre.",
+    "Kommunerna beskriver ett ökande antal orosanmälningar och en växande andel utredningar som måste göras "
+    "snabbare än tidigare. Tillgången på familjehem är en återkommande svårighet.",
+    "Barnens delaktighet har blivit bättre i enskilda ärenden men används sällan när verksamheten utvecklas.",
+]
+FINAL_ANALYSIS = [
+    "Skillnaderna mellan kommunerna handlar mindre om storlek än om ledningens förmåga att hålla fast vid en "
+    "långsiktig plan. Där aktiviteterna i handlingsplanen beslutades tidigt har de också genomförts.",
+    "Mellan den första och den andra omgången har frågorna om styrning och uppföljning flyttat fram; "
+    "personalfrågorna ligger kvar som den största utmaningen.",
+]
+FINAL_CONCLUSIONS = [
+    "Den sociala barn- och ungdomsvården behöver ett långsiktigt och samlat stöd, inte fler enskilda projekt.",
+    "Nämndens ansvar för kvaliteten behöver stärkas: nämnden ska kunna följa kvaliteten och inte bara ekonomin.",
+    "Kommunerna lär av varandra när goda exempel sprids genom den regionala stödstrukturen.",
+]
+FINAL_PROPOSALS = [
+    "Samordnaren föreslår att regeringen ger Socialstyrelsen i uppdrag att ta fram en nationell lägstanivå för "
+    "introduktion av nyanställda socialsekreterare.",
+    "Samordnaren föreslår en samlad nationell uppföljning av placerade barn, i samverkan mellan myndigheterna.",
+    "Samordnaren föreslår att den regionala stödstrukturen för barn och unga får en långsiktig finansiering.",
+]

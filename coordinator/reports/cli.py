@@ -6,7 +6,8 @@ name the period as the report does (a quarter, or a period of another rhythm).
     coordinator report quarterly 2015Q3 --out rapport.pdf   # a draft, with the period's narratives
     coordinator report quarterly 2015Q3 --out rapport.docx  # the same as a Word file (the type follows the extension)
     coordinator report quarterly 2015-03 --out rapport.pdf  # the same for a period of another rhythm
-    coordinator report final --out underlag.pdf|underlag.docx
+    coordinator report final --out slutrapport.pdf          # the final report (or slutrapport.docx for Word)
+    coordinator report issue slut --yes                     # issue without the question (scripts)
     coordinator report quarterly 2015Q3 --json              # the figures, as archived when issued
     coordinator report remind [--as-of 2016-10-10] [--json]  # reminders to the office (daily, from cron)
 """
@@ -21,7 +22,8 @@ from ..cli import echo_json, fail
 from .models import FINAL, FINAL_PERIOD
 
 report_cli = click.Group("report", help="Rapporterna till statsrådet (kvartalsrapporter med den förvalda rytmen) och "
-                                        "underlaget till slutrapporten.")
+                                        "slutrapporten till Regeringskansliet.")
+FORMATS = (".pdf", ".docx")
 
 
 OUT_TYPES = {".pdf": "PDF", ".docx": "Word"}
@@ -60,11 +62,14 @@ def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
         fail(str(e), as_json)
     data = figures.compute(period.key)
     if out is not None:
-        out.write_bytes(render_file(suffix, data, narrative_texts(period.key), {"draft": True}))
+        try:
+            out.write_bytes(render_file(suffix, data, narrative_texts(period.key), {"draft": True}))
+        except OSError as e:
+            fail(f"Filen {out} kunde inte skrivas ({e.strerror or e}).", as_json)
         if not as_json:
             # "Utkast till Kvartal 3 2015", as before; another rhythm's label is months ("mars–juni 2015").
-            what = period.label if wording.words(period).quarter or period.kind == FINAL else \
-                f"rapporten för perioden {period.label}"
+            what = "slutrapporten" if period.kind == FINAL else period.label if wording.words(period).quarter \
+                else f"rapporten för perioden {period.label}"
             click.echo(f"Utkast till {what} skrivet till {out} ({OUT_TYPES[suffix]}).")
     if as_json:
         echo_json(data)
@@ -80,27 +85,32 @@ def _draft(period_text: str, out: Path | None, as_json: bool) -> None:
 @with_appcontext
 def quarterly(period: str, out: Path | None, as_json: bool) -> None:
     if period.strip().lower() == FINAL_PERIOD:
-        fail("Underlaget till slutrapporten tas fram med: coordinator report final", as_json)
+        fail("Slutrapporten tas fram med: coordinator report final", as_json)
     _draft(period, out, as_json)
 
 
-@report_cli.command("final", help="Underlag till slutrapporten (hela uppdraget), som utkast.")
+@report_cli.command("final", help="Slutrapporten till Regeringskansliet (hela uppdraget), som utkast: PDF, eller "
+                                  "Word om filen slutar på .docx.")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
               help="Skriv rapporten hit: FIL.pdf ger PDF, FIL.docx ger Word.")
-@click.option("--json", "as_json", is_flag=True, help="Skriv ut underlagets siffror som JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Skriv ut slutrapportens siffror som JSON.")
 @with_appcontext
 def final(out: Path | None, as_json: bool) -> None:
     _draft(FINAL_PERIOD, out, as_json)
 
 
 @report_cli.command("issue", help="Utfärda nästa version av rapporten för PERIOD (2015Q3, 2015-02, eller slut för "
-                                  "underlaget till slutrapporten): PDF, Word, HTML och siffror låses; filerna med var sin SHA-256.")
+                                  "slutrapporten): PDF, Word, HTML och siffror låses; filerna med var sin SHA-256. "
+                                  "Det går inte att ångra; kommandot frågar först (--yes för skript).")
 @click.argument("period")
 @click.option("--comment", default="", help="Vad som är nytt i den här versionen.")
 @click.option("--as", "email", default=None, help="E-postadress till användaren som utfärdar (admin eller staff).")
+@click.option("--yes", is_flag=True, help="Fråga inte: utfärda direkt (för skript).")
 @with_appcontext
-def issue(period: str, comment: str, email: str | None) -> None:
+def issue(period: str, comment: str, email: str | None, yes: bool) -> None:
     from sqlalchemy import func, select
+
+    from flask_babel import force_locale
 
     from ..auth.models import User
     from ..extensions import db
@@ -115,6 +125,21 @@ def issue(period: str, comment: str, email: str | None) -> None:
         user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
         if user is None or user.role not in ("admin", "staff") or not user.active:
             fail(f"Ingen aktiv användare på kansliet med e-postadressen {email}.")
+    if not yes:
+        with force_locale(service.REPORT_LOCALE):
+            report_title = service.title(p)
+        number = service.latest_version(p.kind, p.key) + 1
+        click.echo(f"Version {number} av {report_title} utfärdas"
+                   + (f" med kommentaren ”{comment.strip()}”." if comment.strip() else " utan kommentar.")
+                   + "\nRapporten låses som den ser ut nu: PDF:en, Word-filen, siffrorna och texterna sparas med "
+                     "kontrollsummor (SHA-256) och ändras aldrig. Departementet kan läsa versionen så snart den är utfärdad."
+                   + "\nEn utfärdad version kan inte ändras eller tas tillbaka; en rättelse blir en ny version.")
+        try:
+            answer = click.confirm("Utfärda?", default=False)
+        except click.Abort:  # no answer (no terminal): nothing is issued
+            answer = False
+        if not answer:
+            fail("Ingenting utfärdades. Svara ja på frågan, eller ge --yes i ett skript.")
     try:
         row = service.issue(p, comment, user, actor=f"kommandorad:{user.email if user else 'okänd'}")
     except service.IssueConflict as e:

@@ -60,6 +60,7 @@ class Subheading:
     text: str
     anchor: str
     kind: str = "subheading"
+    level: int = 2                    # 2 under a section's heading; 3 under a numbered subsection (2.1 …)
 
 
 @dataclass
@@ -111,10 +112,11 @@ class Text:
 
 @dataclass
 class Section:
-    number: int
+    number: int | str                 # 1, 2, ... or "Bilaga 1" for an appendix
     title: str
     anchor: str
     blocks: list = field(default_factory=list)
+    new_page: bool = False            # the PDF starts the section on a new page (the final report's chapters)
 
 
 @dataclass
@@ -601,6 +603,9 @@ def document(data: dict[str, Any], narratives: dict[str, str] | None, status: di
     narratives = narratives or {}
     status = status or {"draft": True}
     final = data["kind"] == FINAL
+    if final and (data.get("final") or {}).get("report") is not None:
+        from .final import document as final_document  # the full final report (slutrapport)
+        return final_document(data, narratives, status)
     p = data["period"]
     draft = bool(status.get("draft")) or "version" not in status
     w = words(p)

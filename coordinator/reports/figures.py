@@ -70,7 +70,9 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
                 stand at as_of. Reports issued before this key existed lack it.
   final: None (a period) or {by_group_round: [{group, sites, rounds: [{round, held}]}],
          themes_by_round: {notes: [per round], themes: [{theme, counts: [per round]}]},
-         plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}]}
+         plans_by_site: [{site, group, lan, tally, followup_summary, most_urgent}],
+         report: what only the final report (slutrapport) shows, see final.gather(): {protocol, events,
+                 organisations, questions, themes, examples, questionnaires, weighted}}
 """
 from __future__ import annotations
 
@@ -739,5 +741,7 @@ def compute(period_key: str) -> dict[str, Any]:
                                 "rounds": [{"round": rr["round"], "held": rr["held"]} for rr in row["rounds"]]}
                                for row in data["visits"]["by_group"]],
             "themes_by_round": themes_by_round, "plans_by_site": plans_by_site}
+        from .final import gather  # what only the final report shows (its chapters and appendices)
+        data["final"]["report"] = gather(c, data)
     data["summary"] = _summary(data)
     return data

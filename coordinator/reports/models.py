@@ -16,6 +16,15 @@ REPORT_KINDS = (QUARTERLY, FINAL)
 FINAL_PERIOD = "slut"
 # The staff-written sections a report includes, in order.
 NARRATIVE_SECTIONS = ("iakttagelser", "analys", "atgarder")  # observations, analysis, proposed measures
+# The final report's own sections (one per chapter that staff write): the account of the work, the
+# observations, the analysis, the conclusions and the proposed measures (kept under the key "atgarder",
+# so a text written for the final-report basis stays where it was).
+FINAL_NARRATIVE_SECTIONS = ("uppdraget", "iakttagelser", "analys", "slutsatser", "atgarder")
+
+
+def sections_for(period_key: str) -> tuple[str, ...]:
+    """The staff-written sections of a period's report, in order: the final report has more."""
+    return FINAL_NARRATIVE_SECTIONS if period_key == FINAL_PERIOD else NARRATIVE_SECTIONS
 
 
 class Narrative(db.Model):

@@ -93,7 +93,7 @@ def _block(block, data: dict[str, Any], st) -> list:
     if isinstance(block, Para):
         return [Paragraph(esc(block.text), st[block.style])]
     if isinstance(block, Subheading):
-        return [Paragraph(esc(block.text), st["h2"])]
+        return [Paragraph(esc(block.text), st["h3" if block.level >= 3 else "h2"])]
     if isinstance(block, content.Table):
         return _table(block, st)
     if isinstance(block, Figure):
@@ -123,6 +123,8 @@ def render(data: dict[str, Any], narratives: dict[str, str], status: dict[str, A
     story.append(Paragraph(esc(_("Sammanfattning")), st["h1"]))
     story += [Paragraph("•\u2002" + esc(s), st["bullet"]) for s in doc.summary]
     for section in doc.sections:
+        if section.new_page:
+            story.append(PageBreak())
         story.append(Paragraph(esc(f"{section.number}\u2002{section.title}"), st["h1"]))
         after_heading = True
         for i, block in enumerate(section.blocks):

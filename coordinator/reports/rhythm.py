@@ -31,7 +31,7 @@ from ..extensions import db
 from ..i18n import _, locale
 from ..scheduling.defaults import assignment
 from ..tasks.models import AVSTAMNING, Task
-from .models import FINAL, FINAL_PERIOD, NARRATIVE_SECTIONS, QUARTERLY, Avstamning, IssuedReport, Narrative
+from .models import FINAL, FINAL_PERIOD, QUARTERLY, Avstamning, IssuedReport, Narrative, sections_for
 
 _QUARTER = re.compile(r"^(\d{4})\s*[-_/ ]?\s*[QK]\s*([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -221,7 +221,7 @@ def report_status(on: date) -> list[DueReport]:
 
     def row(p: Period, overdue: bool) -> DueReport:
         return DueReport(p, p.due, issued.get(p.key, 0),
-                         [s for s in NARRATIVE_SECTIONS if s not in written.get(p.key, set())], overdue)
+                         [s for s in sections_for(p.key) if s not in written.get(p.key, set())], overdue)
 
     by_due = sorted(all_periods(a), key=lambda p: (p.due, p.kind == FINAL, p.start))
     out = [row(p, True) for p in by_due if p.due < on and not issued.get(p.key)]

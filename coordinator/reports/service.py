@@ -32,11 +32,13 @@ from ..audit import record, utcnow
 from ..extensions import db
 from ..i18n import _
 from . import figures, rhythm, wording
-from .models import FINAL, FINAL_PERIOD, NARRATIVE_SECTIONS, IssuedReport, Narrative, NarrativeRevision
+from .models import FINAL, FINAL_PERIOD, IssuedReport, Narrative, NarrativeRevision, sections_for
 
 SECTION_TITLES = {
+    "uppdraget": _l("Uppdraget och arbetet"),
     "iakttagelser": _l("Iakttagelser"),
     "analys": _l("Analys"),
+    "slutsatser": _l("Slutsatser"),
     "atgarder": _l("Förslag till åtgärder"),
 }
 # The frozen report is in the office's language, whatever language the issuer reads the app in.
@@ -87,7 +89,7 @@ def title(period) -> str:
 
 
 def filename(kind: str, period: str, version: int | None, ext: str = "pdf") -> str:
-    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, underlag-slutrapport-v1.pdf; a draft ends in -utkast.
+    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, slutrapport-v1.pdf; a draft ends in -utkast.
     ext="docx" names the Word file."""
     return wording.filename(FINAL_PERIOD if kind == FINAL else period, version, ext)
 
@@ -101,7 +103,7 @@ def narrative(period_key: str, section: str) -> Narrative | None:
 def narratives(period_key: str) -> dict[str, Narrative | None]:
     """Every section of the period in report order; None where nothing has been written."""
     rows = {n.section: n for n in db.session.scalars(select(Narrative).where(Narrative.period == period_key))}
-    return {section: rows.get(section) for section in NARRATIVE_SECTIONS}
+    return {section: rows.get(section) for section in sections_for(period_key)}
 
 
 def narrative_texts(period_key: str) -> dict[str, str]:
@@ -135,7 +137,7 @@ def save_narrative(period_key: str, section: str, base_version: int | str | None
     """Save a section's text as a new revision; None if the text is what is stored already.
 
     `base_version` is the narrative's version the form was based on (0 before the first save)."""
-    if section not in NARRATIVE_SECTIONS:
+    if section not in sections_for(period_key):
         raise ReportError(_("Avsnittet finns inte."))
     text = clean_text(text)
     if len(text) > TEXT_MAX:

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
 from . import bp, figures, rhythm, service
 from .forms import IssueForm, NarrativeForm, VersionForm
-from .models import NARRATIVE_SECTIONS, IssuedReport
+from .models import IssuedReport, sections_for
 
 CONFLICT_HEADING = _l("Någon annan har ändrat texten")
 CONFLICT_TEXT = _l("Någon annan sparade texten efter att du öppnade sidan, så det du skickade har inte sparats och "
@@ -36,7 +36,7 @@ reader_or_staff = roles_required("admin", "staff", "reader")
 @bp.context_processor
 def report_helpers():
     return {"section_title": lambda s: str(service.SECTION_TITLES.get(s, s)), "report_title": service.title,
-            "narrative_sections": NARRATIVE_SECTIONS}
+            "narrative_sections": sections_for}
 
 
 @bp.app_template_global("report_periods")
@@ -54,8 +54,8 @@ def _period_or_404(key: str):
     return period
 
 
-def _section_or_404(section: str) -> str:
-    if section not in NARRATIVE_SECTIONS:
+def _section_or_404(period, section: str) -> str:
+    if section not in sections_for(period.key):
         abort(404)
     return section
 
@@ -163,7 +163,8 @@ def _editor(period, section: str, form: NarrativeForm | None = None, conflict=No
 @bp.route("/rapporter/<period>/text/<section>", methods=["GET", "POST"])
 @staff_required
 def narrative(period: str, section: str):
-    p, section = _period_or_404(period), _section_or_404(section)
+    p = _period_or_404(period)
+    section = _section_or_404(p, section)
     if request.method == "GET":
         return _editor(p, section)
     form = _narrative_form(section, None, request.form)
@@ -193,7 +194,8 @@ def narrative(period: str, section: str):
 @bp.route("/rapporter/<period>/text/<section>/historik")
 @staff_required
 def history(period: str, section: str):
-    p, section = _period_or_404(period), _section_or_404(section)
+    p = _period_or_404(period)
+    section = _section_or_404(p, section)
     row = service.narrative(p.key, section)
     return render_template("reports/history.html", period=p, section=section, row=row,
                            revisions=service.history(row))
@@ -202,7 +204,8 @@ def history(period: str, section: str):
 @bp.route("/rapporter/<period>/text/<section>/historik/<int:number>")
 @staff_required
 def revision(period: str, section: str, number: int):
-    p, section = _period_or_404(period), _section_or_404(section)
+    p = _period_or_404(period)
+    section = _section_or_404(p, section)
     row = service.narrative(p.key, section)
     rev = service.revision(row, number)
     if rev is None:
@@ -216,7 +219,8 @@ def revision(period: str, section: str, number: int):
 @bp.route("/rapporter/<period>/text/<section>/historik/<int:number>/aterstall", methods=["POST"])
 @staff_required
 def restore(period: str, section: str, number: int):
-    p, section = _period_or_404(period), _section_or_404(section)
+    p = _period_or_404(period)
+    section = _section_or_404(p, section)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)

@@ -30,8 +30,8 @@ class Words:
     the_period: str      # "kvartalet" / "perioden"
     period_end: str      # "kvartalets slut" / "periodens slut"
     next_period: str     # "nästa kvartal" / "nästa period"
-    title: str           # "Kvartalsrapport" / "Rapport till statsrådet" / "Underlag till slutrapport"
-    file_stem: str       # "kvartalsrapport" / "rapport" / "underlag-slutrapport" (file names stay Swedish)
+    title: str           # "Kvartalsrapport" / "Rapport till statsrådet" / "Slutrapport"
+    file_stem: str       # "kvartalsrapport" / "rapport" / "slutrapport" (file names stay Swedish)
 
 
 def sentence(text: str) -> str:
@@ -58,8 +58,8 @@ def words(period: Any) -> Words:
     """The words for a period (a Period, the figures dict's "period", or a key)."""
     key = key_of(period)
     if key == FINAL_PERIOD:
-        # The final-report basis has sentences of its own; only its title and file name come from here.
-        return Words(False, True, "", "", "", _("Underlag till slutrapport"), "underlag-slutrapport")
+        # The final report has sentences of its own (final.py); only its title and file name come from here.
+        return Words(False, True, "", "", "", _("Slutrapport"), "slutrapport")
     if is_quarter(key):
         return Words(True, False, _("kvartalet"), _("kvartalets slut"), _("nästa kvartal"), _("Kvartalsrapport"),
                      "kvartalsrapport")
@@ -69,7 +69,7 @@ def words(period: Any) -> Words:
 
 def title(period: Any, label: str | None = None) -> str:
     """The report's heading: "Kvartalsrapport: Kvartal 3 2015", "Rapport till statsrådet: mars–juni 2015",
-    "Underlag till slutrapport". `label` is the period's label when `period` is only a key."""
+    "Slutrapport". `label` is the period's label when `period` is only a key."""
     w = words(period)
     if w.final:
         return w.title
@@ -80,7 +80,7 @@ def title(period: Any, label: str | None = None) -> str:
 
 
 def filename(period_key: str, version: int | None, ext: str = "pdf") -> str:
-    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, underlag-slutrapport-v1.pdf; a draft ends in -utkast.
+    """kvartalsrapport-2015Q3-v2.pdf, rapport-2015-03-v1.pdf, slutrapport-v1.pdf; a draft ends in -utkast.
     ext="docx" names the Word file."""
     w = words(period_key)
     stem = w.file_stem if w.final else f"{w.file_stem}-{period_key}"
