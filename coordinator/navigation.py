@@ -22,6 +22,7 @@ BLUEPRINTS = {
     "measurement": MATNINGAR,
     "events": FORUM,
     "reports": RAPPORTER,
+    "feedback": RAPPORTER,  # återkoppling: letters, regional summaries, the good-examples digest
     "audit": LOGG,
     "tasks": OVERVIEW,     # the office's tasks are part of its day, shown from the overview
 }

@@ -10,8 +10,9 @@
 - ``/dialog/goda-exempel``, ``/dialog/hinder``, ``/dialog/nationella-fragor``: the passages with
   that flag, grouped by theme, with site and round (or, from an event, marked so with its title and kind).
 - ``/dialog/citat``: quotes with the reason they were chosen. A quote is not attributed to a
-  named kommun unless the passage is cleared for it; otherwise it reads "en kommun i grupp N"
-  (and the län and date, which could identify it, are left out).
+  named kommun unless every use of its words is cleared for it (quotes.present); otherwise it reads
+  "en kommun i grupp N", the names are blanked out of its text (and the län and date, which could
+  identify it, are left out). The same words copied into another note are listed once per theme.
 
 Read-only: nothing here writes.
 """
@@ -35,6 +36,8 @@ from ..sampling.models import Site
 from ..scheduling.models import Visit
 from . import bp
 from .models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
+from .quotes import key as quote_key
+from .quotes import present
 from .search import BESOK, FORUM, ROUNDS, Filters, apply_filters, group_numbers, load_passages, page_helpers
 
 
@@ -189,6 +192,19 @@ def flagged(flag: str, filters: Filters, args=None, per_page: int = FLAGGED_PAGE
 
     entries = sorted(((r.theme_id if r.theme_id in themes else None, r) for r in rows),
                      key=lambda e: (theme_order(e[0]), passage_order(e[1])))
+    if flag == "citat":
+        # A quote appears once: a copy of the same words in another note is left out of its theme's list.
+        texts = {pid: quote_key(t) for pid, t in db.session.execute(
+            select(Passage.id, Passage.text).where(Passage.citat.is_(True)))}
+        seen: set[tuple] = set()
+        kept = []
+        for theme_id, r in entries:
+            k = (theme_id, texts.get(r.id, r.id))
+            if k not in seen:
+                seen.add(k)
+                kept.append((theme_id, r))
+        entries = kept
+        rows = [r for _t, r in entries]
     per_theme: dict[int | None, int] = defaultdict(int)
     for theme_id, _r in entries:
         per_theme[theme_id] += 1
@@ -277,8 +293,13 @@ PAGES = {
 def _flag_page(flag: str):
     data = flagged(flag, Filters.from_args(request.args), request.args)
     pager_args = {k: v for k, v in data.filters.as_args().items() if k != "flagga"}
+    # Quotes: attributed only if every use of the words is cleared, the names blanked out otherwise.
+    quotes = {}
+    if flag == "citat":
+        shown = dict.fromkeys(p for s in data.sections for p in s.passages)
+        quotes = {use.id: q for q in present(shown) for use in q.uses}
     return render_template(PAGES[flag], data=data, flag=flag, groups=group_numbers(), rounds=ROUNDS,
-                           pager_args=pager_args, **page_helpers())
+                           pager_args=pager_args, quotes=quotes, **page_helpers())
 
 
 @bp.route("/goda-exempel")
