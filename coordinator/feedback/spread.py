@@ -44,6 +44,11 @@ QUOTE_MARKS = "\"”“«»'’‘"  # a text that begins with one is printed as
 EXAMPLE_CHARS = 600      # a good example longer than this is cut at a word, with an ellipsis
 
 
+def _today() -> date:
+    from ..scheduling.overview import today  # the office's today: honours COORDINATOR_TODAY and the demo's day
+    return today()
+
+
 def _excerpt(text: str) -> str:
     from ..reports.figures import excerpt
     return excerpt(text, EXAMPLE_CHARS)[0]
@@ -92,7 +97,7 @@ def region(lanskod: str, as_of: date | None = None) -> dict[str, Any] | None:
     lan = db.session.get(Lan, lanskod) if isinstance(lanskod, str) and len(lanskod) <= 2 else None
     if lan is None:
         return None
-    as_of = as_of or date.today()
+    as_of = as_of or _today()
     sample = adopted_sample()
     out: dict[str, Any] = {"lanskod": lan.lanskod, "lan": lan.namn, "as_of": as_of.isoformat(),
                            "sample": sample is not None, "sites": [], "visited": 0, "with_plan": 0,
@@ -187,7 +192,7 @@ def digest() -> dict[str, Any]:
         counts["attributed" if q.attributed else "anonymised"] += 1
         counts["forum"] += event is not None
     order = sorted(groups, key=lambda name: (name == no_theme, name.casefold()))
-    return {"generated": date.today().isoformat(), "total": counts["total"], "attributed": counts["attributed"],
+    return {"generated": _today().isoformat(), "total": counts["total"], "attributed": counts["attributed"],
             "anonymised": counts["anonymised"], "forum": counts["forum"],
             "themes": [{"theme": name, "examples": groups[name]} for name in order]}
 
