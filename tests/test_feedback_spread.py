@@ -267,3 +267,26 @@ def test_the_pages_read_the_same_number_of_statements_with_more_rows(app, staff,
         db.session.commit()
         assert len(visits) >= 4
     assert counted() == few
+
+
+# --------------------------------------------------------------------------- in a browser (axe-core)
+
+@pytest.mark.browser
+def test_the_pages_are_accessible_in_a_browser_at_two_widths(app, page, world):
+    from .conftest import SHOTS, assert_accessible, browser_login
+
+    browser_login(page, "staff")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, url in [("lan", "/aterkoppling/lan/"), ("region", f"/aterkoppling/lan/{world['lanskod']}"),
+                          ("goda-exempel", "/aterkoppling/goda-exempel")]:
+            page.goto(url)
+            assert_accessible(page, f"{name} at {width} px")
+            # Nothing is wider than the page but the sites' table, which scrolls in its own region.
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=SHOTS / f"feedback-{name}-{width}.png", full_page=True)
+    page.goto("/aterkoppling/lan/")
+    page.get_by_role("link", name=world["lan"]).click()
+    page.get_by_role("link", name="Goda exempel från hela landet").first.click()
+    assert "Goda exempel från hela landet" in page.title()
