@@ -144,6 +144,18 @@ def test_the_report_quotes_each_passage_once_and_never_name_an_uncleared_kommun(
     assert next(i for _f, i in items if CLEARED in i["text"])["source"] == world["cleared_label"]
 
 
+def test_the_report_pdf_quotes_each_passage_once_without_the_names(app, staff, world):
+    response = staff.get("/rapporter/2015Q3/utkast.pdf")
+    assert response.status_code == 200
+    text = pdf_text(response.data)
+    assert text.count(SECRET) == 1 and text.count(COPY) == 1 and text.count(CLEARED) == 1
+    # The report lists visited sites by name elsewhere; around the quotes no uncleared kommun is named.
+    for marker in (SECRET, COPY):
+        at = text.index(marker)
+        assert names_in(text[at - 20:at + 200], world["hidden"]) == [], text[at - 20:at + 200]
+    assert "[kommunen]" in text
+
+
 def test_the_quote_list_and_the_search_name_no_uncleared_kommun(app, staff, world):
     body = page_text(staff.get("/dialog/citat"))
     assert SECRET in body and body.count(COPY) == 1

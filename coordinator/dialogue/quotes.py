@@ -58,6 +58,7 @@ class Quote:
     flags: list[str]              # the flags of all its uses (in FLAGS order)
     uses: list[Passage] = field(default_factory=list)  # the passages given that share its text
     names: list[tuple[str, str]] = field(default_factory=list)  # (kommun, district) of all uses
+    quoted: bool = False          # some use, here or elsewhere in the database, is marked as a quote (citat)
 
     @property
     def site(self) -> Site | None:
@@ -103,24 +104,24 @@ def _names(p: Passage) -> tuple[str, str] | None:
     return (visit.site.kommun.namn, visit.site.enhet or "")
 
 
-def uses_of(texts: Sequence[str]) -> dict[str, list[tuple[bool, str | None, str]]]:
+def uses_of(texts: Sequence[str]) -> dict[str, list[tuple[bool, str | None, str, bool]]]:
     """Every passage in the database whose text is one of `texts` (exactly, or with its spaces tidied):
-    key -> [(cleared, kommun name or None for an event, district)]."""
+    key -> [(cleared, kommun name or None for an event, district, marked as a quote)]."""
     wanted = set()
     for t in texts:
         wanted.add(t)
         wanted.add(" ".join(t.split()))
     wanted = sorted(wanted)
-    found: dict[str, list[tuple[bool, str | None, str]]] = {}
+    found: dict[str, list[tuple[bool, str | None, str, bool]]] = {}
     for i in range(0, len(wanted), CHUNK):
         rows = db.session.execute(
-            select(Passage.text, Passage.attribution_cleared, Kommun.namn, Site.enhet)
+            select(Passage.text, Passage.attribution_cleared, Kommun.namn, Site.enhet, Passage.citat)
             .select_from(Passage).join(Note, Note.id == Passage.note_id)
             .outerjoin(Visit, Visit.id == Note.visit_id).outerjoin(Site, Site.id == Visit.site_id)
             .outerjoin(Kommun, Kommun.kommunkod == Site.kommunkod)
             .where(Passage.text.in_(wanted[i:i + CHUNK])))
-        for text, cleared, kommun, enhet in rows:
-            found.setdefault(key(text), []).append((bool(cleared), kommun, enhet or ""))
+        for text, cleared, kommun, enhet, citat in rows:
+            found.setdefault(key(text), []).append((bool(cleared), kommun, enhet or "", bool(citat)))
     return found
 
 
@@ -139,13 +140,16 @@ def present(passages: Iterable[Passage], *, look_up: bool = True) -> list[Quote]
         first = uses[0]
         cleared = all(p.attribution_cleared for p in uses)
         names = [n for n in (_names(p) for p in uses) if n is not None]
-        for other_cleared, kommun, enhet in others.get(k, ()):
+        quoted = any(p.citat for p in uses)
+        for other_cleared, kommun, enhet, citat in others.get(k, ()):
             cleared = cleared and other_cleared
+            quoted = quoted or citat
             if kommun is not None:
                 names.append((kommun, enhet))
         names = list(dict.fromkeys(names))
         flags = [f for f in FLAGS if any(getattr(p, f) for p in uses)]
-        q = Quote(passage=first, text=first.text, attributed=cleared, flags=flags, uses=uses, names=names)
+        q = Quote(passage=first, text=first.text, attributed=cleared, flags=flags, uses=uses, names=names,
+                  quoted=quoted)
         q.text = q.blank(first.text)
         quotes.append(q)
     return quotes

@@ -447,15 +447,15 @@ def search_page():
 
 
 def anonymised_quotes(hits: list[Hit]) -> dict[int, Markup]:
-    """Hits that are quotes not cleared in every use (dialogue/quotes.py): passage id -> the snippet with
-    the names blanked out. They are shown as on /dialog/citat, "En kommun i grupp N"; other hits are the
-    office's notes and name their site."""
+    """Hits whose words are a quote somewhere (marked citat in some note) and are not cleared in every use
+    (dialogue/quotes.py): passage id -> the snippet with the names blanked out. They are shown as on
+    /dialog/citat, "En kommun i grupp N"; other hits are the office's notes and name their site."""
     from .quotes import present
 
     snippets = {h.passage.id: h.snippet for h in hits}
     out = {}
     for quote in present(h.passage for h in hits):
-        if "citat" in quote.flags and not quote.attributed:
+        if quote.quoted and not quote.attributed:
             for use in quote.uses:
                 out[use.id] = Markup(quote.blank(str(snippets[use.id])))
     return out

@@ -22,9 +22,12 @@ Definitions (the report states them too):
   it has at least one passage. Notes from events (national dialogue, hearings, round tables...)
   are counted apart from visit notes.
 - Action plans are shown as they stand when the report is generated (``as_of``).
-- Passages quoted in the report are never attributed to a named kommun unless staff cleared
-  the passage for it; otherwise the source reads "En kommun i grupp N", the kommun's and the
-  district's names are blanked out of the text, and no field of the item names the kommun.
+- Passages quoted in the report go through dialogue/quotes.py: each appears once (a passage with
+  several flags stands in the first list of its flags, in FLAGS order; the same words from another
+  note are not quoted again), and it is never attributed to a named kommun unless staff cleared
+  every use of its words for it; otherwise the source reads "En kommun i grupp N", the names of
+  the kommuner and districts it was said in are blanked out of the text, and no field of the item
+  names the kommun.
 
 Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without a denominator):
   schema: 1
