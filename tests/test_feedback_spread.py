@@ -158,7 +158,7 @@ def test_the_report_pdf_quotes_each_passage_once_without_the_names(app, staff, w
 
 def test_the_quote_list_and_the_search_name_no_uncleared_kommun(app, staff, world):
     body = page_text(staff.get("/dialog/citat"))
-    assert SECRET in body and body.count(COPY) == 1
+    assert SECRET in body and body.count(COPY) == 2  # two notes' passages, both anonymised
     assert names_in(body, world["hidden"]) == []
     assert f"En kommun i grupp {world['a_group']}" in body
     found = page_text(staff.get("/dialog/sok", query_string={"q": "månad"}))
@@ -216,6 +216,10 @@ def test_staff_and_readers_may_read_them_and_others_must_log_in(app, staff, read
         assert reader.get(url).status_code == 200, url
         response = anon.get(url)
         assert response.status_code == 302 and "/logga-in" in response.headers["Location"], url
+    # The pages sit under "Rapporter" in the main menu.
+    for url in urls[:2] + urls[3:4]:
+        html = staff.get(url).get_data(as_text=True)
+        assert re.findall(r'<a [^>]*aria-current="page"[^>]*>([^<]*)</a>', html)[0] == "Rapporter", url
     # A reader sees the sites but no link into the office's site pages.
     assert "/platser/" not in reader.get(f"/aterkoppling/lan/{world['lanskod']}").get_data(as_text=True)
     for bad in ("99", "1", "abc", "01x", "%00", "0" * 40):

@@ -12,7 +12,8 @@
 - ``/dialog/citat``: quotes with the reason they were chosen. A quote is not attributed to a
   named kommun unless every use of its words is cleared for it (quotes.present); otherwise it reads
   "en kommun i grupp N", the names are blanked out of its text (and the län and date, which could
-  identify it, are left out). The same words copied into another note are listed once per theme.
+  identify it, are left out). The list is of the notes' passages: the same words in two notes are two
+  entries (each with its own note), anonymised alike.
 
 Read-only: nothing here writes.
 """
@@ -36,7 +37,6 @@ from ..sampling.models import Site
 from ..scheduling.models import Visit
 from . import bp
 from .models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
-from .quotes import key as quote_key
 from .quotes import present
 from .search import BESOK, FORUM, ROUNDS, Filters, apply_filters, group_numbers, load_passages, page_helpers
 
@@ -192,19 +192,6 @@ def flagged(flag: str, filters: Filters, args=None, per_page: int = FLAGGED_PAGE
 
     entries = sorted(((r.theme_id if r.theme_id in themes else None, r) for r in rows),
                      key=lambda e: (theme_order(e[0]), passage_order(e[1])))
-    if flag == "citat":
-        # A quote appears once: a copy of the same words in another note is left out of its theme's list.
-        texts = {pid: quote_key(t) for pid, t in db.session.execute(
-            select(Passage.id, Passage.text).where(Passage.citat.is_(True)))}
-        seen: set[tuple] = set()
-        kept = []
-        for theme_id, r in entries:
-            k = (theme_id, texts.get(r.id, r.id))
-            if k not in seen:
-                seen.add(k)
-                kept.append((theme_id, r))
-        entries = kept
-        rows = [r for _t, r in entries]
     per_theme: dict[int | None, int] = defaultdict(int)
     for theme_id, _r in entries:
         per_theme[theme_id] += 1

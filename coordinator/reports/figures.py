@@ -74,11 +74,10 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
