@@ -22,9 +22,9 @@ BLUEPRINTS = {
     "measurement": MATNINGAR,
     "events": FORUM,
     "reports": RAPPORTER,
+    "feedback": RAPPORTER,  # återkoppling: letters, regional summaries, the good-examples digest
     "audit": LOGG,
     "tasks": OVERVIEW,     # the office's tasks are part of its day, shown from the overview
-    "feedback": OVERVIEW,  # letters due after visits are part of the day's work, listed on the overview
 }
 ENDPOINTS = {
     "index": OVERVIEW,

@@ -182,6 +182,7 @@ def route_values(app) -> dict:
             "avstamning_id": one("SELECT id FROM avstamning ORDER BY id"),
             "task_id": one("SELECT id FROM task ORDER BY id"),
             "report_id": one("SELECT id FROM issued_report ORDER BY id"),
+            "lanskod": one(f"SELECT lanskod FROM kommun WHERE kommunkod = '{values['kommunkod']}'"),  # a län with a site
             "code": "en", "filename": "style.css", "action": "kopiera",
         })
     return values

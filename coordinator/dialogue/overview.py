@@ -10,8 +10,10 @@
 - ``/dialog/goda-exempel``, ``/dialog/hinder``, ``/dialog/nationella-fragor``: the passages with
   that flag, grouped by theme, with site and round (or, from an event, marked so with its title and kind).
 - ``/dialog/citat``: quotes with the reason they were chosen. A quote is not attributed to a
-  named kommun unless the passage is cleared for it; otherwise it reads "en kommun i grupp N"
-  (and the län and date, which could identify it, are left out).
+  named kommun unless every use of its words is cleared for it (quotes.present); otherwise it reads
+  "en kommun i grupp N", the names are blanked out of its text (and the län and date, which could
+  identify it, are left out). The list is of the notes' passages: the same words in two notes are two
+  entries (each with its own note), anonymised alike.
 
 Read-only: nothing here writes.
 """
@@ -35,6 +37,7 @@ from ..sampling.models import Site
 from ..scheduling.models import Visit
 from . import bp
 from .models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
+from .quotes import present
 from .search import BESOK, FORUM, ROUNDS, Filters, apply_filters, group_numbers, load_passages, page_helpers
 
 
@@ -277,8 +280,13 @@ PAGES = {
 def _flag_page(flag: str):
     data = flagged(flag, Filters.from_args(request.args), request.args)
     pager_args = {k: v for k, v in data.filters.as_args().items() if k != "flagga"}
+    # Quotes: attributed only if every use of the words is cleared, the names blanked out otherwise.
+    quotes = {}
+    if flag == "citat":
+        shown = dict.fromkeys(p for s in data.sections for p in s.passages)
+        quotes = {use.id: q for q in present(shown) for use in q.uses}
     return render_template(PAGES[flag], data=data, flag=flag, groups=group_numbers(), rounds=ROUNDS,
-                           pager_args=pager_args, **page_helpers())
+                           pager_args=pager_args, quotes=quotes, **page_helpers())
 
 
 @bp.route("/goda-exempel")

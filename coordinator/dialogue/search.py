@@ -443,4 +443,19 @@ def search_page():
     result = search(q, filters, page=_int(request.args.get("sida")) or 1)
     return render_template("dialogue/search.html", result=result, q=q, filters=filters, themes=theme_choices(),
                            groups=group_numbers(), lans=lan_choices(), flags=FLAGS, rounds=ROUNDS,
-                           **page_helpers())
+                           anonymised=anonymised_quotes(result.hits), **page_helpers())
+
+
+def anonymised_quotes(hits: list[Hit]) -> dict[int, Markup]:
+    """Hits whose words are a quote somewhere (marked citat in some note) and are not cleared in every use
+    (dialogue/quotes.py): passage id -> the snippet with the names blanked out. They are shown as on
+    /dialog/citat, "En kommun i grupp N"; other hits are the office's notes and name their site."""
+    from .quotes import present
+
+    snippets = {h.passage.id: h.snippet for h in hits}
+    out = {}
+    for quote in present(h.passage for h in hits):
+        if quote.quoted and not quote.attributed:
+            for use in quote.uses:
+                out[use.id] = Markup(quote.blank(str(snippets[use.id])))
+    return out

@@ -15,6 +15,11 @@ from flask.cli import with_appcontext
 
 feedback_cli = click.Group("feedback", help="Återkoppling till kommuner, län och hela landet.")
 
+from .spread_cli import digest_command, region_command  # noqa: E402
+
+feedback_cli.add_command(region_command)
+feedback_cli.add_command(digest_command)
+
 SUFFIXES = (".pdf", ".docx")
 
 

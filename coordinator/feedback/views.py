@@ -328,3 +328,6 @@ def kommun_docx(token: str):
         return refused
     data = link.letter.content
     return _file(document.render_docx(data), DOCX, service.filename(data, "docx"), private=True)
+
+
+from . import spread_views  # noqa: E402,F401  (regional summaries and the good-examples digest)

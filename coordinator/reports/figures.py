@@ -22,9 +22,12 @@ Definitions (the report states them too):
   it has at least one passage. Notes from events (national dialogue, hearings, round tables...)
   are counted apart from visit notes.
 - Action plans are shown as they stand when the report is generated (``as_of``).
-- Passages quoted in the report are never attributed to a named kommun unless staff cleared
-  the passage for it; otherwise the source reads "En kommun i grupp N", the kommun's and the
-  district's names are blanked out of the text, and no field of the item names the kommun.
+- Passages quoted in the report go through dialogue/quotes.py: each appears once (a passage with
+  several flags stands in the first list of its flags, in FLAGS order; the same words from another
+  note are not quoted again), and it is never attributed to a named kommun unless staff cleared
+  every use of its words for it; otherwise the source reads "En kommun i grupp N", the names of
+  the kommuner and districts it was said in are blanked out of the text, and no field of the item
+  names the kommun.
 
 Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without a denominator):
   schema: 1
@@ -76,17 +79,19 @@ Keys of the dict (dates are ISO strings; shares are floats 0..1 or None without 
 """
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import links, pdf
 from ..dialogue.models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
+from ..dialogue.quotes import key as quote_key
+from ..dialogue.quotes import present
+from ..dialogue.quotes import redact  # noqa: F401  (its home before quotes.py)
 from ..events.models import Event
 from ..extensions import db
 from ..i18n import _, locale
@@ -146,14 +151,6 @@ def excerpt(text: str, limit: int = EXCERPT_CHARS) -> tuple[str, bool]:
     space = cut.rfind(" ")
     cut = cut[:space] if space > limit // 2 else text[:limit]
     return cut.rstrip(" ,;:–-") + "…", True
-
-
-def redact(text: str, names: Iterable[tuple[str, str]]) -> str:
-    """Blank out names (case-sensitive whole words, genitive too): [(name, replacement), ...]."""
-    for name, replacement in names:
-        if name:
-            text = re.sub(rf"(?<!\w){re.escape(name)}s?(?!\w)", replacement, text)
-    return text
 
 
 def _tally_dict(t: Tally) -> dict[str, Any]:
@@ -452,6 +449,7 @@ def _dialogue(c: _Ctx, final: bool) -> tuple[dict[str, Any], dict[str, Any] | No
 
     labels = _flag_labels()
     flags = {}
+    shown: set[str] = set()  # quotes already listed: a passage appears in the first list of its flags only
     for flag in FLAGS:
         entry = {"label": labels[flag]}
         for span, start in spans.items():
@@ -463,7 +461,7 @@ def _dialogue(c: _Ctx, final: bool) -> tuple[dict[str, Any], dict[str, Any] | No
                     .where(getattr(Passage, flag).is_(True)), kind, c, start)).one()
                 counts[prefix + "passages"], counts[prefix + "notes"] = n_passages or 0, n_notes or 0
             entry[span] = counts
-        entry["items"] = _items(c, flag, labels)
+        entry["items"] = _items(c, flag, labels, shown)
         flags[flag] = entry
 
     dialogue = {"notes": notes, "passages": passages, "themes_period": theme_rows["period"],
@@ -490,31 +488,33 @@ def _themes_by(c: _Ctx, column, keys, themes: dict, limit: int) -> dict[str, lis
                        for t in top if t in themes]}
 
 
-def _items(c: _Ctx, flag: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+def _items(c: _Ctx, flag: str, labels: dict[str, str], shown: set[str]) -> list[dict[str, Any]]:
     """Up to ITEMS_PER_LIST flagged passages of the period: for quotes "many said it" first, then the
-    most recent; one per note before a second from the same note."""
+    most recent; one per note before a second from the same note. A text already in `shown` (listed under
+    an earlier flag, or the same words from another note) is left out, and what is chosen is added to it:
+    a passage appears once in the report (dialogue/quotes.py)."""
     rank = literal(0)
     if flag == "citat":
         rank = case((Passage.quote_reason == "manga", 0), (Passage.quote_reason == "unik", 1), else_=2)
     candidates = []
     for kind, when in (("visit", Visit.date), ("event", Event.date)):
-        stmt = _scoped(_from_passages(Passage.id, Passage.note_id, rank.label("rank"), when.label("day"))
+        stmt = _scoped(_from_passages(Passage.id, Passage.note_id, Passage.text, rank.label("rank"),
+                                      when.label("day"))
                        .where(getattr(Passage, flag).is_(True)), kind, c, c.start)
         candidates.extend(db.session.execute(
             stmt.order_by(rank, when.desc(), Passage.id.desc()).limit(CANDIDATES)).all())
     candidates.sort(key=lambda row: (row.rank, -row.day.toordinal(), -row.id))
-    chosen, seen = [], set()
-    for row in candidates:
-        if row.note_id not in seen:
+    chosen, seen, texts = [], set(), set(shown)
+    for second in (False, True):
+        for row in candidates:
+            if len(chosen) == ITEMS_PER_LIST:
+                break
+            k = quote_key(row.text)
+            if k in texts or (not second and row.note_id in seen):
+                continue
             chosen.append(row.id)
             seen.add(row.note_id)
-        if len(chosen) == ITEMS_PER_LIST:
-            break
-    for row in candidates:
-        if len(chosen) == ITEMS_PER_LIST:
-            break
-        if row.id not in chosen:
-            chosen.append(row.id)
+            texts.add(k)
     if not chosen:
         return []
     passages = {p.id: p for p in db.session.scalars(
@@ -523,32 +523,23 @@ def _items(c: _Ctx, flag: str, labels: dict[str, str]) -> list[dict[str, Any]]:
             joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun),
             joinedload(Passage.note).joinedload(Note.event)))}
     kinds = _event_kind_labels()
-    return [_item(passages[pid], labels, kinds) for pid in chosen if pid in passages]
+    quotes = present(passages[pid] for pid in chosen if pid in passages)
+    shown.update(quote_key(q.passage.text) for q in quotes)
+    return [_item(q, labels, kinds) for q in quotes]
 
 
-def _item(p: Passage, labels: dict[str, str], kinds: dict[str, str]) -> dict[str, Any]:
+def _item(q, labels: dict[str, str], kinds: dict[str, str]) -> dict[str, Any]:
+    """A report item from a quote (quotes.present): the source names the kommun only if every use of the
+    text is cleared; otherwise "En kommun i grupp N", and the names are blanked out of the text."""
+    p = q.passage
     note = p.note
-    text = p.text
-    cleared = bool(p.attribution_cleared)
-    if note.event is not None:
-        e = note.event
-        kind = kinds.get(e.kind, e.kind)
-        source = (_("Från dialogforum: %(title)s (%(kind)s, %(date)s)", title=e.title, kind=kind,
-                    date=e.date.isoformat()) if cleared else _("Från dialogforum: %(kind)s", kind=kind))
-        rnd = None
-    else:
-        site = note.visit.site
-        rnd = note.visit.round
-        if cleared:
-            source = site.label
-        else:
-            # Not cleared: nothing in the item may name the kommun, the text included.
-            source = _("En kommun i grupp %(n)s", n=site.grupp)
-            text = redact(text, [(site.kommun.namn, _("[kommunen]")), (site.enhet, _("[stadsdelen]"))])
-    text, truncated = excerpt(text, QUOTE_CHARS if p.citat else EXCERPT_CHARS)
+    kind = kinds.get(note.event.kind, note.event.kind) if note.event is not None else None
+    rnd = note.visit.round if note.event is None else None
+    text, truncated = excerpt(q.text, QUOTE_CHARS if p.citat else EXCERPT_CHARS)
     reason = labels.get(f"reason:{p.quote_reason}") if p.citat and p.quote_reason else None
-    return {"text": text, "source": source, "round": rnd, "themes": [t.name for t in p.themes], "reason": reason,
-            "from_event": note.event_id is not None, "attributed": cleared, "truncated": truncated}
+    return {"text": text, "source": q.source(kind), "round": rnd, "themes": [t.name for t in p.themes],
+            "reason": reason, "from_event": note.event_id is not None, "attributed": q.attributed,
+            "truncated": truncated}
 
 
 # --------------------------------------------------------------------------- avstämningar with the minister

@@ -182,6 +182,7 @@ def _pick(c, where, limit: int, used: _Quoted, events: bool = False) -> list[dic
     from sqlalchemy.orm import joinedload, selectinload
 
     from ..dialogue.models import Note, Passage
+    from ..dialogue.quotes import present
     from ..events.models import Event
     from ..extensions import db
     from ..sampling.models import Site
@@ -218,8 +219,9 @@ def _pick(c, where, limit: int, used: _Quoted, events: bool = False) -> list[dic
             joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun),
             joinedload(Passage.note).joinedload(Note.event)))}
     labels, kinds = _flag_labels(), _event_kind_labels()
-    return [{**_item(passages[pid], labels, kinds), "passage": pid, "quote": bool(passages[pid].citat)}
-            for pid in chosen if pid in passages]
+    # present(): a text any of whose uses is uncleared names no kommun, here as everywhere else.
+    quotes = present(passages[pid] for pid in chosen if pid in passages)
+    return [{**_item(q, labels, kinds), "passage": q.passage.id, "quote": bool(q.passage.citat)} for q in quotes]
 
 
 def _questions(c, used: _Quoted) -> list[dict[str, Any]]:
