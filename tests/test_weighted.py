@@ -214,7 +214,7 @@ def test_cli_json_contract_and_unknown_ids(app, fixture):
 
 
 def test_results_page_shows_weighted_beside_unweighted_and_the_method(app, fixture, staff):
-    qid, q1, q2, q3 = fixture["questionnaire"], *fixture["questions"]
+    qid, q1, q2, _ = fixture["questionnaire"], *fixture["questions"]
     html = staff.get(f"/matningar/{qid}/resultat?omgang=1").get_data(as_text=True)
     table = re.search(rf'id="riks-tabell-{q1}">(.*?)</table>', html, re.S).group(1)
     ja = re.search(r'data-option="Ja">(.*?)</tr>', table, re.S).group(1)

@@ -515,6 +515,15 @@ def _items(c: _Ctx, flag: str, labels: dict[str, str], shown: set[str]) -> list[
             chosen.append(row.id)
             seen.add(row.note_id)
             texts.add(k)
+    quotes = quotes_of(chosen)
+    shown.update(quote_key(q.passage.text) for q in quotes)
+    kinds = _event_kind_labels()
+    return [_item(q, labels, kinds) for q in quotes]
+
+
+def quotes_of(chosen: list[int]) -> list:
+    """The chosen passages, in their order, as quotes (quotes.present) with what their items show read in
+    one statement."""
     if not chosen:
         return []
     passages = {p.id: p for p in db.session.scalars(
@@ -522,10 +531,7 @@ def _items(c: _Ctx, flag: str, labels: dict[str, str], shown: set[str]) -> list[
             selectinload(Passage.themes),
             joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun),
             joinedload(Passage.note).joinedload(Note.event)))}
-    kinds = _event_kind_labels()
-    quotes = present(passages[pid] for pid in chosen if pid in passages)
-    shown.update(quote_key(q.passage.text) for q in quotes)
-    return [_item(q, labels, kinds) for q in quotes]
+    return present(passages[pid] for pid in chosen if pid in passages)
 
 
 def _item(q, labels: dict[str, str], kinds: dict[str, str]) -> dict[str, Any]:

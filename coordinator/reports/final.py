@@ -34,7 +34,7 @@ from typing import Any
 from ..i18n import _
 from . import content
 from .content import Figure, Para, Quotes, Section, Subheading, Text, of, of_pct, paragraphs
-from .figures import num, pct, share
+from .figures import num
 
 ITEMS_PER_QUESTION = 2   # passages quoted per dialogue question
 THEMES_DESCRIBED = 5     # the most frequent themes, each with a passage
@@ -178,16 +178,13 @@ def _pick(c, where, limit: int, used: _Quoted, events: bool = False) -> list[dic
     """Up to `limit` passages matching `where` that are not quoted elsewhere in the report (by passage or by
     words): quotes that many said first, then other quotes, good examples, the rest; the most recent first;
     one per note before a second from the same note. Each passage chosen is added to `used`."""
-    from sqlalchemy import case, select
-    from sqlalchemy.orm import joinedload, selectinload
+    from sqlalchemy import case
 
-    from ..dialogue.models import Note, Passage
-    from ..dialogue.quotes import present
+    from ..dialogue.models import Passage
     from ..events.models import Event
     from ..extensions import db
-    from ..sampling.models import Site
     from ..scheduling.models import Visit
-    from .figures import _event_kind_labels, _flag_labels, _from_passages, _item, _scoped
+    from .figures import _event_kind_labels, _flag_labels, _from_passages, _item, _scoped, quotes_of
 
     rank = case((Passage.citat.is_(True) & (Passage.quote_reason == "manga"), 0), (Passage.citat.is_(True), 1),
                 (Passage.gott_exempel.is_(True), 2), else_=3)
@@ -211,17 +208,9 @@ def _pick(c, where, limit: int, used: _Quoted, events: bool = False) -> list[dic
         if len(chosen) < limit and used.fresh(row):
             chosen.append(row.id)
             used.add(row)
-    if not chosen:
-        return []
-    passages = {p.id: p for p in db.session.scalars(
-        select(Passage).where(Passage.id.in_(chosen)).options(
-            selectinload(Passage.themes),
-            joinedload(Passage.note).joinedload(Note.visit).joinedload(Visit.site).joinedload(Site.kommun),
-            joinedload(Passage.note).joinedload(Note.event)))}
     labels, kinds = _flag_labels(), _event_kind_labels()
-    # present(): a text any of whose uses is uncleared names no kommun, here as everywhere else.
-    quotes = present(passages[pid] for pid in chosen if pid in passages)
-    return [{**_item(q, labels, kinds), "passage": q.passage.id, "quote": bool(q.passage.citat)} for q in quotes]
+    return [{**_item(q, labels, kinds), "passage": q.passage.id, "quote": bool(q.passage.citat)}
+            for q in quotes_of(chosen)]
 
 
 def _questions(c, used: _Quoted) -> list[dict[str, Any]]:
@@ -260,7 +249,7 @@ def _themes(c, data: dict[str, Any], used: _Quoted) -> list[dict[str, Any]]:
     """The most frequent themes: the sites where they came up, and a passage each."""
     from sqlalchemy import distinct, func, select
 
-    from ..dialogue.models import Note, Passage, PassageTheme, Theme
+    from ..dialogue.models import Passage, PassageTheme, Theme
     from ..extensions import db
     from ..scheduling.models import Visit
     from .figures import _from_passages, _scoped
