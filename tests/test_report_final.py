@@ -172,6 +172,10 @@ def test_the_final_report_as_word_opens_in_python_docx(app, seeded, tmp_path):
     headings = [(p.style.name, p.text) for p in doc.paragraphs if p.style.name.startswith("Heading")]
     level1 = [text.replace("\u2002", " ") for style, text in headings if style == "Heading 1"]
     assert [h for h in level1 if h in CHAPTERS] == CHAPTERS
+    # Each chapter and appendix starts a page, as in the PDF.
+    starts = {p.text.replace("\u2002", " "): p.paragraph_format.page_break_before
+              for p in doc.paragraphs if p.style.name == "Heading 1"}
+    assert all(starts[h] for h in CHAPTERS), starts
     assert ("Heading 2", "1.1\u2002Urvalet och hur det kom till") in headings
     assert any(style == "Heading 3" and text.startswith("Fråga 1: ") for style, text in headings)
     assert len(doc.tables) >= 10 and len(doc.inline_shapes) >= 2  # tables as tables; the charts as pictures

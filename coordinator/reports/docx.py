@@ -99,8 +99,10 @@ def render_document(d, drawing: Callable[[Figure], Any], *, created: datetime | 
         worddoc.heading(doc, _("Sammanfattning"), 1)
         worddoc.bullets(doc, summary)
     for section in d.sections:
-        worddoc.heading(doc, f"{section.number}\u2002{section.title}" if getattr(section, "number", None)
-                        else section.title, 1)
+        title = worddoc.heading(doc, f"{section.number}\u2002{section.title}" if getattr(section, "number", None)
+                                else section.title, 1)
+        # The final report's chapters and appendices start on a page of their own, as in the PDF.
+        title.paragraph_format.page_break_before = bool(getattr(section, "new_page", False))
         for block in section.blocks:
             _block(doc, block, drawing)
     props = doc.core_properties
