@@ -12,9 +12,28 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 
+class _Commands(FlaskGroup):
+    """Flask's command group, which says in words that the database is not set up (instead of a traceback)
+    when a command meets a database without the app's tables."""
+
+    def invoke(self, ctx):
+        from sqlalchemy.exc import DBAPIError
+        try:
+            return super().invoke(ctx)
+        except DBAPIError as e:
+            if _no_tables(e):
+                fail("Databasen är inte förberedd. Kör först: coordinator setup")
+            raise
+
+
+def _no_tables(e) -> bool:
+    """SQLite's "no such table", PostgreSQL's undefined table (SQLSTATE 42P01)."""
+    return "no such table" in str(e.orig) or getattr(e.orig, "sqlstate", None) == "42P01"
+
+
 def main() -> None:
     from . import create_app
-    cli = FlaskGroup(create_app=create_app, help="coordinator: urval, besök och uppföljning av kommuner.")
+    cli = _Commands(create_app=create_app, help="coordinator: urval, besök och uppföljning av kommuner.")
     cli.main(prog_name="coordinator")
 
 

@@ -226,3 +226,42 @@ def test_the_servers_serve_the_login_page_and_log_no_secret_token(app, tmp_path,
     assert SIGNED not in log and FEED not in log, log
     if command[0] == "serve":
         assert "Using worker: gthread" in log and re.search(r'"GET /logga-in HTTP/1.1" 200 \d+', log)
+
+
+@pytest.fixture
+def empty_database(app, tmp_path):
+    """A database of the run's kind without the app's tables (as before `coordinator setup`)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        yield str(url.set(database=str(tmp_path / "empty.db")))
+        return
+    name = f"{url.database}_empty"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.mark.parametrize("command", [("report", "final", "--out", "slutrapport.pdf"),
+                                     ("feedback", "examples", "--out", "exempel.pdf"),
+                                     ("measurement", "estimate", "1", "--json")],
+                         ids=["report final", "feedback examples", "measurement estimate"])
+def test_a_command_on_a_database_not_set_up_says_so_in_words(empty_database, tmp_path, command):
+    """Before `coordinator setup` a command says what to do, not a traceback from the database."""
+    env = {**os.environ, "DATABASE_URL": empty_database, "COORDINATOR_INSTANCE": str(tmp_path / "instance"),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("FLASK_APP", None)
+    done = subprocess.run([sys.executable, "-m", "coordinator", *command], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip() == "Databasen är inte förberedd. Kör först: coordinator setup", done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and not list(tmp_path.glob("*.pdf"))
