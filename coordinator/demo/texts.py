@@ -9,7 +9,7 @@ A passage snippet is `P(text, themes, flags, size, round)`:
   the passage's main subject first (it is always tagged; the others only now and then, see
   `PREVALENCE`);
 - flags: "gott_exempel", "hinder", "nationell_fraga", "citat:manga" / "citat:unik"
-  (a quote and why it was chosen; a few quotes are cleared for attribution at random); a quote's
+  (a quote and why it was chosen; quotes that are good examples are cleared for attribution); a quote's
   text is the words alone, without quotation marks: the pages and reports add them;
 - size: "liten" (ÖJ groups 1-2), "stor" (groups 4-5), "stadsdel" (a city district) or "" (any);
 - round: 1, 2 or 0 (either visit).
