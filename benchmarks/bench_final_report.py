@@ -58,19 +58,10 @@ def main() -> None:
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.sqlite3'}", "WTF_CSRF_ENABLED": False,
                       "COORDINATOR_TODAY": "2016-10-31"})
     with app.app_context():
-        from flask_migrate import upgrade
-
+        from coordinator.cli import prepare_database
         from coordinator.demo import build
-        from coordinator.dialogue.defaults import load_dialogue_defaults
-        from coordinator.events.defaults import load_organisation_defaults
-        from coordinator.registry.reference import load_reference_data
-        from coordinator.scheduling.defaults import load_assignment_defaults
 
-        upgrade()
-        load_reference_data()
-        load_assignment_defaults()
-        load_dialogue_defaults()
-        load_organisation_defaults()
+        prepare_database()
         db.session.commit()
         t = time.perf_counter()
         build.build()

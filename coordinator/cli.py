@@ -75,19 +75,14 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(serve)
 
 
-@click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")
-@click.option("--admin-email", default="admin@example.se", show_default=True)
-@with_appcontext
-def setup(admin_email: str) -> None:
+def prepare_database() -> dict:
+    """Migrate the database and load the shipped reference data and defaults (what `setup` does before it
+    makes the first administrator; the benchmarks start from it too). Returns the reference data's counts."""
     from flask_migrate import upgrade
-
-    from .auth.models import User
-    from .extensions import db
-    from .registry.reference import load_reference_data
-    from .registry.service import prune_previews, stash_dir
 
     from .dialogue.defaults import load_dialogue_defaults
     from .events.defaults import load_organisation_defaults
+    from .registry.reference import load_reference_data
     from .scheduling.defaults import load_assignment_defaults
 
     upgrade()
@@ -95,6 +90,18 @@ def setup(admin_email: str) -> None:
     load_assignment_defaults()
     load_dialogue_defaults()
     load_organisation_defaults()
+    return counts
+
+
+@click.command("setup", help="Migrera databasen, läs in referensdata och skapa en första administratör.")
+@click.option("--admin-email", default="admin@example.se", show_default=True)
+@with_appcontext
+def setup(admin_email: str) -> None:
+    from .auth.models import User
+    from .extensions import db
+    from .registry.service import prune_previews, stash_dir
+
+    counts = prepare_database()
     click.echo(f"Databas klar: {counts['kommuner']} kommuner, {counts['lan']} län "
                f"({counts['population']} nya befolkningsrader).")
     prune_previews(stash_dir(Path(current_app.instance_path)))  # uploads of previews never confirmed
