@@ -202,30 +202,36 @@ def _approve_confirmation(site: Site, letter) -> confirm.Confirmation:
         hidden={"version": letter.version}, danger=False, errors=service.approve_problems(letter))
 
 
+def _step(site: Site, letter, confirmation, act, stale: str, done: str, conflicts=(service.StaleError, StaleDataError)):
+    """Approve or send: the confirmation page first, then the step on the version the user saw; a colleague's
+    change in between refuses it with `stale`, a rule of the workflow with its own message."""
+    if not confirm.confirmed():
+        return confirm.page(confirmation())
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        act(letter, form.version.data, current_user)
+        db.session.commit()
+        flash(done, "success")
+    except conflicts:
+        db.session.rollback()
+        flash(stale, "error")
+    except service.LetterError as e:
+        db.session.rollback()
+        flash(str(e), "error")
+    return redirect(url_for("feedback.letter", site_id=site.id, round_=letter.round))
+
+
 @bp.route("/plats/<int:site_id>/omgang/<int:round_>/godkann", methods=["GET", "POST"])
 @staff_required
 def approve(site_id: int, round_: int):
     site, round_ = _site_or_404(site_id), _round_or_404(round_)
     letter = _letter_or_404(site, round_)
-    if not confirm.confirmed():
-        return confirm.page(_approve_confirmation(site, letter))
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.approve(letter, form.version.data, current_user)
-        db.session.commit()
-    except (service.StaleError, StaleDataError):
-        db.session.rollback()
-        flash(_("Någon annan har ändrat brevet sedan du öppnade sidan. Ingenting godkändes; läs brevet och "
-                "godkänn igen."), "error")
-        return redirect(url_for("feedback.letter", site_id=site.id, round_=round_))
-    except service.LetterError as e:
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(url_for("feedback.letter", site_id=site.id, round_=round_))
-    flash(_("Brevet är godkänt. Skicka det till kommunen när ni är redo."), "success")
-    return redirect(url_for("feedback.letter", site_id=site.id, round_=round_))
+    return _step(site, letter, lambda: _approve_confirmation(site, letter), service.approve,
+                 _("Någon annan har ändrat brevet sedan du öppnade sidan. Ingenting godkändes; läs brevet och "
+                   "godkänn igen."),
+                 _("Brevet är godkänt. Skicka det till kommunen när ni är redo."))
 
 
 def _send_confirmation(site: Site, letter) -> confirm.Confirmation:
@@ -249,25 +255,11 @@ def _send_confirmation(site: Site, letter) -> confirm.Confirmation:
 def send(site_id: int, round_: int):
     site, round_ = _site_or_404(site_id), _round_or_404(round_)
     letter = _letter_or_404(site, round_)
-    if not confirm.confirmed():
-        return confirm.page(_send_confirmation(site, letter))
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        service.send(letter, form.version.data, current_user)
-        db.session.commit()
-    except (service.StaleError, StaleDataError, IntegrityError):
-        db.session.rollback()
-        flash(_("Någon annan har ändrat brevet sedan du öppnade sidan. Ingenting skickades; läs brevet och "
-                "skicka igen."), "error")
-        return redirect(url_for("feedback.letter", site_id=site.id, round_=round_))
-    except service.LetterError as e:
-        db.session.rollback()
-        flash(str(e), "error")
-        return redirect(url_for("feedback.letter", site_id=site.id, round_=round_))
-    flash(_("Brevet väntar i utkorgen och skickas till kommunen därifrån."), "success")
-    return redirect(url_for("feedback.letter", site_id=site.id, round_=round_))
+    return _step(site, letter, lambda: _send_confirmation(site, letter), service.send,
+                 _("Någon annan har ändrat brevet sedan du öppnade sidan. Ingenting skickades; läs brevet och "
+                   "skicka igen."),
+                 _("Brevet väntar i utkorgen och skickas till kommunen därifrån."),
+                 conflicts=(service.StaleError, StaleDataError, IntegrityError))
 
 
 @bp.route("/plats/<int:site_id>/omgang/<int:round_>/brev.pdf")
