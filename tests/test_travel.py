@@ -164,3 +164,14 @@ def test_airports_come_from_airportsdata_and_can_be_restricted():
     assert x.mode == T.AIR and "ARN–LLA" in x.detail
     with pytest.raises(ValueError):
         T.leg(STOCKHOLM, PLACES["Kiruna"], dataclasses.replace(DEFAULT, airports=("XXX",)))
+
+
+def test_settings_from_a_form_are_hashable_and_bad_figures_are_refused():
+    s = T.TravelSettings(airports=["LLA", "UME"], no_rail_kommuner=["0181"], rail_airports=["ARN"])
+    assert s == T.TravelSettings(airports=("LLA", "UME"), no_rail_kommuner=frozenset({"0181"}))
+    assert hash(s) == hash(T.TravelSettings(airports=("LLA", "UME"), no_rail_kommuner=frozenset({"0181"})))
+    assert T.leg(STOCKHOLM, PLACES["Södertälje"], s).mode == T.CAR
+    for bad in ({"car_kmh": 0.0}, {"train_kmh": float("inf")}, {"max_day_hours": float("nan")},
+                {"visit_hours": -1.0}, {"air_co2_kg_per_km": -0.1}):
+        with pytest.raises(ValueError):
+            T.TravelSettings(**bad)
