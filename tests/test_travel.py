@@ -59,6 +59,9 @@ def test_a_point_on_gotland_without_kommunkod_is_on_gotland():
     assert T.on_gotland(visby) and not T.on_gotland(T.Place(STOCKHOLM.lat, STOCKHOLM.lon))
     assert T.leg(STOCKHOLM, visby).mode in (T.FERRY, T.AIR)
     assert T.leg(GOTLAND, visby).mode == T.CAR  # on the island: by car
+    # The island's box holds no other kommun's centroid; a kommunkod given as a number is read as one.
+    assert [p.name for p in PLACES.values() if T.on_gotland(T.Place(p.lat, p.lon))] == ["Gotland"]
+    assert T.on_gotland(T.Place(GOTLAND.lat, GOTLAND.lon, 980))
 
 
 def test_kiruna_from_stockholm_by_air_with_an_overnight():

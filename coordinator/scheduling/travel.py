@@ -17,9 +17,10 @@ changed):
   ``min_leg_hours`` (a quarter of an hour: even a move within one town takes
   some time).
 - *Train*: the great-circle distance times ``rail_detour`` (1.2) at
-  ``train_kmh`` (130 km/h on average, about what the mainline
-  high-speed trains do; regional lines are slower, so this flatters them), plus ``train_access_hours`` (half an
-  hour) at each end to get to and from the station and wait for the train.
+  ``train_kmh`` (130 km/h on average: about what the mainline high-speed
+  trains do; regional lines are slower, so this flatters them), plus
+  ``train_access_hours`` (half an hour) at each end to get to and from the
+  station and wait for the train.
   Whether a kommun has a railway station is not in our data: we assume that
   every mainland kommun can be reached by train (with a bus or taxi from the
   nearest station inside the access time). The office can list kommuner
@@ -44,8 +45,8 @@ changed):
   place (car, or train where the airport has a station). Air is only
   considered when the two places have different nearest airports.
 - *Ferry*: Gotland (kommunkod 0980; a place without kommunkod when it lies
-  inside the island's box ``GOTLAND_BOX``) has no road or rail link: it is reached by the ferry
-  Nynäshamn - Visby (road or rail to Nynäshamn, ``ferry_checkin_hours``,
+  inside the island's box ``GOTLAND_BOX``) has no road or rail link: it is
+  reached by the ferry Nynäshamn - Visby (road or rail to Nynäshamn, ``ferry_checkin_hours``,
   ``ferry_crossing_hours``, then by car from Visby harbour) or by air to Visby
   airport. Never by car or train alone. On the island, and between two
   places on it, the car is used.
@@ -84,7 +85,8 @@ travelling done that day plus the visit, and must not exceed
   night between the two visit days (``days``: the visit dates; None means
   consecutive days). The leg between them goes the evening after the first
   visit if it fits, otherwise the morning of the second (a day that does not
-  fit either way is counted in ``long_days``). The team goes home in between
+  fit either way is counted in ``long_days``, as is a travel day before or
+  after the visits that is too long by itself). The team goes home in between
   instead when both the journey home after the first visit and the journey
   out before the second fit their days, and either there are two or more
   nights between the visits or going home and back costs at most
@@ -135,6 +137,8 @@ class Place:
     name: str = ""
 
     def __post_init__(self) -> None:
+        if isinstance(self.kommunkod, int):  # 980 -> "0980"
+            object.__setattr__(self, "kommunkod", f"{self.kommunkod:04d}")
         # Places are cache keys of leg(): hash once.
         object.__setattr__(self, "_hash", hash((self.lat, self.lon, self.kommunkod, self.name)))
 
@@ -198,7 +202,7 @@ class TravelSettings:
         return self._hash  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """One mode's share of a leg (e.g. the taxi to the airport, the flight)."""
     mode: str
@@ -207,14 +211,14 @@ class Part:
     co2_kg: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Leg:
     """One journey between two places by the best mode (least hours, then least CO2)."""
     mode: str  # the main mode: bil / tåg / flyg / färja
     hours: float  # door to door, including check-in and ground transport
     km: float  # distance travelled
     co2_kg: float  # per traveller
-    detail: str = ""  # e.g. "flyg ARN–LLA, bil 20 km"
+    detail: str = ""  # in Swedish, e.g. "tåg 44 km, flyg ARN–LLA, bil 24 km"
     parts: tuple[Part, ...] = ()  # per mode: ground transport, flight, crossing
 
 
@@ -411,7 +415,7 @@ def _segment(legs: Sequence[Leg], nights: Sequence[int], s: TravelSettings) -> t
         if out_same_day and legs[0].hours + visit > cap:
             continue  # the journey out goes the evening before
         overnights = 0 if out_same_day else 1
-        long_days = 0
+        long_days = 0 if out_same_day or legs[0].hours <= cap else 1  # even a travel day alone is too long
         load = (legs[0].hours if out_same_day else 0.0) + visit  # today's hours so far
         for between, n in zip(legs[1:-1], nights):
             overnights += n
@@ -424,7 +428,7 @@ def _segment(legs: Sequence[Leg], nights: Sequence[int], s: TravelSettings) -> t
         if load + legs[-1].hours <= cap:
             result = (overnights, long_days)
         else:
-            result = (overnights + 1, long_days + (load > cap))
+            result = (overnights + 1, long_days + (load > cap) + (legs[-1].hours > cap))
         if best is None or result < best:
             best = result
     assert best is not None
