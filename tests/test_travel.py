@@ -178,3 +178,10 @@ def test_settings_from_a_form_are_hashable_and_bad_figures_are_refused():
                 {"visit_hours": -1.0}, {"air_co2_kg_per_km": -0.1}):
         with pytest.raises(ValueError):
             T.TravelSettings(**bad)
+
+
+def test_a_move_within_a_town_is_by_car_and_takes_time():
+    x = T.leg(STOCKHOLM, STOCKHOLM)
+    assert x.mode == T.CAR and x.km == 0 and x.hours == DEFAULT.min_leg_hours
+    district = T.Place(59.33, 18.07, "0180", "Östermalm")
+    assert T.leg(STOCKHOLM, district).mode == T.CAR

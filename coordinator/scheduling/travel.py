@@ -25,7 +25,9 @@ changed):
   every mainland kommun can be reached by train (with a bus or taxi from the
   nearest station inside the access time). The office can list kommuner
   without a usable station in ``no_rail_kommuner``; there the train is not
-  offered. Gotland has no railway.
+  offered; nor is it for journeys shorter than ``train_min_km`` (20 km as
+  the crow flies: within a town or to its neighbour, car or taxi). Gotland
+  has no railway.
 - *Air*: via the nearest airport at each end. The airports and their
   coordinates come from the ``airportsdata`` package (its pinned version, so
   the result does not change and needs no network). We could not source a
@@ -54,11 +56,12 @@ changed):
 *The best mode* is the one with the least hours, then the least CO2. The
 Swedish government's travel policy prefers the train: we honour it by taking
 the train whenever it is at most ``train_extra_hours`` (2.5 hours) slower than
-the fastest mode. With the defaults, from the Stockholm centroid, 273
+the fastest mode. With the defaults, from the Stockholm centroid, 262
 kommuner are reached by train (Göteborg, Malmö, Umeå and Östersund among
-them) and 16 by air (Gotland, Luleå, Skellefteå, Kiruna and the rest of the
-far north); the car is taken where there is no train (``no_rail_kommuner``),
-on Gotland, and when the train loses by more than ``train_extra_hours``.
+them), 16 by air (Gotland, Luleå, Skellefteå, Kiruna and the rest of the far
+north) and 11 by car (the neighbours closer than ``train_min_km``); the car
+is also taken where there is no train (``no_rail_kommuner``), on Gotland,
+and when the train loses by more than ``train_extra_hours``.
 
 *CO2* is per traveller and kilometre travelled, per mode
 (``car_co2_kg_per_km``, ``train_co2_kg_per_km``, ``air_co2_kg_per_km``,
@@ -162,6 +165,7 @@ class TravelSettings:
     rail_detour: float = 1.2  # rail km per great-circle km
     train_access_hours: float = 0.5  # at each end: to/from the station and waiting
     no_rail_kommuner: frozenset[str] = frozenset()  # kommunkoder without a usable station
+    train_min_km: float = 20.0  # closer than this (great-circle) the train is not offered: car or taxi
     train_extra_hours: float = 2.5  # train chosen when at most this much slower than the fastest mode
     # Air: assumption, not a sourced figure (airport coordinates from airportsdata).
     home_airport: str = "ARN"  # the office flies from Arlanda
@@ -290,8 +294,11 @@ def _car(a: tuple[float, float], b: tuple[float, float], s: TravelSettings, gc_k
     return Part(CAR, max(km / s.car_kmh, s.min_leg_hours), km, km * s.car_co2_kg_per_km)
 
 
-def _train(a: tuple[float, float], b: tuple[float, float], s: TravelSettings, gc_km: float | None = None) -> Part:
-    km = (haversine_km(a, b) if gc_km is None else gc_km) * s.rail_detour
+def _train(a: tuple[float, float], b: tuple[float, float], s: TravelSettings, gc_km: float | None = None) -> Part | None:
+    gc_km = haversine_km(a, b) if gc_km is None else gc_km
+    if gc_km < s.train_min_km:
+        return None
+    km = gc_km * s.rail_detour
     return Part(TRAIN, km / s.train_kmh + 2 * s.train_access_hours, km, km * s.train_co2_kg_per_km)
 
 
@@ -302,8 +309,9 @@ def _has_rail(p: Place, s: TravelSettings) -> bool:
 def _ground(p: Place, q: tuple[float, float], q_has_station: bool, s: TravelSettings) -> Part:
     """From place p to point q (airport, port) on land: the quicker of car and train (if both ends have rail)."""
     options = [_car((p.lat, p.lon), q, s)]
-    if q_has_station and _has_rail(p, s):
-        options.append(_train((p.lat, p.lon), q, s))
+    train = _train((p.lat, p.lon), q, s) if q_has_station and _has_rail(p, s) else None
+    if train is not None:
+        options.append(train)
     return _best(options, s)
 
 
@@ -385,8 +393,9 @@ def _leg(a: Place, b: Place, s: TravelSettings) -> Leg:
         gc_km = haversine_km((a.lat, a.lon), (b.lat, b.lon))
         car = _car((a.lat, a.lon), (b.lat, b.lon), s, gc_km)
         options.append(_Option(CAR, (car,), lambda: f"bil {car.km:.0f} km"))
-        if not ga and _has_rail(a, s) and _has_rail(b, s):
-            train = _train((a.lat, a.lon), (b.lat, b.lon), s, gc_km)
+        rail = not ga and _has_rail(a, s) and _has_rail(b, s)
+        train = _train((a.lat, a.lon), (b.lat, b.lon), s, gc_km) if rail else None
+        if train is not None:
             options.append(_Option(TRAIN, (train,), lambda: f"tåg {train.km:.0f} km"))
     else:
         options.append(_ferry_option(a, b, s))
