@@ -294,7 +294,8 @@ def _car(a: tuple[float, float], b: tuple[float, float], s: TravelSettings, gc_k
     return Part(CAR, max(km / s.car_kmh, s.min_leg_hours), km, km * s.car_co2_kg_per_km)
 
 
-def _train(a: tuple[float, float], b: tuple[float, float], s: TravelSettings, gc_km: float | None = None) -> Part | None:
+def _train(a: tuple[float, float], b: tuple[float, float], s: TravelSettings,
+           gc_km: float | None = None) -> Part | None:
     gc_km = haversine_km(a, b) if gc_km is None else gc_km
     if gc_km < s.train_min_km:
         return None
