@@ -185,3 +185,13 @@ def test_a_move_within_a_town_is_by_car_and_takes_time():
     assert x.mode == T.CAR and x.km == 0 and x.hours == DEFAULT.min_leg_hours
     district = T.Place(59.33, 18.07, "0180", "Östermalm")
     assert T.leg(STOCKHOLM, district).mode == T.CAR
+
+
+def test_by_mode_adds_up_several_journeys():
+    trips = [T.journey(STOCKHOLM, [PLACES["Kiruna"]]), T.journey(STOCKHOLM, [PLACES["Göteborg"]]),
+             T.journey(STOCKHOLM, [PLACES["Gotland"]], dataclasses.replace(DEFAULT, air_checkin_hours=24.0))]
+    totals = T.by_mode(trips)
+    assert set(totals) == {T.CAR, T.TRAIN, T.AIR, T.FERRY} and list(totals) == list(T.MODES)
+    assert sum(r["co2_kg"] for r in totals.values()) == pytest.approx(sum(j.co2_kg for j in trips))
+    assert sum(r["hours"] for r in totals.values()) == pytest.approx(sum(j.hours for j in trips))
+    assert T.by_mode([]) == {}

@@ -99,7 +99,8 @@ travelling done that day plus the visit, and must not exceed
 
 ``journey`` returns the legs actually travelled, the total travel hours,
 kilometres, CO2, overnights, and hours, kilometres and CO2 per mode (the
-ground transport of an air or ferry journey counted under car or train).
+ground transport of an air or ferry journey counted under car or train);
+``by_mode`` adds these up over the journeys of a plan.
 
 *Speed.* ``leg`` is cached per (place, place, settings) (places and settings
 hash once, when made); ``journey`` only adds up cached legs. Figures from
@@ -495,3 +496,14 @@ def journey(home: Place, stops: Sequence[Place], settings: TravelSettings = Trav
                    sum(x.co2_kg for x in travelled), overnights,
                    tuple((m, hours[m]) for m in order), tuple((m, km[m]) for m in order),
                    tuple((m, co2[m]) for m in order), home_between, long_days)
+
+
+def by_mode(journeys: Sequence[Journey]) -> dict[str, dict[str, float]]:
+    """Hours, km and CO2 per mode over several journeys (for a plan's report), modes in MODES order."""
+    acc: dict[str, dict[str, float]] = {}
+    for j in journeys:
+        for key, pairs in (("hours", j.hours_by_mode), ("km", j.km_by_mode), ("co2_kg", j.co2_by_mode)):
+            for mode, value in pairs:
+                row = acc.setdefault(mode, {"hours": 0.0, "km": 0.0, "co2_kg": 0.0})
+                row[key] += value
+    return {m: acc[m] for m in MODES if m in acc}
