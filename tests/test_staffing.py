@@ -45,9 +45,9 @@ def independent_problems(visits, staff, need, a: Assignment) -> list[str]:
         if len(others) != need or len(set(others)) != need:
             out.append(f"{v.key}: {len(others)} others")
         days = {v.date}
-        if v.overnight_before:
+        if v.overnight_before and v.date != date.min:
             days.add(v.date - timedelta(days=1))
-        if v.overnight_after:
+        if v.overnight_after and v.date != date.max:
             days.add(v.date + timedelta(days=1))
         for p in people:
             m = by_id[p]
@@ -395,6 +395,28 @@ def test_large_random_plans_are_valid_and_even(seed):
     assert_valid(visits, staff, 2, a)
     loads = [a.load[p] for p in range(2, 12)]
     assert max(loads) - min(loads) <= 3
+
+
+def test_no_companions_extreme_dates_and_bad_settings():
+    staff = team(StaffMember(2, "Anna"))
+    visits = [StaffVisit((1, 1), date.min, overnight_before=True),
+              StaffVisit((2, 1), date.max, overnight_after=True)]
+    a = S.assign(visits, staff, 0)
+    assert a.staff == {(1, 1): (1,), (2, 1): (1,)} and a.load == {1: 2, 2: 0}
+    assert_valid(visits, staff, 0, a)
+    a = S.assign(visits, staff, 1)
+    assert_valid(visits, staff, 1, a)
+    assert S.unavailable_days(staff, 2, date.max - timedelta(days=1), date.max) == [
+        (date.max - timedelta(days=1), "För få medarbetare: 1 finns, 2 behövs på varje besök"),
+        (date.max, "För få medarbetare: 1 finns, 2 behövs på varje besök")]
+    with pytest.raises(StaffingError) as err:
+        S.assign(visits + [visits[0]], [*staff, StaffMember(2, "Bo"), StaffMember(3, "Cilla", coordinator=True)], -1)
+    assert err.value.problems == [
+        "Antalet medarbetare per besök måste vara 0 eller fler, inte -1",
+        "Medarbetaren med nummer 2 finns med flera gånger",
+        "Flera aktiva medarbetare är angivna som samordnare (Samordnaren, Cilla); det ska vara en",
+        "Besöket plats 1, omgång 1 finns med flera gånger",
+    ]
 
 
 # --------------------------------------------------------------------------

@@ -174,9 +174,9 @@ class Assignment:
 def busy_days(visit: StaffVisit) -> tuple[date, ...]:
     """The days somebody on ``visit`` is booked: the visit day and its travel days."""
     days = [visit.date]
-    if visit.overnight_before:
+    if visit.overnight_before and visit.date > date.min:
         days.insert(0, visit.date - timedelta(days=1))
-    if visit.overnight_after:
+    if visit.overnight_after and visit.date < date.max:
         days.append(visit.date + timedelta(days=1))
     return tuple(days)
 
@@ -236,6 +236,8 @@ def unavailable_days(
                     out.append((d, _msg("too_few_absent", gettext, absent=absent, total=len(others))))
                 else:
                     out.append((d, _msg("too_few_total", gettext, total=len(others), need=need)))
+        if d == date.max:
+            break
         d += timedelta(days=1)
     return out
 
@@ -449,6 +451,18 @@ def _level(st: _State, units: Mapping[object, list[int]], fixed: Mapping[int, se
 # --------------------------------------------------------------------------
 
 
+def _own_days(v: StaffVisit) -> list[date]:
+    """check()'s own reading of the booked days (not ``busy_days``): the visit day, then travel days."""
+    out = [v.date]
+    for flag, step in ((v.overnight_before, -1), (v.overnight_after, 1)):
+        try:
+            if flag:
+                out.append(v.date + timedelta(days=step))
+        except OverflowError:  # date.min / date.max: no day beyond
+            pass
+    return out
+
+
 def check(
     visits: Sequence[StaffVisit],
     staff: Sequence[StaffMember],
@@ -488,11 +502,7 @@ def check(
             if list(team).count(p) > 1:
                 problems.append(_msg("repeated_staff", gettext, date=day, visit=v.name,
                                      name=members[p].name if p in members else p))
-        days = [v.date]
-        if v.overnight_before:
-            days.append(v.date - timedelta(days=1))
-        if v.overnight_after:
-            days.append(v.date + timedelta(days=1))
+        days = _own_days(v)
         for p in sorted(set(team)):
             m = members.get(p)
             if m is None:
@@ -512,10 +522,7 @@ def check(
                 v, w = vs[a], vs[b]
                 if (w.date - v.date).days > 2:
                     break
-                span_v = {v.date + timedelta(days=k) for k in (-1, 0, 1)
-                          if k == 0 or (k < 0 and v.overnight_before) or (k > 0 and v.overnight_after)}
-                span_w = {w.date + timedelta(days=k) for k in (-1, 0, 1)
-                          if k == 0 or (k < 0 and w.overnight_before) or (k > 0 and w.overnight_after)}
+                span_v, span_w = set(_own_days(v)), set(_own_days(w))
                 same_trip = v.trip is not None and v.trip == w.trip
                 if v.date == w.date or (not same_trip and span_v & span_w):
                     d = v.date if v.date == w.date else min(span_v & span_w)
