@@ -77,7 +77,7 @@ Pure Python: no Flask, database or solver here.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -263,14 +263,13 @@ class _State:
         m = self.members.get(p)
         return m is not None and not any(m.absent_on(d) for d in self.days[i])
 
-    def free(self, p: int, i: int, ignore: Iterable[int] = ()) -> bool:
+    def free(self, p: int, i: int) -> bool:
         if p in self.on[i] or not self.allowed(p, i):
             return False
         v = self.visits[i]
-        skip = set(ignore)
         for d in self.days[i]:
             for j in self.booked[p].get(d, ()):
-                if j not in skip and clash(v, self.visits[j]):
+                if clash(v, self.visits[j]):
                     return False
         return True
 
@@ -298,8 +297,8 @@ def _prechecks(visits: Sequence[StaffVisit], coordinator: StaffMember, others: S
             if coordinator.absent_on(d):
                 problems.append(_msg("coordinator_absent", gettext, date=d.isoformat(), visit=v.name))
                 break
-    # the coordinator twice: visits that clash (neighbours in date order suffice
-    # to find them, but check all pairs within three days to be sure)
+    # the coordinator twice: every pair of visits less than three days apart
+    # (booked days reach one day either side, so farther pairs never clash)
     for a_pos, i in enumerate(order):
         v = visits[i]
         for j in order[a_pos + 1:]:
@@ -433,7 +432,7 @@ def _level(st: _State, units: Mapping[object, list[int]], fixed: Mapping[int, se
                         continue
                     if len(part) < sum(1 for i in unit if p in st.on[i]):
                         continue  # p keeps a kept visit of this trip: do not split it
-                    # q takes all of p's part: q free on each, ignoring p's visits
+                    # q takes all of p's part: q must be free for each of them
                     if all(st.free(q, i) for i in part):
                         for i in part:
                             st.remove(p, i)
