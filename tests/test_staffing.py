@@ -435,3 +435,21 @@ def test_every_message_has_an_english_translation():
         assert msg is not None and msg.string, template
         fields = set(re.findall(r"{(\w+)}", template))
         assert set(re.findall(r"{(\w+)}", msg.string)) == fields, template
+
+
+def test_refusals_read_in_english_through_the_catalogue():
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parents[1] / "coordinator" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
+    with open(po, "rb") as f:
+        catalog = read_po(f)
+
+    def english(s: str) -> str:
+        msg = catalog.get(s)
+        return msg.string if msg is not None and msg.string else s
+
+    visits = [StaffVisit((1, 1), day(0)), StaffVisit((2, 1), day(0), label="Visby")]
+    with pytest.raises(StaffingError) as err:
+        S.assign(visits, team(StaffMember(2, "Anna")), 1, gettext=english)
+    assert err.value.problems == [
+        "2015-03-02: both site 1, round 1 and Visby fall on that day. The coordinator can be on one visit a day"]

@@ -90,6 +90,8 @@ def N_(s: str) -> str:
 
 
 MESSAGES: dict[str, str] = {
+    # how a visit without a label is named
+    "visit_name": N_("plats {site}, omgång {round}"),
     # unavailable_days()
     "coordinator_absent_day": N_("Samordnaren är ledig"),
     "too_few_absent": N_("För få medarbetare på plats ({absent} av {total} lediga)"),
@@ -160,10 +162,6 @@ class StaffVisit:
     overnight_after: bool = False  # the team travels the day after: booked that day too
     label: str = ""  # how messages name the visit (the kommun), optional
 
-    @property
-    def name(self) -> str:
-        return self.label or f"plats {self.key[0]}, omgång {self.key[1]}"
-
 
 @dataclass(frozen=True)
 class Assignment:
@@ -191,6 +189,10 @@ def clash(a: StaffVisit, b: StaffVisit) -> bool:
 
 
 def _msg(code: str, gettext: Callable[[str], str], **params: object) -> str:
+    """Translate the template first, then fill it in (a visit by its label, or site and round)."""
+    for k, value in params.items():
+        if isinstance(value, StaffVisit):
+            params[k] = value.label or gettext(MESSAGES["visit_name"]).format(site=value.key[0], round=value.key[1])
     return gettext(MESSAGES[code]).format(**params)
 
 
@@ -295,7 +297,7 @@ def _prechecks(visits: Sequence[StaffVisit], coordinator: StaffMember, others: S
         v = visits[i]
         for d in busy_days(v):
             if coordinator.absent_on(d):
-                problems.append(_msg("coordinator_absent", gettext, date=d.isoformat(), visit=v.name))
+                problems.append(_msg("coordinator_absent", gettext, date=d.isoformat(), visit=v))
                 break
     # the coordinator twice: every pair of visits less than three days apart
     # (booked days reach one day either side, so farther pairs never clash)
@@ -308,19 +310,19 @@ def _prechecks(visits: Sequence[StaffVisit], coordinator: StaffMember, others: S
             if clash(v, w):
                 if v.date == w.date:
                     problems.append(_msg("coordinator_twice", gettext, date=v.date.isoformat(),
-                                         visit=v.name, other=w.name))
+                                         visit=v, other=w))
                 else:
                     common = min(set(busy_days(v)) & set(busy_days(w)))
                     problems.append(_msg("coordinator_travel", gettext, date=common.isoformat(),
-                                         visit=v.name, visit_date=v.date.isoformat(),
-                                         other=w.name, other_date=w.date.isoformat()))
+                                         visit=v, visit_date=v.date.isoformat(),
+                                         other=w, other_date=w.date.isoformat()))
     if need == 0:
         return problems
     for i in order:
         v = visits[i]
         present = sum(1 for s in others if not any(s.absent_on(d) for d in busy_days(v)))
         if present < need:
-            problems.append(_msg("too_few_for_visit", gettext, date=v.date.isoformat(), visit=v.name,
+            problems.append(_msg("too_few_for_visit", gettext, date=v.date.isoformat(), visit=v,
                                  need=need, present=present))
     return problems
 
@@ -406,7 +408,7 @@ def _validate(visits: Sequence[StaffVisit], staff: Sequence[StaffMember], need: 
     keys: set[Key] = set()
     for v in visits:
         if v.key in keys:
-            problems.append(_msg("duplicate_visit", gettext, visit=v.name))
+            problems.append(_msg("duplicate_visit", gettext, visit=v))
         keys.add(v.key)
     return problems
 
@@ -483,35 +485,35 @@ def check(
     coord = coords[0].id if coords else None
     by_key = {v.key: v for v in visits}
     for key in sorted(set(assignment.staff) - set(by_key)):
-        problems.append(_msg("unknown_visit", gettext, visit=f"plats {key[0]}, omgång {key[1]}"))
+        problems.append(_msg("unknown_visit", gettext, visit=StaffVisit(key, date.min)))
     trips_of: dict[int, list[StaffVisit]] = defaultdict(list)
     for v in sorted(visits, key=lambda v: (v.date, v.key)):
         day = v.date.isoformat()
         team = assignment.staff.get(v.key)
         if team is None:
-            problems.append(_msg("missing", gettext, date=day, visit=v.name))
+            problems.append(_msg("missing", gettext, date=day, visit=v))
             continue
         if coord is not None and coord not in team:
-            problems.append(_msg("coordinator_missing", gettext, date=day, visit=v.name))
+            problems.append(_msg("coordinator_missing", gettext, date=day, visit=v))
         rest = [p for p in team if p != coord]
         if len(rest) != staff_per_visit:
-            problems.append(_msg("wrong_count", gettext, date=day, visit=v.name, count=len(rest),
+            problems.append(_msg("wrong_count", gettext, date=day, visit=v, count=len(rest),
                                  need=staff_per_visit))
         for p in sorted(set(team)):
             if list(team).count(p) > 1:
-                problems.append(_msg("repeated_staff", gettext, date=day, visit=v.name,
+                problems.append(_msg("repeated_staff", gettext, date=day, visit=v,
                                      name=members[p].name if p in members else p))
         days = _own_days(v)
         for p in sorted(set(team)):
             m = members.get(p)
             if m is None:
-                problems.append(_msg("unknown_staff", gettext, date=day, visit=v.name, id=p))
+                problems.append(_msg("unknown_staff", gettext, date=day, visit=v, id=p))
                 continue
             if not m.active:
-                problems.append(_msg("inactive_staff", gettext, date=day, visit=v.name, name=m.name))
+                problems.append(_msg("inactive_staff", gettext, date=day, visit=v, name=m.name))
             for d in sorted(days):
                 if any(a <= d <= b for a, b in m.absences):
-                    problems.append(_msg("absent", gettext, date=d.isoformat(), visit=v.name, name=m.name))
+                    problems.append(_msg("absent", gettext, date=d.isoformat(), visit=v, name=m.name))
                     break
             trips_of[p].append(v)
     for p, vs in sorted(trips_of.items()):
@@ -526,7 +528,7 @@ def check(
                 if v.date == w.date or (not same_trip and span_v & span_w):
                     d = v.date if v.date == w.date else min(span_v & span_w)
                     problems.append(_msg("double_booked", gettext, date=d.isoformat(), name=name,
-                                         visit=v.name, other=w.name))
+                                         visit=v, other=w))
     counts: dict[int, int] = defaultdict(int)
     for v in visits:
         for p in set(assignment.staff.get(v.key, ())):
