@@ -190,9 +190,10 @@ def clash(a: StaffVisit, b: StaffVisit) -> bool:
 
 def _msg(code: str, gettext: Callable[[str], str], **params: object) -> str:
     """Translate the template first, then fill it in (a visit by its label, or site and round)."""
+    named = MESSAGES["visit_name"]  # (not a literal inside gettext(): pybabel would extract the key)
     for k, value in params.items():
         if isinstance(value, StaffVisit):
-            params[k] = value.label or gettext(MESSAGES["visit_name"]).format(site=value.key[0], round=value.key[1])
+            params[k] = value.label or gettext(named).format(site=value.key[0], round=value.key[1])
     return gettext(MESSAGES[code]).format(**params)
 
 
