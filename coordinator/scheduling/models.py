@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, Time,
+from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, Time,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,6 +57,20 @@ class Assignment(db.Model):
     note_due_working_days: Mapped[int] = mapped_column(Integer, default=5)
     unanswered_after_days: Mapped[int] = mapped_column(Integer, default=14)
     questionnaire_soon_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Windows of the rounds: derived from the phases unless the office has set them by hand.
+    # Round 1 runs from the sample's adoption plus `invitation_lead_days` to the end of phase 2;
+    # round 2 runs through phase 4. With `windows_from_phases` off, round1_*/round2_* are used.
+    windows_from_phases: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    invitation_lead_days: Mapped[int] = mapped_column(Integer, default=28, server_default="28")
+    # The week before each report's due date is kept free of visits.
+    report_week_free: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Staff besides the coordinator on every visit; the longest day of travel and visit before an
+    # overnight stay is needed.
+    staff_per_visit: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    max_day_hours: Mapped[float] = mapped_column(Float, default=10.0, server_default="10")
+    # Date offers to the kommun: how many dates, and a reminder after this many days without answer.
+    offer_count: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    offer_reminder_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     # Set by `coordinator demo`: the day the invented data stands at, used as "today" by the pages.
     demo_as_of: Mapped[date | None] = mapped_column(Date)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -85,6 +99,59 @@ class Blackout(db.Model):
     end_date: Mapped[date] = mapped_column(Date)
 
 
+class MonthPace(db.Model):
+    """The office's own pace for a month: a weight on the even pace (1 = even, 0.5 = half as many)."""
+    __tablename__ = "month_pace"
+    __table_args__ = (UniqueConstraint("year", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    month: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class StaffMember(db.Model):
+    """Someone of the office who travels on visits; the coordinator goes on every visit."""
+    __tablename__ = "staff_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    coordinator: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    absences: Mapped[list[StaffAbsence]] = relationship(back_populates="staff", cascade="all, delete-orphan",
+                                                        order_by="StaffAbsence.start_date")
+
+
+class StaffAbsence(db.Model):
+    """A period (inclusive) when a staff member cannot travel: leave, courses, other duties."""
+    __tablename__ = "staff_absence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id", ondelete="CASCADE"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    staff: Mapped[StaffMember] = relationship(back_populates="absences")
+
+
+class VisitStaff(db.Model):
+    """Who of the office goes on a visit (set by the plan, or by hand)."""
+    __tablename__ = "visit_staff"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id", ondelete="CASCADE"), primary_key=True,
+                                          index=True)
+
+
 class Visit(db.Model):
     __tablename__ = "visit"
     __table_args__ = (UniqueConstraint("site_id", "round"),)
@@ -103,6 +170,11 @@ class Visit(db.Model):
     sequence: Mapped[int] = mapped_column(Integer, default=0)
     sent_sequence: Mapped[int | None] = mapped_column(Integer)  # SEQUENCE of the last invitation sent
     trip: Mapped[int | None] = mapped_column(Integer)  # planner's trip number within the round
+    # How the office gets there (bil/tåg/flyg/färja), from the travel model when the plan was saved.
+    mode: Mapped[str | None] = mapped_column(String(20))
+    travel_note: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The kommun chose this date through a date offer: the planner keeps it as if booked.
+    agreed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -115,9 +187,17 @@ class Visit(db.Model):
     attendees: Mapped[list["Attendee"]] = relationship(back_populates="visit", cascade="all, delete-orphan",
                                                        order_by="Attendee.id")
 
+    staff: Mapped[list[StaffMember]] = relationship(
+        secondary="visit_staff", order_by=(StaffMember.coordinator.desc(), StaffMember.name))
+
     @property
     def booked(self) -> bool:
         return self.status in BOOKED
+
+    @property
+    def fixed(self) -> bool:
+        """Booked with the kommun, or agreed through a date offer: a re-plan keeps its date."""
+        return self.booked or self.agreed
 
 
 class VisitPart(db.Model):
@@ -141,3 +221,39 @@ class VisitPartContact(db.Model):
 
     part_id: Mapped[int] = mapped_column(ForeignKey("visit_part.id", ondelete="CASCADE"), primary_key=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"), primary_key=True)
+
+
+# A date offer's life: sent (open) → chosen, or none fits; withdrawn when the office replaces it.
+OFFER_OPEN, OFFER_CHOSEN, OFFER_NONE_FITS, OFFER_WITHDRAWN = "oppen", "vald", "ingen_passar", "aterkallad"
+OFFER_STATUSES = (OFFER_OPEN, OFFER_CHOSEN, OFFER_NONE_FITS, OFFER_WITHDRAWN)
+
+
+class DateOffer(db.Model):
+    """Two or three dates offered to a kommun for one visit, through a signed link (see links.py)."""
+    __tablename__ = "date_offer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id", ondelete="CASCADE"), index=True)
+    dates: Mapped[list] = mapped_column(JSON)  # ISO dates, best first (the planner's ranking)
+    status: Mapped[str] = mapped_column(String(20), default=OFFER_OPEN, index=True)
+    chosen_date: Mapped[date | None] = mapped_column(Date)
+    # "None fits": the kommun's own suggested days and a comment.
+    suggested_dates: Mapped[list] = mapped_column(JSON, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(200), default="")
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_message.id", ondelete="SET NULL"))
+    # The link (links.LinkRow): signed nonce, expiry, revocation.
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    visit: Mapped[Visit] = relationship()
