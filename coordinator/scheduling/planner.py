@@ -82,6 +82,7 @@ Pure Python + OR-Tools + holidays: no Flask or database here.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -92,6 +93,8 @@ from datetime import date, timedelta
 
 from ortools.sat.python import cp_model
 
+from . import travel as T
+from .travel import TravelSettings
 from .workdays import swedish_holidays  # noqa: F401  (the planner's API)
 
 # --------------------------------------------------------------------------
@@ -104,6 +107,8 @@ TRAVEL_DAY_KM = 100
 # planning models of benchmarks/bench_scheduling.py (0.12-0.2 on 2 cores): the
 # budget is deterministic so that a slower machine gives the same plan, later.
 DTIME_PER_SECOND = 0.12
+# Whether plan() refuses a plan off the even pace (Rules.level); False until the solver levels.
+LEVEL_ENFORCED = False
 HOME_STOCKHOLM = (59.3293, 18.0686)
 EARTH_RADIUS_KM = 6371.0088
 
@@ -124,6 +129,10 @@ class Site:
     label: str
     lat: float
     lon: float
+    kommunkod: str | None = None  # "0980" is Gotland (travel.py); None: told by the coordinates
+
+    def place(self) -> T.Place:
+        return T.Place(self.lat, self.lon, self.kommunkod, self.label)
 
 
 @dataclass(frozen=True)
@@ -163,6 +172,12 @@ class Rules:
     home: tuple[float, float] = HOME_STOCKHOLM  # (lat, lon)
     day_trip_km: float = 100.0
     earliest: date | None = None  # no new date before this (today, when re-planning)
+    # (year, month) -> weight on the even pace: 1.0 even, 0.5 half as many visits; missing = 1.0.
+    pace: Mapping[tuple[int, int], float] = field(default_factory=dict)
+    level: bool = True  # each round's visits per month within one of the even pace (monthly_targets)
+    report_dues: tuple[date, ...] = ()  # due dates of the regular reports
+    free_week_before_report: bool = True  # due - 7 .. due - 1 are days off
+    travel: TravelSettings | None = None  # None: TravelSettings(), the travel model's defaults
 
     def __post_init__(self) -> None:
         windows = {int(r): (s, e) for r, (s, e) in sorted(self.windows.items())}
@@ -173,6 +188,22 @@ class Rules:
             raise ValueError("max_per_day och max_per_week måste vara minst 1, min_gap_days minst 0")
         object.__setattr__(self, "windows", windows)
         object.__setattr__(self, "blackouts", tuple(sorted(self.blackouts, key=lambda b: (b.start, b.end))))
+        pace = {(int(y), int(m)): float(w) for (y, m), w in sorted(dict(self.pace or {}).items())}
+        if any(not (0 <= w < math.inf) for w in pace.values()):
+            raise ValueError("Takten för en månad måste vara ett tal från 0 och uppåt")
+        object.__setattr__(self, "pace", pace)
+        object.__setattr__(self, "report_dues", tuple(sorted(set(self.report_dues))))
+        object.__setattr__(self, "travel", self.travel or TravelSettings())
+        # The days off for the report weeks, looked up on every day_off call.
+        weeks: dict[date, date] = {}
+        if self.free_week_before_report:
+            for due in self.report_dues:
+                for k in range(7, 0, -1):
+                    try:
+                        weeks.setdefault(due - timedelta(days=k), due)
+                    except OverflowError:
+                        continue
+        object.__setattr__(self, "_report_week", weeks)
 
     # Calendar --------------------------------------------------------------
 
@@ -186,6 +217,9 @@ class Rules:
         for b in self.blackouts:
             if b.contains(d):
                 return Issue("blackout", {"date": d.isoformat(), "blackout": b.text})
+        due = self._report_week.get(d)  # type: ignore[attr-defined]
+        if due is not None:
+            return Issue("report_week", {"date": d.isoformat(), "due": due.isoformat()})
         return None
 
     def is_working_day(self, d: date) -> bool:
@@ -228,6 +262,7 @@ class SolverSettings:
     travel_day_km: int = TRAVEL_DAY_KM
     near: int = 8  # neighbours per site when building candidate trips
     prechecks: bool = True  # False only to exercise the solver's own diagnosis
+    dtime: float | None = None  # deterministic budget (CP-SAT units) for the whole plan; None: from the input
 
     def budget(self, n_visits: int) -> float:
         if self.time_limit_s is not None:
@@ -240,18 +275,32 @@ class Trip:
     round: int | None  # None if the week mixes rounds (overlapping windows)
     dates: tuple[date, ...]
     site_ids: tuple[int, ...]  # in travel order (= date order)
-    km: float
+    km: float  # great-circle km of the route (the planner's distance measure)
     day_trip: bool = False
+    hours: float = 0.0  # travel hours of the journey (travel.journey), the visits not included
+    overnights: int = 0
+    co2_kg: float = 0.0  # per traveller
+    mode: str = ""  # how the trip is mainly made (the mode of its longest leg)
 
     @property
     def travel_days(self) -> int:
         return 0 if self.day_trip else 2
 
 
+Key = tuple[int, int]  # (site_id, round)
+
+
 @dataclass(frozen=True)
 class TravelSummary:
-    km: float
+    km: float  # great-circle km (sum of the trips' km)
     trips: tuple[Trip, ...]
+    hours: float = 0.0  # travel hours of every journey (travel.journey)
+    overnights: int = 0
+    co2_kg: float = 0.0
+    by_mode: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # travel.by_mode
+    modes: Mapping[Key, str] = field(default_factory=dict)  # the mode of the leg that arrives at the site
+    # (away the night before, away the night after): staffing.StaffVisit.overnight_before/after
+    nights: Mapping[Key, tuple[bool, bool]] = field(default_factory=dict)
 
     @property
     def travel_days(self) -> int:
@@ -271,8 +320,15 @@ class PlanStats:
     moved: int  # non-pinned visits whose date differs from ``current``
     status: str  # OPTIMAL / FEASIBLE (time budget used up) / UNCHANGED
     wall_s: float
-    objective: float | None = None  # the solver's objective (km-equivalents, see weights)
+    objective: float | None = None  # the solver's objective (see weights)
     bound: float | None = None  # its proven lower bound, over the candidate trips
+    travel_hours: float = 0.0
+    overnights: int = 0
+    co2_kg: float = 0.0
+    by_mode: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    monthly_load: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # round -> {"YYYY-MM": n}
+    monthly_targets: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # round -> even pace
+    max_deviation: float = 0.0  # largest |count - target| over rounds and months
 
 
 @dataclass(frozen=True)
@@ -280,6 +336,8 @@ class Plan:
     dates: Mapping[tuple[int, int], date]  # (site_id, round) -> date
     trips: tuple[Trip, ...]
     stats: PlanStats
+    modes: Mapping[tuple[int, int], str] = field(default_factory=dict)  # how each site is reached
+    nights: Mapping[tuple[int, int], tuple[bool, bool]] = field(default_factory=dict)  # away before/after
 
 
 # --------------------------------------------------------------------------
@@ -295,6 +353,11 @@ MESSAGES: dict[str, str] = {
     "weekend": N_("{date} är en {weekday}"),
     "holiday": N_("{date} är {holiday}"),
     "blackout": N_("{date} ligger i en spärrperiod ({blackout})"),
+    "report_week": N_("{date} ligger i veckan före rapporten som ska lämnas {due}"),
+    "level": N_(
+        "Omgång {round} har {count} besök i {month}, men en jämn takt ger {target} "
+        "(högst ett besök mer eller mindre)"
+    ),
     "window": N_("Besöket i {site} {date} ligger utanför omgång {round}:s fönster ({start}–{end})"),
     "earliest": N_("Besöket i {site} {date} ligger före {earliest}, det tidigaste tillåtna datumet"),
     "pinned_moved": N_("Besöket i {site} (omgång {round}) är bokat {pinned}, men planen säger {date}"),
@@ -306,6 +369,16 @@ MESSAGES: dict[str, str] = {
     "pinned_weekend": N_("Det fasta besöket i {site} {date} är en {weekday}"),
     "pinned_holiday": N_("Det fasta besöket i {site} {date} är {holiday}"),
     "pinned_blackout": N_("Det fasta besöket i {site} {date} ligger i en spärrperiod ({blackout})"),
+    "pinned_report_week": N_("Det fasta besöket i {site} {date} ligger i veckan före rapporten som ska lämnas {due}"),
+    "level_capacity": N_(
+        "Omgång {round} behöver minst {need} besök i {month} för en jämn takt, men där finns bara "
+        "{capacity} möjliga besöksdagar"
+    ),
+    "bad_phases": N_(
+        "Omgång 1 skulle börja {start}, efter att fas 2 slutar {end}: ändra fasernas datum eller "
+        "tiden för inbjudningar"
+    ),
+    "no_phase": N_("Fas {phase} saknas: besöksomgångarnas fönster kan inte räknas fram"),
     "pinned_window": N_("Det fasta besöket i {site} {date} ligger utanför omgång {round}:s fönster ({start}–{end})"),
     "pinned_per_day": N_("De fasta besöken ger {count} besök {date} (högst {limit} per dag)"),
     "pinned_per_week": N_("De fasta besöken ger {count} besök vecka {week} {year} (högst {limit})"),
@@ -434,14 +507,9 @@ def _route_km(points: Sequence[tuple[float, float]], home: tuple[float, float]) 
     return sum(haversine_km(stops[i], stops[i + 1]) for i in range(len(stops) - 1))
 
 
-def travel_km(dates: Mapping[tuple[int, int], date], sites: Sequence[Site], rules: Rules) -> TravelSummary:
-    """Trips and km of any plan, by the trip definition in the module docstring.
-
-    Per ISO week: each visit to a site within ``rules.day_trip_km`` of home is a
-    day trip (home -> site -> home); all other visits of the week, in date
-    order (ties by site id), form one trip home -> ... -> home.
-    """
-    by_id = {s.id: s for s in sites}
+def _week_trips(dates: Mapping[tuple[int, int], date], by_id: Mapping[int, Site],
+                rules: Rules) -> list[tuple[Trip, list[int]]]:
+    """The trips of a plan by the trip definition, km only, each with its site ids in travel order."""
     weeks: dict[tuple[int, int], list[tuple[date, int, int]]] = defaultdict(list)
     for (site_id, round_), d in dates.items():
         weeks[_iso_week(d)].append((d, site_id, round_))
@@ -461,7 +529,221 @@ def travel_km(dates: Mapping[tuple[int, int], date], sites: Sequence[Site], rule
             trips.append(Trip(rounds.pop() if len(rounds) == 1 else None,
                               tuple(d for d, _, _ in away), tuple(i for _, i, _ in away), km))
     trips.sort(key=lambda t: (t.dates[0], t.site_ids))
-    return TravelSummary(km=sum(t.km for t in trips), trips=tuple(trips))
+    return trips
+
+
+def home_place(rules: Rules) -> T.Place:
+    return T.Place(rules.home[0], rules.home[1], None, "hem")
+
+
+def _segment_ends(legs: Sequence[T.Leg], nights: Sequence[int], s: TravelSettings) -> tuple[bool, bool]:
+    """(out the evening before, home the day after) of one stretch away, as travel._segment decides it."""
+    cap, visit = s.max_day_hours, s.visit_hours
+    best: tuple[tuple[int, int], bool, bool] | None = None
+    for out_same_day in (True, False):
+        if out_same_day and legs[0].hours + visit > cap:
+            continue
+        overnights = 0 if out_same_day else 1
+        long_days = 0 if out_same_day or legs[0].hours <= cap else 1
+        load = (legs[0].hours if out_same_day else 0.0) + visit
+        for between, n in zip(legs[1:-1], nights):
+            overnights += n
+            if load + between.hours <= cap:
+                load = visit
+            else:
+                if load > cap:
+                    long_days += 1
+                load = between.hours + visit
+        if load + legs[-1].hours <= cap:
+            result, late = (overnights, long_days), False
+        else:
+            result, late = (overnights + 1, long_days + (load > cap) + (legs[-1].hours > cap)), True
+        if best is None or result < best[0]:
+            best = (result, not out_same_day, late)
+    assert best is not None
+    return best[1], best[2]
+
+
+def trip_journey(stops: Sequence[T.Place], days: Sequence[date] | None, rules: Rules
+                 ) -> tuple[T.Journey, list[str], list[tuple[bool, bool]]]:
+    """The journey home -> stops -> home (travel.journey), with, per stop, the mode of the leg that
+    arrives there and whether the team sleeps away the night before and the night after."""
+    s = rules.travel
+    assert s is not None
+    home = home_place(rules)
+    if days is not None and any(b <= a for a, b in zip(days, days[1:])):
+        days = None  # two visits on one day: counted as on consecutive days
+    j = T.journey(home, stops, s, days)
+    nights_between = [(b - a).days for a, b in zip(days, days[1:])] if days is not None else [1] * (len(stops) - 1)
+    # Walk the legs travelled: after stop i-1 either the direct leg to stop i, or home and out again.
+    modes: list[str] = [j.legs[0].mode]
+    segments: list[list[int]] = [[0]]
+    pos = 1
+    for i in range(1, len(stops)):
+        back = T.leg(stops[i - 1], home, s)
+        direct = T.leg(stops[i - 1], stops[i], s)
+        if j.legs[pos] == back and j.legs[pos] != direct and j.legs[pos + 1] == T.leg(home, stops[i], s):
+            modes.append(j.legs[pos + 1].mode)
+            segments.append([i])
+            pos += 2
+        else:
+            modes.append(j.legs[pos].mode)
+            segments[-1].append(i)
+            pos += 1
+    flags: list[tuple[bool, bool]] = []
+    for seg in segments:
+        legs = [T.leg(home, stops[seg[0]], s)]
+        legs += [T.leg(stops[a], stops[b], s) for a, b in zip(seg, seg[1:])]
+        legs.append(T.leg(stops[seg[-1]], home, s))
+        before, after = _segment_ends(legs, [nights_between[a] for a in seg[:-1]], s)
+        for k, i in enumerate(seg):
+            flags.append((before if k == 0 else True, after if k == len(seg) - 1 else True))
+    return j, modes, flags
+
+
+def travel_summary(dates: Mapping[tuple[int, int], date], sites: Sequence[Site], rules: Rules) -> TravelSummary:
+    """Trips, km, travel hours, overnights and CO2 of any plan, by the trip definition in the
+    module docstring.
+
+    Per ISO week: each visit to a site within ``rules.day_trip_km`` of home is a
+    day trip (home -> site -> home); all other visits of the week, in date
+    order (ties by site id), form one trip home -> ... -> home. ``km`` is the
+    great-circle length of the routes; hours, overnights and CO2 come from the
+    travel model (``travel.journey``, settings ``rules.travel``).
+    """
+    by_id = {s.id: s for s in sites}
+    trips: list[Trip] = []
+    journeys: list[T.Journey] = []
+    modes: dict[tuple[int, int], str] = {}
+    nights: dict[tuple[int, int], tuple[bool, bool]] = {}
+    round_of = {(sid, d): r for (sid, r), d in dates.items()}
+    for t in _week_trips(dates, by_id, rules):
+        j, m, f = trip_journey([by_id[i].place() for i in t.site_ids], t.dates, rules)
+        journeys.append(j)
+        for i, d, mode, flag in zip(t.site_ids, t.dates, m, f):
+            key = (i, round_of[(i, d)])
+            modes[key], nights[key] = mode, flag
+        trips.append(dataclasses.replace(t, hours=j.hours, overnights=j.overnights, co2_kg=j.co2_kg, mode=j.mode))
+    return TravelSummary(
+        km=sum(t.km for t in trips), trips=tuple(trips),
+        hours=sum(j.hours for j in journeys), overnights=sum(j.overnights for j in journeys),
+        co2_kg=sum(j.co2_kg for j in journeys), by_mode=T.by_mode(journeys),
+        modes=dict(sorted(modes.items())), nights=dict(sorted(nights.items())),
+    )
+
+
+travel_km = travel_summary  # the earlier name
+
+
+# --------------------------------------------------------------------------
+# Phases, reports and the even pace (pure helpers)
+# --------------------------------------------------------------------------
+
+
+def _month_end(d: date) -> date:
+    nxt = date(d.year + 1, 1, 1) if d.month == 12 else date(d.year, d.month + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def _add_months(d: date, months: int) -> date:
+    """The first of the month ``months`` after d's month."""
+    k = d.year * 12 + d.month - 1 + months
+    return date(k // 12, k % 12 + 1, 1)
+
+
+def phase_windows(phases: Mapping[int, tuple[date, date]], adopted: date | None,
+                  lead_days: int) -> dict[int, tuple[date, date]]:
+    """The rounds' windows from the assignment's phases.
+
+    Round 1 runs from the sample's adoption plus ``lead_days`` (time to send the
+    invitations) to the end of phase 2; without an adoption date, from phase 1's
+    start plus ``lead_days``. Round 2 is phase 4. A ValueError (Swedish) if a
+    phase is missing or round 1 would start after it ends."""
+    for number in (1, 2, 4) if adopted is None else (2, 4):
+        if number not in phases:
+            raise ValueError(describe(Issue("no_phase", {"phase": number})))
+    start = (adopted if adopted is not None else phases[1][0]) + timedelta(days=lead_days)
+    end = phases[2][1]
+    if start > end:
+        raise ValueError(describe(Issue("bad_phases", {"start": start.isoformat(), "end": end.isoformat()})))
+    return {1: (start, end), 2: (phases[4][0], phases[4][1])}
+
+
+def report_dues(report_start: date, interval_months: int, due_days: int, start: date, end: date) -> tuple[date, ...]:
+    """Due dates of the regular reports whose periods overlap start..end: periods of
+    ``interval_months`` months counted (both ways) from ``report_start``'s month,
+    each due ``due_days`` after the period's last day (as coordinator/reports/rhythm.py)."""
+    months = max(1, interval_months)
+    anchor = report_start.replace(day=1)
+    if end < start:
+        return ()
+    offset = (start.year * 12 + start.month) - (anchor.year * 12 + anchor.month)
+    p = _add_months(anchor, months * (offset // months))
+    out: list[date] = []
+    while p <= end:
+        last = _add_months(p, months) - timedelta(days=1)
+        if last >= start:
+            out.append(last + timedelta(days=max(0, due_days)))
+        p = _add_months(p, months)
+    return tuple(out)
+
+
+def _month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def monthly_load(dates: Mapping[tuple[int, int], date]) -> dict[int, dict[str, int]]:
+    """round -> {"YYYY-MM": visits that month}, months in order."""
+    out: dict[int, Counter[str]] = defaultdict(Counter)
+    for (_site, r), d in dates.items():
+        out[r][_month_key(d)] += 1
+    return {r: dict(sorted(out[r].items())) for r in sorted(out)}
+
+
+def _window_months(rules: Rules, round_: int) -> list[tuple[str, list[date]]]:
+    """The months of the round's window with their working days (``earliest`` ignored)."""
+    start, end = rules.windows[round_]
+    days = rules.working_days(start, end)
+    out: list[tuple[str, list[date]]] = []
+    m = start.replace(day=1)
+    by_month: dict[str, list[date]] = defaultdict(list)
+    for d in days:
+        by_month[_month_key(d)].append(d)
+    while m <= end:
+        out.append((_month_key(m), by_month.get(_month_key(m), [])))
+        m = _add_months(m, 1)
+    return out
+
+
+def monthly_targets(rules: Rules, round_: int, n: int) -> dict[str, float]:
+    """The even pace of ``n`` visits over the round's window: per month n x (weighted
+    possible days of that month) / (sum of weighted possible days). Possible days are
+    the working days of the whole window (``earliest`` ignored); the weight is
+    ``rules.pace`` for that month (missing: 1.0)."""
+    months = _window_months(rules, round_)
+    weighted = {k: len(ds) * rules.pace.get((int(k[:4]), int(k[5:])), 1.0) for k, ds in months}
+    total = sum(weighted.values())
+    if total <= 0:
+        return {k: 0.0 for k in weighted}
+    return {k: n * w / total for k, w in weighted.items()}
+
+
+def level_bounds(target: float) -> tuple[int, int]:
+    """The counts within one of the target: (ceil(t - 1) but at least 0, floor(t + 1))."""
+    return max(0, math.ceil(target - 1)), math.floor(target + 1)
+
+
+def max_deviation(dates: Mapping[tuple[int, int], date], rules: Rules) -> float:
+    """Largest |count - target| over the rounds of ``dates`` and the months of their windows."""
+    load = monthly_load(dates)
+    worst = 0.0
+    for r, months in load.items():
+        if r not in rules.windows:
+            continue
+        targets = monthly_targets(rules, r, sum(months.values()))
+        for k in set(targets) | set(months):
+            worst = max(worst, abs(months.get(k, 0) - targets.get(k, 0.0)))
+    return round(worst, 3)
 
 
 # --------------------------------------------------------------------------
@@ -541,6 +823,43 @@ def check(
             elif (d2 - d1).days < rules.min_gap_days:
                 add(Issue("gap", {"site": label(site_id), "days": (d2 - d1).days, "min": rules.min_gap_days}),
                     site_id, r2, d2)
+    if rules.level:
+        for r, month, count, target in level_breaks(planned, rules):
+            add(Issue("level", {"round": r, "month": month, "count": count, "target": f"{target:.1f}"}),
+                round_=r)
+    return out
+
+
+def level_breaks(planned: Sequence[tuple[VisitRequest, date]], rules: Rules) -> list[tuple[int, str, int, float]]:
+    """(round, "YYYY-MM", count, target) of each month off the even pace by more than one.
+
+    A month is not counted against the plan when its bookings leave no choice:
+    its booked visits alone exceed the upper bound, or none of its days is
+    still open (all before ``earliest``) and it falls short."""
+    out: list[tuple[int, str, int, float]] = []
+    by_round: dict[int, list[tuple[VisitRequest, date]]] = defaultdict(list)
+    for v, d in planned:
+        by_round[v.round].append((v, d))
+    for r in sorted(by_round):
+        if r not in rules.windows:
+            continue
+        vs = by_round[r]
+        targets = monthly_targets(rules, r, len(vs))
+        counts = Counter(_month_key(d) for _, d in vs)
+        booked = Counter(_month_key(d) for v, d in vs if v.pinned is not None and v.pinned == d)
+        closed = set()
+        if rules.earliest is not None:
+            closed = {k for k, ds in _window_months(rules, r) if not any(d >= rules.earliest for d in ds)}
+        for k in sorted(set(targets) | set(counts)):
+            t, c = targets.get(k, 0.0), counts.get(k, 0)
+            if abs(c - t) <= 1:
+                continue
+            lo, hi = level_bounds(t)
+            if c > hi and booked[k] > hi:
+                continue
+            if c < lo and k in closed:
+                continue
+            out.append((r, k, c, t))
     return out
 
 
@@ -914,18 +1233,25 @@ def plan(
 
 def _finish(dates: dict[tuple[int, int], date], visits: Sequence[VisitRequest], sites: Sequence[Site],
             rules: Rules, status: str, t0: float, objective: float | None, bound: float | None) -> Plan:
-    bad = check(dates, visits, sites, rules)
+    # The level is not yet enforced by the solver (see LEVEL_ENFORCED): report it in the stats only.
+    bad = [v for v in check(dates, visits, sites, rules) if LEVEL_ENFORCED or v.code != "level"]
     if bad:  # a bug in the planner, never a user error: refuse to hand out a broken plan
         raise AssertionError("planner produced an invalid plan: " + "; ".join(v.message for v in bad))
-    summary = travel_km(dates, sites, rules)
+    summary = travel_summary(dates, sites, rules)
     moved = sum(1 for v in visits if v.pinned is None and v.current is not None and dates[v.key] != v.current)
+    load = monthly_load(dates)
+    targets = {r: monthly_targets(rules, r, sum(load[r].values())) for r in load if r in rules.windows}
     stats = PlanStats(
         km=round(summary.km, 1), travel_days=summary.travel_days,
         trips=sum(1 for t in summary.trips if not t.day_trip), day_trips=summary.day_trips,
         moved=moved, status=status, wall_s=round(time.perf_counter() - t0, 3),
         objective=objective, bound=bound,
+        travel_hours=round(summary.hours, 2), overnights=summary.overnights, co2_kg=round(summary.co2_kg, 2),
+        by_mode=summary.by_mode, monthly_load=load, monthly_targets=targets,
+        max_deviation=max_deviation(dates, rules),
     )
-    return Plan(dates=dict(sorted(dates.items())), trips=summary.trips, stats=stats)
+    return Plan(dates=dict(sorted(dates.items())), trips=summary.trips, stats=stats,
+                modes=summary.modes, nights=summary.nights)
 
 
 class _Problem:
@@ -1359,7 +1685,7 @@ def _route_order(dates: dict[tuple[int, int], date], visits: Sequence[VisitReque
 
     def week_km(ks: Iterable[tuple[int, int]], assign: Mapping[tuple[int, int], date]) -> float:
         sub = {k: assign[k] for k in ks}
-        return travel_km(sub, [by_id[k[0]] for k in sub], rules).km
+        return sum(t.km for t in _week_trips(sub, by_id, rules))
 
     for wk in sorted(weeks):
         ks = sorted(weeks[wk])
