@@ -91,8 +91,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ortools.sat.python import cp_model
-
 from . import travel as T
 from .travel import TravelSettings
 from .workdays import swedish_holidays  # noqa: F401  (the planner's API)
@@ -101,14 +99,22 @@ from .workdays import swedish_holidays  # noqa: F401  (the planner's API)
 # Weights and solver defaults (documented in the module docstring)
 # --------------------------------------------------------------------------
 
+# The objective, in minutes (see the module docstring).
+OVERNIGHT_MINUTES = 240  # a night away from home
+KM_MINUTES = 0.02  # a kilometre travelled (so km only decide between otherwise equal trips)
+MOVE_MINUTES = 720  # a visit moved off its current date
+# Earlier km-based weights, kept for callers that still pass them; the planner no longer uses them.
 MOVE_PENALTY_KM = 1000
 TRAVEL_DAY_KM = 100
 # CP-SAT deterministic time per wall second, one worker, measured on the
 # planning models of benchmarks/bench_scheduling.py (0.12-0.2 on 2 cores): the
 # budget is deterministic so that a slower machine gives the same plan, later.
 DTIME_PER_SECOND = 0.12
-# Whether plan() refuses a plan off the even pace (Rules.level); False until the solver levels.
-LEVEL_ENFORCED = False
+# Whether plan() refuses a plan off the even pace (Rules.level): the solver levels.
+LEVEL_ENFORCED = True
+STAGE_A_SHARE = 0.3  # of the deterministic budget: stage A; the rest goes to stage C
+WALL_SAFETY = 4  # wall-clock cap = 20 s + this many times the budget's usual wall time
+DIAGNOSE_DTIME = 1.5  # deterministic budget to name a contradiction
 HOME_STOCKHOLM = (59.3293, 18.0686)
 EARTH_RADIUS_KM = 6371.0088
 
@@ -258,8 +264,9 @@ class SolverSettings:
     # parallel mode is not reproducible.
     workers: int = 1
     seed: int = 20150112
-    move_penalty_km: int = MOVE_PENALTY_KM
-    travel_day_km: int = TRAVEL_DAY_KM
+    move_penalty_km: int = MOVE_PENALTY_KM  # no longer used (the objective is in minutes)
+    travel_day_km: int = TRAVEL_DAY_KM  # no longer used
+    move_minutes: int = MOVE_MINUTES
     near: int = 8  # neighbours per site when building candidate trips
     prechecks: bool = True  # False only to exercise the solver's own diagnosis
     dtime: float | None = None  # deterministic budget (CP-SAT units) for the whole plan; None: from the input
@@ -268,6 +275,12 @@ class SolverSettings:
         if self.time_limit_s is not None:
             return float(self.time_limit_s)
         return min(55.0, max(4.0, 0.08 * n_visits))
+
+    def deterministic_budget(self, n_visits: int) -> float:
+        """CP-SAT's deterministic time for the whole plan, from the input only."""
+        if self.dtime is not None:
+            return float(self.dtime)
+        return self.budget(n_visits) * DTIME_PER_SECOND
 
 
 @dataclass(frozen=True)
@@ -329,6 +342,7 @@ class PlanStats:
     monthly_load: Mapping[int, Mapping[str, int]] = field(default_factory=dict)  # round -> {"YYYY-MM": n}
     monthly_targets: Mapping[int, Mapping[str, float]] = field(default_factory=dict)  # round -> even pace
     max_deviation: float = 0.0  # largest |count - target| over rounds and months
+    dtime: float = 0.0  # CP-SAT deterministic time used (0 when no solver ran)
 
 
 @dataclass(frozen=True)
@@ -420,6 +434,7 @@ MESSAGES: dict[str, str] = {
     "rule_earliest": N_("inga besök före {earliest}"),
     "rule_gap": N_("minst {min} dagar mellan besöken i {sites}"),
     "rule_pinned": N_("de fasta besöken {visits}"),
+    "rule_level": N_("en jämn takt per månad"),
 }
 
 
@@ -830,12 +845,53 @@ def check(
     return out
 
 
-def level_breaks(planned: Sequence[tuple[VisitRequest, date]], rules: Rules) -> list[tuple[int, str, int, float]]:
-    """(round, "YYYY-MM", count, target) of each month off the even pace by more than one.
+def month_bounds(rules: Rules, round_: int, n: int, booked: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """"YYYY-MM" -> (least, most) visits of the round that month: within one of
+    ``monthly_targets`` (``level_bounds``), except where bookings leave no choice.
 
-    A month is not counted against the plan when its bookings leave no choice:
-    its booked visits alone exceed the upper bound, or none of its days is
-    still open (all before ``earliest``) and it falls short."""
+    ``booked`` counts the round's booked (pinned) visits per month. A month
+    whose bookings alone exceed the most gets exactly its bookings as most; a
+    month partly or wholly before ``earliest`` needs no more than its bookings
+    plus what its open days can still take. If that leaves the other months
+    unable to hold the round's visits (or to take few enough), their bounds are
+    widened one visit at a time, from the month with the largest target.
+    """
+    targets = monthly_targets(rules, round_, n)
+    open_days: dict[str, list[date]] = defaultdict(list)
+    for d in rules.allowed_days(round_):
+        open_days[_month_key(d)].append(d)
+    bounds: dict[str, tuple[int, int]] = {}
+    past: set[str] = set()
+    for k, days in _window_months(rules, round_):
+        lo, hi = level_bounds(targets[k])
+        b = booked.get(k, 0)
+        room = b + _capacity(open_days.get(k, []), rules)
+        if rules.earliest is not None and days and days[0] < rules.earliest:
+            past.add(k)
+            lo = min(lo, room)
+            hi = min(max(hi, b), room)
+        hi = max(hi, b)
+        bounds[k] = (min(lo, hi), hi)
+    order = sorted((k for k in bounds if k not in past), key=lambda k: (-targets[k], k))
+    while order and sum(hi for _, hi in bounds.values()) < n:
+        for k in order:
+            lo, hi = bounds[k]
+            bounds[k] = (lo, hi + 1)
+            if sum(h for _, h in bounds.values()) >= n:
+                break
+    while sum(lo for lo, _ in bounds.values()) > n and any(lo > booked.get(k, 0) for k, (lo, _) in bounds.items()):
+        for k in sorted(bounds, key=lambda k: (-targets[k], k)):
+            lo, hi = bounds[k]
+            if lo > booked.get(k, 0):
+                bounds[k] = (lo - 1, hi)
+                if sum(x for x, _ in bounds.values()) <= n:
+                    break
+    return bounds
+
+
+def level_breaks(planned: Sequence[tuple[VisitRequest, date]], rules: Rules) -> list[tuple[int, str, int, float]]:
+    """(round, "YYYY-MM", count, target) of each month outside ``month_bounds``:
+    off the even pace by more than one where the bookings left a choice."""
     out: list[tuple[int, str, int, float]] = []
     by_round: dict[int, list[tuple[VisitRequest, date]]] = defaultdict(list)
     for v, d in planned:
@@ -847,19 +903,12 @@ def level_breaks(planned: Sequence[tuple[VisitRequest, date]], rules: Rules) -> 
         targets = monthly_targets(rules, r, len(vs))
         counts = Counter(_month_key(d) for _, d in vs)
         booked = Counter(_month_key(d) for v, d in vs if v.pinned is not None and v.pinned == d)
-        closed = set()
-        if rules.earliest is not None:
-            closed = {k for k, ds in _window_months(rules, r) if not any(d >= rules.earliest for d in ds)}
+        bounds = month_bounds(rules, r, len(vs), booked)
         for k in sorted(set(targets) | set(counts)):
-            t, c = targets.get(k, 0.0), counts.get(k, 0)
-            if abs(c - t) <= 1:
-                continue
-            lo, hi = level_bounds(t)
-            if c > hi and booked[k] > hi:
-                continue
-            if c < lo and k in closed:
-                continue
-            out.append((r, k, c, t))
+            c = counts.get(k, 0)
+            lo, hi = bounds.get(k, (0, 0))
+            if not lo <= c <= hi:
+                out.append((r, k, c, targets.get(k, 0.0)))
     return out
 
 
@@ -1168,16 +1217,19 @@ def plan(
     rules: Rules,
     settings: SolverSettings = SolverSettings(),
 ) -> Plan:
-    """A calendar for ``visits`` that keeps every rule with as little travel as
-    the time budget finds; raises PlanningError (Swedish reasons) if none exists.
+    """A calendar for ``visits`` that keeps every rule, at an even pace, with as
+    little travel as the deterministic budget finds; raises PlanningError
+    (Swedish reasons) if none exists.
 
     Stages (see the module docstring): (A) choose the trips, calendar left
-    aside; (B) put them into weeks, earliest first, each in route order: the
-    plan, unless some visit has a ``current`` date or B gets stuck; then (C) the
-    full model, started from the current dates (or the earliest free days)
-    repaired to keep the rules. If C runs out of time, that repaired start is
-    the plan (status FEASIBLE).
+    aside; (B) put them into weeks, the month furthest behind its even pace
+    first, each in route order: the plan, unless some visit has a ``current``
+    date or B gets stuck; then (C) the full model, started from the current
+    dates (or a levelled greedy start) repaired to keep the rules. If C finds
+    nothing better within its budget, that repaired start is the plan (status
+    FEASIBLE) when it keeps every rule.
     """
+    cp_model = _cp()
     t0 = time.perf_counter()
     _validate_input(visits, sites, rules)
     visits = sorted(visits, key=lambda v: (v.round, v.site_id))  # input order must not matter
@@ -1196,44 +1248,46 @@ def plan(
         if issues:
             _raise(issues)
 
-    budget = settings.budget(len(visits))
+    dtime = settings.deterministic_budget(len(visits))
     prob = _Problem(visits, by_id, rules, settings)
-    chosen, status_a, objective, bound = _partition(prob, budget * 0.4)
+    chosen, status_a, objective, bound, used_a = _partition(prob, dtime * STAGE_A_SHARE)
     replanning = any(x is not None for x in prob.current)
     if not replanning:
         days = _schedule(prob, chosen)
         if days is not None:
             dates = {v.key: prob.date(days[i]) for i, v in enumerate(visits)}
             return _finish(_route_order(dates, visits, by_id, rules), visits, sites, rules,
-                           status_a, t0, objective, bound)
+                           status_a, t0, objective, bound, used_a)
 
-    # The full model, from the current dates (or, without them, the earliest free
-    # days) made to keep the rules: a complete start the solver can only improve.
+    # The full model, from the current dates (or, without them, a levelled greedy
+    # start) made to keep the rules: a complete start the solver can only improve.
     start = _repair(prob)
     prob.add_week_groups(start)
     joint = _Joint(prob, diagnose=False)
     joint.hint_days(start)
-    status, solver = joint.solve(max(1.0, budget - (time.perf_counter() - t0)))
+    status, solver = joint.solve(dtime * (1 - STAGE_A_SHARE))
+    used = used_a + _dtime_used(solver)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         dates = joint.dates(solver)
         name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
         return _finish(_route_order(dates, visits, by_id, rules), visits, sites, rules, name, t0,
-                       solver.objective_value, solver.best_objective_bound)
+                       solver.objective_value, solver.best_objective_bound, used)
     if status != cp_model.INFEASIBLE and all(x is not None for x in start):
-        # Out of time: the repaired start keeps every rule (``_finish`` checks it).
         dates = {v.key: prob.date(start[i]) for i, v in enumerate(visits)}  # type: ignore[arg-type]
-        return _finish(dates, visits, sites, rules, "FEASIBLE", t0, None, None)
+        if not check(dates, visits, sites, rules):
+            # Out of budget: the repaired start keeps every rule.
+            return _finish(dates, visits, sites, rules, "FEASIBLE", t0, None, None, used)
     issues = _diagnose(prob)
     if status == cp_model.INFEASIBLE and not issues:  # pragma: no cover - the two models disagree
         raise AssertionError("the planning model is infeasible but the rules are not")
-    # Out of time before any plan, unless the rules alone are contradictory.
-    _raise(issues or [Issue("timeout", {"seconds": round(budget)})])
+    # Out of budget before any plan, unless the rules alone are contradictory.
+    _raise(issues or [Issue("timeout", {"seconds": round(settings.budget(len(visits)))})])
     raise AssertionError("unreachable")
 
 
 def _finish(dates: dict[tuple[int, int], date], visits: Sequence[VisitRequest], sites: Sequence[Site],
-            rules: Rules, status: str, t0: float, objective: float | None, bound: float | None) -> Plan:
-    # The level is not yet enforced by the solver (see LEVEL_ENFORCED): report it in the stats only.
+            rules: Rules, status: str, t0: float, objective: float | None, bound: float | None,
+            dtime: float = 0.0) -> Plan:
     bad = [v for v in check(dates, visits, sites, rules) if LEVEL_ENFORCED or v.code != "level"]
     if bad:  # a bug in the planner, never a user error: refuse to hand out a broken plan
         raise AssertionError("planner produced an invalid plan: " + "; ".join(v.message for v in bad))
@@ -1248,14 +1302,21 @@ def _finish(dates: dict[tuple[int, int], date], visits: Sequence[VisitRequest], 
         objective=objective, bound=bound,
         travel_hours=round(summary.hours, 2), overnights=summary.overnights, co2_kg=round(summary.co2_kg, 2),
         by_mode=summary.by_mode, monthly_load=load, monthly_targets=targets,
-        max_deviation=max_deviation(dates, rules),
+        max_deviation=max_deviation(dates, rules), dtime=round(dtime, 4),
     )
     return Plan(dates=dict(sorted(dates.items())), trips=summary.trips, stats=stats,
                 modes=summary.modes, nights=summary.nights)
 
 
+def _cp():  # noqa: ANN202 - the module, imported when a plan is made (web workers stay lean)
+    from ortools.sat.python import cp_model
+
+    return cp_model
+
+
 class _Problem:
-    """What every stage shares: day offsets, possible days, far-away visits, candidate trips."""
+    """What every stage shares: day offsets, possible days, far-away visits,
+    candidate trips priced in minutes, and the monthly bounds of the even pace."""
 
     def __init__(self, visits: Sequence[VisitRequest], by_id: Mapping[int, Site], rules: Rules,
                  settings: SolverSettings):
@@ -1280,19 +1341,32 @@ class _Problem:
         self.prev = {b: a for a, b in self.gap_pairs}
         self.next = {a: b for a, b in self.gap_pairs}
 
+        # The even pace: per round and month "YYYY-MM", the target and the (least, most) visits.
+        self.targets: dict[int, dict[str, float]] = {}
+        self.bounds: dict[int, dict[str, tuple[int, int]]] = {}
+        if rules.level:
+            for r in sorted({v.round for v in visits}):
+                mine = [v for v in visits if v.round == r]
+                booked = Counter(_month_key(v.pinned) for v in mine if v.pinned is not None)
+                self.targets[r] = monthly_targets(rules, r, len(mine))
+                self.bounds[r] = month_bounds(rules, r, len(mine), booked)
+
         coords = [(by_id[v.site_id].lat, by_id[v.site_id].lon) for v in visits]
         home = [haversine_km(rules.home, c) for c in coords]
+        self.places = [by_id[v.site_id].place() for v in visits]
+        self.home_place = home_place(rules)
         self.away = [i for i in range(n) if home[i] > rules.day_trip_km]
         self.home = {i: home[i] for i in self.away}
         self.dist = {i: {j: haversine_km(coords[i], coords[j]) for j in self.away} for i in self.away}
         self.cap = min(rules.max_per_week, 5 * rules.max_per_day)
-        self.trips: dict[tuple[int, ...], int] = {}
+        self.trips: dict[tuple[int, ...], int] = {}  # candidate -> minutes
+        self.route: dict[tuple[int, ...], tuple[int, ...]] = {}  # candidate -> its best order
         for r in sorted(rules.windows):
             members = [i for i in self.away if visits[i].round == r]
             near = settings.near if self.cap <= 3 else min(settings.near, 5)
-            for key, km in sorted(_candidate_trips(members, self.dist, self.home, self.cap, near).items()):
+            for key in sorted(_candidate_trips(members, self.dist, self.home, self.cap, near)):
                 if self._fits(key):
-                    self.trips[key] = round(km)
+                    self._price(key)
 
     def off(self, d: date) -> int:
         return (d - self.base).days
@@ -1300,12 +1374,27 @@ class _Problem:
     def date(self, x: int) -> date:
         return self.base + timedelta(days=x)
 
+    def month(self, x: int) -> str:
+        return _month_key(self.date(x))
+
     def _fits(self, key: tuple[int, ...]) -> bool:
         # Booked members fix the trip's week; every other member must be able to come that week.
         weeks = {self.pinned[i] // 7 for i in key if self.pinned[i] is not None}
         if len(weeks) > 1:
             return False
         return not weeks or all(any(x // 7 in weeks for x in self.allowed[i]) for i in key)
+
+    def minutes(self, order: Sequence[int]) -> float:
+        """A trip's cost: travel minutes + OVERNIGHT_MINUTES per night away + KM_MINUTES per km."""
+        j = T.journey(self.home_place, [self.places[i] for i in order], self.rules.travel)
+        return j.hours * 60 + j.overnights * OVERNIGHT_MINUTES + j.km * KM_MINUTES
+
+    def _price(self, key: tuple[int, ...]) -> None:
+        tour = _tour(key, self.dist, self.home)[1]
+        orders = list(itertools.permutations(key)) if len(key) <= 3 else [tour, tour[::-1]]
+        cost, order = min((self.minutes(o), o) for o in orders)
+        self.trips[key] = round(cost)
+        self.route[key] = tuple(order)
 
     def add_week_groups(self, days: Sequence[int | None]) -> None:
         """The far-away visits that ``days`` put in one week become a candidate trip
@@ -1317,13 +1406,18 @@ class _Problem:
         for g in groups.values():
             key = tuple(sorted(g))
             if 1 < len(key) <= self.cap and key not in self.trips and self._fits(key):
-                self.trips[key] = round(_tour(key, self.dist, self.home)[0])
+                self._price(key)
 
     def cost(self, key: tuple[int, ...]) -> int:
-        return self.trips[key] + 2 * self.settings.travel_day_km
+        return self.trips[key]
 
 
-def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
+def _dtime_used(solver) -> float:  # noqa: ANN001
+    return float(solver.response_proto.deterministic_time)
+
+
+def _solver(settings: SolverSettings, dtime: float):  # noqa: ANN202 - a cp_model.CpSolver
+    cp_model = _cp()
     solver = cp_model.CpSolver()
     p = solver.parameters
     p.random_seed = settings.seed
@@ -1331,19 +1425,22 @@ def _solver(settings: SolverSettings, seconds: float) -> cp_model.CpSolver:
     # One worker searches sequentially, so a deterministic budget gives the same plan
     # every time; more workers need the interleaved (deterministic) parallel search.
     p.interleave_search = settings.workers > 1
-    p.max_deterministic_time = seconds * DTIME_PER_SECOND
-    p.max_time_in_seconds = seconds + 2  # safety net only; if it fires, determinism is lost
+    p.max_deterministic_time = max(0.01, dtime)
+    # Safety net only, far beyond the deterministic budget's usual wall time; if it fires
+    # (a machine many times slower), determinism is lost.
+    p.max_time_in_seconds = 20 + WALL_SAFETY * dtime / DTIME_PER_SECOND
     return solver
 
 
-def _partition(prob: _Problem, seconds: float) -> tuple[list[tuple[int, ...]], str, float | None, float | None]:
+def _partition(prob: _Problem, dtime: float) -> tuple[list[tuple[int, ...]], str, float | None, float | None, float]:
     """Stage A: the cheapest set of candidate trips covering each far-away visit once."""
     if not prob.away:
-        return [], "OPTIMAL", 0.0, 0.0
+        return [], "OPTIMAL", 0.0, 0.0, 0.0
+    cp_model = _cp()
     m = cp_model.CpModel()
     keys = sorted(prob.trips)
     use = {k: m.new_bool_var("") for k in keys}
-    covering: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    covering: dict[int, list] = defaultdict(list)
     for k in keys:
         for i in k:
             covering[i].append(use[k])
@@ -1357,27 +1454,32 @@ def _partition(prob: _Problem, seconds: float) -> tuple[list[tuple[int, ...]], s
         for k in keys:
             m.add_hint(use[k], k in hinted)
     m.minimize(sum(prob.cost(k) * use[k] for k in keys))
-    solver = _solver(prob.settings, seconds)
+    solver = _solver(prob.settings, dtime)
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        # Out of time: the savings trips (those a booking does not split) are a valid cover.
+        # Out of budget: the savings trips (those a booking does not split) are a valid cover.
         chosen = sorted(k for k in hinted if k in use)
         covered = {i for k in chosen for i in k}
-        return chosen + [(i,) for i in prob.away if i not in covered], "FEASIBLE", None, None
+        return (chosen + [(i,) for i in prob.away if i not in covered], "FEASIBLE", None, None,
+                _dtime_used(solver))
     chosen = [k for k in keys if solver.value(use[k])]
     name = "OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"
-    return chosen, name, solver.objective_value, solver.best_objective_bound
+    return chosen, name, solver.objective_value, solver.best_objective_bound, _dtime_used(solver)
 
 
 def _schedule(prob: _Problem, chosen: Sequence[tuple[int, ...]]) -> list[int] | None:
-    """Stage B: trips into weeks, round by round, earliest week first, each trip's
-    days in its route order; a trip no week can take is split into single visits.
-    None if a single visit finds no day (the full model then takes over)."""
+    """Stage B: trips into weeks, round by round, each into the month furthest
+    behind its even pace (earliest week first within it) without going over the
+    month's most, each trip's days in its route order; a trip no week can take is
+    split into single visits. None if a single visit finds no day, or a month
+    stays below its least (the full model then takes over)."""
     rules, n = prob.rules, len(prob.visits)
     day: list[int | None] = list(prob.pinned)
     per_day = Counter(x for x in day if x is not None)
     per_week = Counter(x // 7 for x in day if x is not None)
-    units = [_tour(k, prob.dist, prob.home)[1] for k in chosen]
+    per_month: Counter[tuple[int, str]] = Counter(
+        (prob.visits[i].round, prob.month(x)) for i, x in enumerate(day) if x is not None)
+    units = [prob.route[k] for k in chosen]
     units += [(i,) for i in range(n) if i not in prob.home]  # day trips
 
     def bounds(i: int) -> tuple[int, int]:
@@ -1390,23 +1492,38 @@ def _schedule(prob: _Problem, chosen: Sequence[tuple[int, ...]]) -> list[int] | 
             hi = later - rules.min_gap_days  # type: ignore[operator]
         return lo, hi
 
+    def room(r: int, k: str) -> int:
+        b = prob.bounds.get(r)
+        return 10**9 if b is None else b.get(k, (0, 0))[1] - per_month[(r, k)]
+
     def place(unit: Sequence[int], week: int, ordered: bool) -> dict[int, int] | None:
         placed: dict[int, int] = {}
         used: Counter[int] = Counter()
+        months: Counter[tuple[int, str]] = Counter()
         prev = -1
         for i in unit:
             if day[i] is not None:
                 continue
             lo, hi = bounds(i)
+            r = prob.visits[i].round
             for x in prob.allowed[i]:
                 if x // 7 == week and lo <= x <= hi and (not ordered or x >= prev) \
-                        and per_day[x] + used[x] < rules.max_per_day:
+                        and per_day[x] + used[x] < rules.max_per_day \
+                        and room(r, prob.month(x)) - months[(r, prob.month(x))] > 0:
                     placed[i], prev = x, x
                     used[x] += 1
+                    months[(r, prob.month(x))] += 1
                     break
             else:
                 return None
         return placed
+
+    def behind(r: int, w: int, free: Sequence[int]) -> tuple[float, int]:
+        """How far the month of the unit's first possible day in week w is ahead of its pace."""
+        x = min(x for i in free for x in prob.allowed[i] if x // 7 == w)
+        k = prob.month(x)
+        target = prob.targets.get(r, {}).get(k)
+        return (0.0 if target is None else per_month[(r, k)] - target, w)
 
     def order(u: Sequence[int]) -> tuple[int, int, int, int]:
         v = prob.visits[u[0]]
@@ -1418,8 +1535,11 @@ def _schedule(prob: _Problem, chosen: Sequence[tuple[int, ...]]) -> list[int] | 
         free = [i for i in unit if day[i] is None]
         if not free:
             continue
+        r = prob.visits[free[0]].round
         fixed = sorted({day[i] // 7 for i in unit if day[i] is not None})  # type: ignore[operator]
         weeks = fixed or sorted({x // 7 for i in free for x in prob.allowed[i]})
+        if not fixed and prob.bounds:
+            weeks.sort(key=lambda w: behind(r, w, free))
         for w in weeks:
             if per_week[w] + len(free) > rules.max_per_week:
                 continue
@@ -1429,24 +1549,30 @@ def _schedule(prob: _Problem, chosen: Sequence[tuple[int, ...]]) -> list[int] | 
                     day[i] = x
                     per_day[x] += 1
                     per_week[w] += 1
+                    per_month[(prob.visits[i].round, prob.month(x))] += 1
                 break
         else:
             if len(free) == 1:
                 return None
             queue[:0] = [(i,) for i in free]  # no week takes the whole trip: its visits go one by one
+    for r, months in prob.bounds.items():
+        if any(per_month[(r, k)] < lo for k, (lo, _) in months.items()):
+            return None
     return day if all(x is not None for x in day) else None  # type: ignore[return-value]
 
 
 class _Joint:
-    """Stage C, the full CP-SAT model: a day per visit, the rules, candidate trips
-    sharing a week, and the moves. ``diagnose`` builds the feasibility-only
-    variant whose rule groups hang on assumption literals, to name a contradiction."""
+    """Stage C, the full CP-SAT model: a day per visit, the rules, the monthly
+    bounds of the even pace, candidate trips sharing a week, and the moves.
+    ``diagnose`` builds the feasibility-only variant whose rule groups hang on
+    assumption literals, to name a contradiction."""
 
     def __init__(self, prob: _Problem, diagnose: bool):
+        cp_model = self.cp = _cp()
         self.prob = prob
         rules, visits = prob.rules, prob.visits
         self.m = m = cp_model.CpModel()
-        self.groups: list[tuple[cp_model.IntVar, Issue]] = []
+        self.groups: list = []  # (literal, Issue)
         n = len(visits)
         label = {i: prob.by_id[v.site_id].label for i, v in enumerate(visits)}
         if diagnose:
@@ -1461,8 +1587,8 @@ class _Joint:
                           for r, (s, e) in rules.windows.items()}
             lit_early = (self._group(Issue("rule_earliest", {"earliest": rules.earliest.isoformat()}))
                          if rules.earliest else None)
-        self.day: list[cp_model.IntVar] = []
-        self.week: list[cp_model.IntVar] = []
+        self.day: list = []
+        self.week: list = []
         for i, v in enumerate(visits):
             dom = sorted(set(span) | set(prob.allowed[i])) if diagnose else prob.allowed[i]
             day = m.new_int_var_from_domain(cp_model.Domain.from_values(dom), f"day{i}")
@@ -1490,8 +1616,13 @@ class _Joint:
             m.add_cumulative([self._interval(self.day[i], lit_day) for i in range(n)], [1] * n, rules.max_per_day)
         m.add_cumulative([self._interval(self.week[i], lit_week) for i in range(n)], [1] * n, rules.max_per_week)
 
+        # The even pace: each round's visits per month within its bounds.
+        if prob.bounds:
+            lit_level = self._group(Issue("rule_level", {})) if diagnose else None
+            self._level(lit_level)
+
         # Gap between a site's consecutive rounds.
-        lit_gap: dict[int, cp_model.IntVar] = {}
+        lit_gap: dict[int, object] = {}
         for a, b in prob.gap_pairs:
             c = m.add(self.day[b] - self.day[a] >= rules.min_gap_days)
             if diagnose:
@@ -1504,7 +1635,7 @@ class _Joint:
 
         # Every far-away visit on exactly one chosen trip; a trip's visits share a week.
         self.use = {k: m.new_bool_var("") for k in sorted(prob.trips)}
-        covering: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        covering: dict[int, list] = defaultdict(list)
         for k, u in self.use.items():
             for i in k:
                 covering[i].append(u)
@@ -1513,9 +1644,9 @@ class _Joint:
         for i in prob.away:
             m.add_exactly_one(covering[i])
 
-        # Moving a visit off its current date costs move_penalty_km.
-        moves: list[cp_model.LinearExprT] = []
-        self.same: dict[int, cp_model.IntVar] = {}
+        # Moving a visit off its current date costs move_minutes.
+        moves: list = []
+        self.same: dict[int, object] = {}
         for i in range(n):
             cur = prob.current[i]
             if cur is None:
@@ -1528,14 +1659,42 @@ class _Joint:
             else:
                 moves.append(1)  # its date is no longer possible: it must move
         m.minimize(sum(prob.cost(k) * u for k, u in self.use.items())
-                   + prob.settings.move_penalty_km * sum(moves))
+                   + prob.settings.move_minutes * sum(moves))
 
-    def _group(self, issue: Issue) -> cp_model.IntVar:
+    def _level(self, lit) -> None:  # noqa: ANN001
+        """lo <= visits of round r in month k <= hi: one literal per visit and month it may fall in."""
+        prob, m = self.prob, self.m
+        in_month: dict[tuple[int, str], list] = defaultdict(list)
+        for i, v in enumerate(prob.visits):
+            if v.round not in prob.bounds:
+                continue
+            by_month: dict[str, list[int]] = defaultdict(list)
+            for x in prob.allowed[i]:
+                by_month[prob.month(x)].append(x)
+            if len(by_month) == 1:
+                (k,) = by_month
+                in_month[(v.round, k)].append(1)
+                continue
+            lits = []
+            for k, xs in sorted(by_month.items()):
+                b = m.new_bool_var("")
+                m.add_linear_constraint(self.day[i], min(xs), max(xs)).only_enforce_if(b)
+                lits.append(b)
+                in_month[(v.round, k)].append(b)
+            m.add_exactly_one(lits)
+        for r, months in sorted(prob.bounds.items()):
+            for k, (lo, hi) in sorted(months.items()):
+                terms = in_month.get((r, k), [])
+                c = m.add_linear_constraint(sum(terms) if terms else 0, lo, hi)
+                if lit is not None:
+                    c.only_enforce_if(lit)
+
+    def _group(self, issue: Issue):  # noqa: ANN202
         lit = self.m.new_bool_var(issue.code)
         self.groups.append((lit, issue))
         return lit
 
-    def _interval(self, start: cp_model.IntVar, lit: cp_model.IntVar | None) -> cp_model.IntervalVar:
+    def _interval(self, start, lit):  # noqa: ANN001, ANN202
         if lit is None:
             return self.m.new_fixed_size_interval_var(start, 1, "")
         return self.m.new_optional_fixed_size_interval_var(start, 1, lit, "")
@@ -1564,20 +1723,21 @@ class _Joint:
             chosen |= {key} if key in self.use else {(i,) for i in key}
         self.hint_trips(chosen)
 
-    def solve(self, seconds: float) -> tuple[int, cp_model.CpSolver]:
-        solver = _solver(self.prob.settings, seconds)
+    def solve(self, dtime: float):  # noqa: ANN201 - (status, cp_model.CpSolver)
+        solver = _solver(self.prob.settings, dtime)
         return solver.solve(self.m), solver
 
-    def solve_assuming(self, groups: Sequence[tuple[cp_model.IntVar, Issue]], seconds: float) -> tuple[int, cp_model.CpSolver]:
-        solver = cp_model.CpSolver()
+    def solve_assuming(self, groups: Sequence[tuple[object, Issue]], dtime: float):  # noqa: ANN201
+        solver = self.cp.CpSolver()
         solver.parameters.random_seed = self.prob.settings.seed
         solver.parameters.num_workers = 1  # the core comes from the sequential search
-        solver.parameters.max_time_in_seconds = seconds
+        solver.parameters.max_deterministic_time = dtime
+        solver.parameters.max_time_in_seconds = 20 + WALL_SAFETY * dtime / DTIME_PER_SECOND
         self.m.clear_assumptions()
         self.m.add_assumptions([lit for lit, _ in groups])
         return solver.solve(self.m), solver
 
-    def dates(self, solver: cp_model.CpSolver) -> dict[tuple[int, int], date]:
+    def dates(self, solver) -> dict[tuple[int, int], date]:  # noqa: ANN001
         return {v.key: self.prob.date(solver.value(self.day[i])) for i, v in enumerate(self.prob.visits)}
 
 
@@ -1585,15 +1745,20 @@ def _repair(prob: _Problem) -> list[int | None]:
     """The current dates made to keep the rules again with few changes: keep
     booked dates, then current ones in date order while they fit; put each
     visit left over on the possible day nearest its current date (without one,
-    the earliest free day: then this is the greedy plan). May leave a visit
+    a day in the month furthest behind its even pace, earliest first: then this
+    is a levelled greedy plan). Never over a month's most. May leave a visit
     without a day (None) when the greedy choice runs into a dead end."""
     rules, n = prob.rules, len(prob.visits)
     day: list[int | None] = [None] * n
     per_day: Counter[int] = Counter()
     per_week: Counter[int] = Counter()
+    per_month: Counter[tuple[int, str]] = Counter()
 
     def fits(i: int, x: int) -> bool:
         if per_day[x] >= rules.max_per_day or per_week[x // 7] >= rules.max_per_week:
+            return False
+        r = prob.visits[i].round
+        if r in prob.bounds and per_month[(r, prob.month(x))] >= prob.bounds[r].get(prob.month(x), (0, 0))[1]:
             return False
         a, b = prob.prev.get(i), prob.next.get(i)
         lo = day[a] + rules.min_gap_days if a is not None and day[a] is not None else -(10**9)  # type: ignore[operator]
@@ -1608,6 +1773,12 @@ def _repair(prob: _Problem) -> list[int | None]:
         day[i] = x
         per_day[x] += 1
         per_week[x // 7] += 1
+        per_month[(prob.visits[i].round, prob.month(x))] += 1
+
+    def behind(i: int, x: int) -> tuple[float, int]:
+        r, k = prob.visits[i].round, prob.month(x)
+        target = prob.targets.get(r, {}).get(k)
+        return (0.0 if target is None else per_month[(r, k)] - target, x)
 
     for i in range(n):
         if prob.pinned[i] is not None:
@@ -1618,8 +1789,12 @@ def _repair(prob: _Problem) -> list[int | None]:
             put(i, x)
     for i in range(n):
         if day[i] is None:
-            target = prob.current[i] if prob.current[i] is not None else prob.allowed[i][0]
-            for x in sorted(prob.allowed[i], key=lambda x: (abs(x - target), x)):
+            if prob.current[i] is not None:
+                target = prob.current[i]
+                days = sorted(prob.allowed[i], key=lambda x: (abs(x - target), x))  # type: ignore[operator]
+            else:
+                days = sorted(prob.allowed[i], key=lambda x: behind(i, x))
+            for x in days:
                 if fits(i, x):
                     put(i, x)
                     break
@@ -1631,15 +1806,16 @@ def _diagnose(prob: _Problem) -> list[Issue]:
     under assumptions, then shrunk by dropping one group at a time while the
     rest stays contradictory. Empty if the rules can all hold."""
     model = _Joint(prob, diagnose=True)
-    status, solver = model.solve_assuming(model.groups, 10.0)
-    if status != cp_model.INFEASIBLE:
+    infeasible = model.cp.INFEASIBLE
+    status, solver = model.solve_assuming(model.groups, DIAGNOSE_DTIME)
+    if status != infeasible:
         return []
     by_index = {lit.index: (lit, issue) for lit, issue in model.groups}
     core = [by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index]
     keep = core or list(model.groups)
     for item in list(keep)[:40]:  # bounded effort
         trial = [g for g in keep if g is not item]
-        if trial and model.solve_assuming(trial, 2.0)[0] == cp_model.INFEASIBLE:
+        if trial and model.solve_assuming(trial, DIAGNOSE_DTIME / 5)[0] == infeasible:
             keep = trial
     parts = [i for _, i in keep if i.code not in ("rule_gap", "rule_pinned")]
     gaps = [str(i.params["sites"]) for _, i in keep if i.code == "rule_gap"]
@@ -1690,6 +1866,8 @@ def _route_order(dates: dict[tuple[int, int], date], visits: Sequence[VisitReque
     for wk in sorted(weeks):
         ks = sorted(weeks[wk])
         free = [k for k in ks if req[k].pinned is None and (req[k].current is None or req[k].current != dates[k])]
+        if len({k[1] for k in free}) > 1:
+            continue  # swapping dates across rounds could change a round's months
         if not 2 <= len(free) <= 6:  # 6! orders at most
             continue
         best_km, best = week_km(ks, dates), dates
