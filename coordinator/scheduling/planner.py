@@ -1047,6 +1047,18 @@ def precheck(visits: Sequence[VisitRequest], sites: Sequence[Site], rules: Rules
                 issues.append(Issue("capacity_total", {"count": len(visits), "capacity": _capacity(days, rules),
                                                        "start": min(days).isoformat(), "end": max(days).isoformat(),
                                                        **limits}))
+    # The even pace: each month must have room for its least number of visits.
+    if not issues and rules.level:
+        for r in rounds:
+            mine = [v for v in visits if v.round == r]
+            booked = Counter(_month_key(v.pinned) for v in mine if v.pinned is not None)
+            days_of: dict[str, set[date]] = defaultdict(set)
+            for d in set(allowed[r]) | pins[r]:
+                days_of[_month_key(d)].add(d)
+            for k, (lo, _hi) in month_bounds(rules, r, len(mine), booked).items():
+                room = _capacity(days_of.get(k, set()), rules)
+                if lo > room:
+                    issues.append(Issue("level_capacity", {"round": r, "month": k, "need": lo, "capacity": room}))
     return issues
 
 
@@ -1745,20 +1757,42 @@ def _repair(prob: _Problem) -> list[int | None]:
     """The current dates made to keep the rules again with few changes: keep
     booked dates, then current ones in date order while they fit; put each
     visit left over on the possible day nearest its current date (without one,
-    a day in the month furthest behind its even pace, earliest first: then this
-    is a levelled greedy plan). Never over a month's most. May leave a visit
-    without a day (None) when the greedy choice runs into a dead end."""
+    the earliest), months below their least first. Never over a month's most;
+    if the current dates are far off the even pace (so that keeping them up to
+    each month's most would leave too few visits for the months below their
+    least), they are kept only up to each month's rounded target. May leave a
+    visit without a day (None) when the greedy choice runs into a dead end."""
+    start = _repair_with(prob, quota=False)
+    if prob.bounds and not _level_ok(prob, start):
+        start = _repair_with(prob, quota=True)
+    return start
+
+
+def _level_ok(prob: _Problem, day: Sequence[int | None]) -> bool:
+    per_month = Counter((prob.visits[i].round, prob.month(x)) for i, x in enumerate(day) if x is not None)
+    return all(lo <= per_month[(r, k)] <= hi for r, months in prob.bounds.items() for k, (lo, hi) in months.items())
+
+
+def _repair_with(prob: _Problem, quota: bool) -> list[int | None]:
     rules, n = prob.rules, len(prob.visits)
     day: list[int | None] = [None] * n
     per_day: Counter[int] = Counter()
     per_week: Counter[int] = Counter()
     per_month: Counter[tuple[int, str]] = Counter()
 
-    def fits(i: int, x: int) -> bool:
+    def limits(r: int, k: str) -> tuple[int, int, int]:
+        """(least, rounded target, most) of round r's visits in month k."""
+        if r not in prob.bounds:
+            return 0, 10**9, 10**9
+        lo, hi = prob.bounds[r].get(k, (0, 0))
+        return lo, min(hi, max(lo, round(prob.targets[r].get(k, 0.0)))), hi
+
+    def fits(i: int, x: int, keeping: bool = False) -> bool:
         if per_day[x] >= rules.max_per_day or per_week[x // 7] >= rules.max_per_week:
             return False
-        r = prob.visits[i].round
-        if r in prob.bounds and per_month[(r, prob.month(x))] >= prob.bounds[r].get(prob.month(x), (0, 0))[1]:
+        r, k = prob.visits[i].round, prob.month(x)
+        _lo, q, hi = limits(r, k)
+        if per_month[(r, k)] >= (q if keeping and quota else hi):
             return False
         a, b = prob.prev.get(i), prob.next.get(i)
         lo = day[a] + rules.min_gap_days if a is not None and day[a] is not None else -(10**9)  # type: ignore[operator]
@@ -1775,26 +1809,24 @@ def _repair(prob: _Problem) -> list[int | None]:
         per_week[x // 7] += 1
         per_month[(prob.visits[i].round, prob.month(x))] += 1
 
-    def behind(i: int, x: int) -> tuple[float, int]:
+    def need(i: int, x: int) -> int:
+        """0: the month is below its least, 1: below its rounded target, 2: otherwise."""
         r, k = prob.visits[i].round, prob.month(x)
-        target = prob.targets.get(r, {}).get(k)
-        return (0.0 if target is None else per_month[(r, k)] - target, x)
+        lo, q, _hi = limits(r, k)
+        c = per_month[(r, k)]
+        return 0 if c < lo else 1 if c < q else 2
 
     for i in range(n):
         if prob.pinned[i] is not None:
             put(i, prob.pinned[i])  # type: ignore[arg-type]
     order = sorted((x, i) for i, x in enumerate(prob.current) if x is not None)
     for x, i in order:
-        if x in set(prob.allowed[i]) and fits(i, x):
+        if x in set(prob.allowed[i]) and fits(i, x, keeping=True):
             put(i, x)
     for i in range(n):
         if day[i] is None:
-            if prob.current[i] is not None:
-                target = prob.current[i]
-                days = sorted(prob.allowed[i], key=lambda x: (abs(x - target), x))  # type: ignore[operator]
-            else:
-                days = sorted(prob.allowed[i], key=lambda x: behind(i, x))
-            for x in days:
+            target = prob.current[i] if prob.current[i] is not None else prob.allowed[i][0]
+            for x in sorted(prob.allowed[i], key=lambda x: (need(i, x), abs(x - target), x)):  # type: ignore[operator]
                 if fits(i, x):
                     put(i, x)
                     break
