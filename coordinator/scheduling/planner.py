@@ -1,16 +1,37 @@
 """When each visit happens: a calendar of the two visit rounds that keeps every
-rule and keeps the office's travelling short.
+rule, spreads each round evenly over its months, and keeps the office's
+travelling short.
 
 Plain words
 -----------
 *The rules* (``Rules``; every one is data, the 2014-2017 assignment is only the
 default): each round has a window of dates; visits fall on working days, that
-is Monday to Friday, not a Swedish public holiday and not inside a blackout
-period (July, Christmas); at most ``max_per_day`` visits a day and
-``max_per_week`` an ISO week (the office is a handful of people); a site's
-second visit comes at least ``min_gap_days`` after its first; a visit that is
-already booked (``VisitRequest.pinned``) keeps its date; no visit is put
-before ``earliest`` (today, when re-planning).
+is Monday to Friday, not a Swedish public holiday, not inside a blackout
+period (July, Christmas) and not in the week before a report is due (the
+seven days before each of ``report_dues``, while ``free_week_before_report``
+is on); at most ``max_per_day`` visits a day and ``max_per_week`` an ISO week
+(the office is a handful of people); a site's second visit comes at least
+``min_gap_days`` after its first; a visit that is already booked
+(``VisitRequest.pinned``) keeps its date; no visit is put before ``earliest``
+(today, when re-planning).
+
+*The windows* come from the assignment's phases (``phase_windows``): round 1
+from the day the sample was adopted plus the time it takes to send the
+invitations (``lead_days``, four weeks by default) to the end of phase 2;
+round 2 is phase 4. The office can still edit them. ``report_dues`` gives the
+regular reports' due dates with the same arithmetic as the reports' rhythm.
+
+*An even pace* (``level``, on by default). Each round's visits are spread
+over the months of its window in proportion to the working days of each
+month (``monthly_targets``): a month with 20 possible days gets twice the
+visits of a month with 10, a blackout month none. The office can weigh a
+month (``pace``: 0.5 makes it half as busy, the other months take the rest).
+Every month must stay within one visit of its target (``level_bounds``: at
+least the target minus one, rounded up, at most the target plus one, rounded
+down). Only within that does the planner look for short travel. Bookings win
+over the pace: if booked visits already put a month over its most, or a
+month lies partly in the past, its bounds are widened and the plan reports
+the largest deviation (``max_deviation``) instead of refusing.
 
 *Public holidays* come from the ``holidays`` package (Sweden, Swedish names,
 Sundays left out). It lists Midsummer Eve, Christmas Eve and New Year's Eve
@@ -21,63 +42,77 @@ added here by hand as well, in case a later version of the package drops them.
 *Trips.* The office works from Stockholm (``Rules.home``). A site within
 ``day_trip_km`` of home is a *day trip*: out and back on the visit day. The
 other visits of one ISO week form one *trip*: home -> the sites in date order
--> home. Its length is the sum of great-circle (haversine) distances between
-the kommun centroids. A trip costs two *travel days* (one journey out, one
-back); a day trip costs none beyond the visit day. ``travel_km`` evaluates any
-plan this way, the planner's own and the greedy baseline alike.
+-> home. How each trip is travelled (car, train, air or ferry, the hours, the
+nights away and the CO2) comes from the travel model (``travel.journey``, its
+settings in ``Rules.travel``): Gotland is reached by ferry or air, the far
+north by air, most of the country by train. ``travel_summary`` evaluates any
+plan this way, the planner's own and the greedy baseline alike, and says for
+each visit how the site is reached and whether the team sleeps away the night
+before or after (what staffing needs). ``km`` stays the great-circle length
+of the routes between the kommun centroids.
+
+*What counts as short travel* (the objective, in minutes):
+
+    for each chosen trip: its travel hours x 60
+                          + OVERNIGHT_MINUTES (240, four hours) per night away
+                          + KM_MINUTES (0.02) per km travelled
+    + MOVE_MINUTES (720, twelve hours) per visit moved off its ``current`` date.
+
+So time on the road comes first, a night away weighs like four hours of
+travel, kilometres only decide between otherwise equal trips, and a date
+staff have already seen is only moved if that saves more than twelve hours
+of travel. A candidate trip is priced as if its visits fell on consecutive
+days, in its best order.
 
 *How the plan is found* (``plan``). Candidate trips are groups of up to
 ``max_per_week`` far-away visits of one round that lie close together: each
 visit alone (so any plan that keeps the rules can be expressed), with its
 nearest neighbours in pairs and triples, grown groups, and the trips of
-Clarke & Wright's savings heuristic; each has the length of its best route.
-The objective, in km-equivalents:
-
-    sum of the chosen trips' km
-    + TRAVEL_DAY_KM per travel day (2 per chosen trip)
-    + MOVE_PENALTY_KM per visit moved off its ``current`` date.
-
-So a date that staff have already seen is only moved if that saves more than
-MOVE_PENALTY_KM (1 000 km, about a return journey Stockholm - Umeå); a travel
-day is worth 100 km. Three stages, all CP-SAT:
+Clarke & Wright's savings heuristic. Three stages, all CP-SAT but B:
 
 A. choose the trips: a set partition of the far-away visits over the
    candidates, the calendar left aside (its LP bound is tight, so it is
    usually solved to proven optimality in well under a second);
-B. put the chosen trips into ISO weeks, round by round, earliest week first,
-   each trip's days in its route order, keeping every rule; if that works and
-   no visit has a ``current`` date, this is the plan;
-C. otherwise the full model: a working day per visit, all the rules as
-   constraints, each far-away visit on exactly one chosen candidate whose
-   visits share an ISO week, and the moves. It starts from the current dates
-   (repaired where they now break a rule) or from A's trips.
+B. put the chosen trips into ISO weeks, round by round, each into the month
+   furthest behind its even pace (earliest week first within it) and never
+   over a month's most, each trip's days in its route order, keeping every
+   rule; if every month then has at least its least and no visit has a
+   ``current`` date, this is the plan;
+C. otherwise the full model: a working day per visit, all the rules and the
+   monthly bounds as constraints, each far-away visit on exactly one chosen
+   candidate whose visits share an ISO week, and the moves. It starts from
+   the current dates (repaired where they now break a rule or the pace) or
+   from a levelled greedy start.
 
-Two chosen trips in the same week are merged by the trip definition, which is
-never longer than the two apart once the week's dates are in route order, so
-the model's km is an upper bound of the plan's. After the solve the dates
-within each week are put in route order (only where that moves no visit off a
-``current`` date and keeps every rule). Every plan is checked by ``check``
-before it is returned; "OPTIMAL" means optimal over the candidate trips.
+After the solve the dates within each week are put in route order (only
+where that moves no visit off a ``current`` date and keeps every rule). Every
+plan is checked by ``check`` before it is returned; "OPTIMAL" means optimal
+over the candidate trips.
 
 *Re-planning.* If every visit already has a date (``current`` or ``pinned``),
 no booking differs from its current date and together the dates keep every
 rule, they are returned unchanged. To optimise from scratch, leave
 ``current`` empty.
 
-*Reproducible.* Same input, same plan: CP-SAT runs one worker (a sequential,
-deterministic search) with a fixed seed and a *deterministic* time budget
-(``DTIME_PER_SECOND`` converts the seconds asked for); a wall-clock cap is a
-safety net only (if it fires, on a much slower machine, the plan may differ).
-With ``workers > 1`` the interleaved parallel search keeps this property but
-was 5-15x slower here.
+*Reproducible.* Same input, same plan, on an idle machine or a loaded one:
+CP-SAT runs one worker (a sequential, deterministic search) with a fixed seed
+and a *deterministic* budget for every stage, computed from the input alone
+(``SolverSettings.dtime``, or the seconds of ``budget`` times
+``DTIME_PER_SECOND``; stage A gets ``STAGE_A_SHARE`` of it, stage C the
+rest). No stage gets "whatever time is left". A wall-clock cap remains as a
+safety net only, many times the budget's usual wall time (if it ever fires,
+on a far slower machine, the plan may differ). With ``workers > 1`` the
+interleaved parallel search keeps this property but was 5-15x slower here.
 
 *When no plan exists* the reason is named in Swedish (``PlanningError``):
 cheap counting checks first (fixed dates on days off or outside the window,
-too few possible visit days in a window, a gap that cannot be kept), then, if
-CP-SAT still proves the rules contradictory, the smallest group of rules it
-can find that cannot hold together (CP-SAT assumptions).
+too few possible visit days in a window, a gap that cannot be kept, a month
+without room for its least number of visits), then, if CP-SAT still proves
+the rules contradictory, the smallest group of rules it can find that cannot
+hold together (CP-SAT assumptions).
 
-Pure Python + OR-Tools + holidays: no Flask or database here.
+Pure Python + OR-Tools + holidays: no Flask or database here. OR-Tools is
+imported only when a plan is made, so importing this module stays light.
 """
 
 from __future__ import annotations
@@ -1567,10 +1602,54 @@ def _schedule(prob: _Problem, chosen: Sequence[tuple[int, ...]]) -> list[int] | 
             if len(free) == 1:
                 return None
             queue[:0] = [(i,) for i in free]  # no week takes the whole trip: its visits go one by one
-    for r, months in prob.bounds.items():
-        if any(per_month[(r, k)] < lo for k, (lo, _) in months.items()):
+    if any(x is None for x in day):
+        return None
+    return _fill_short_months(prob, day)  # type: ignore[arg-type]
+
+
+def _fill_short_months(prob: _Problem, day: list[int]) -> list[int] | None:
+    """Stage B's last step: a month left below its least takes visits from months
+    above theirs, one at a time: day trips first (moving them costs no travel),
+    then far-away visits, from the nearest months, each onto a free day that
+    keeps every rule. None if some month stays short."""
+    rules = prob.rules
+    per_day = Counter(day)
+    per_week = Counter(x // 7 for x in day)
+    per_month: Counter[tuple[int, str]] = Counter((prob.visits[i].round, prob.month(x)) for i, x in enumerate(day))
+    months = {r: sorted(m) for r, m in prob.bounds.items()}
+
+    def gap_ok(i: int, x: int) -> bool:
+        a, b = prob.prev.get(i), prob.next.get(i)
+        return (a is None or x - day[a] >= rules.min_gap_days) and (b is None or day[b] - x >= rules.min_gap_days)
+
+    for _ in range(len(day)):
+        short = [(r, k) for r, ms in sorted(prob.bounds.items()) for k, (lo, _) in sorted(ms.items())
+                 if per_month[(r, k)] < lo]
+        if not short:
+            return day
+        r, k = short[0]
+        pos = months[r].index(k)
+        donors = [i for i, v in enumerate(prob.visits)
+                  if v.round == r and prob.pinned[i] is None
+                  and per_month[(r, prob.month(day[i]))] > prob.bounds[r][prob.month(day[i])][0]]
+        donors.sort(key=lambda i: (i in prob.home, abs(months[r].index(prob.month(day[i])) - pos), i))
+        for i in donors:
+            old = day[i]
+            free = [x for x in prob.allowed[i] if prob.month(x) == k and per_day[x] < rules.max_per_day
+                    and per_week[x // 7] + (0 if x // 7 == old // 7 else 1) <= rules.max_per_week and gap_ok(i, x)]
+            if free:
+                x = free[0]
+                per_day[old] -= 1
+                per_week[old // 7] -= 1
+                per_month[(r, prob.month(old))] -= 1
+                day[i] = x
+                per_day[x] += 1
+                per_week[x // 7] += 1
+                per_month[(r, k)] += 1
+                break
+        else:
             return None
-    return day if all(x is not None for x in day) else None  # type: ignore[return-value]
+    return None
 
 
 class _Joint:
