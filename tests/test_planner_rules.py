@@ -227,6 +227,22 @@ def test_bookings_that_break_the_pace_are_kept_and_reported():
     assert P.check(plan.dates, visits, sites, rules) == []
 
 
+def test_a_round_booked_off_the_pace_does_not_block_the_other():
+    """Round 2 booked on the greedy (unlevelled) days: round 1 is still planned at an even pace."""
+    sites = SITE_SETS["50 with Gotland"]()
+    rules = rules_2014_2017()
+    visits = [P.VisitRequest(s.id, r) for r in (1, 2) for s in sites]
+    greedy = P.greedy_baseline(visits, sites, rules)
+    booked = [dataclasses.replace(v, pinned=greedy[v.key]) if v.round == 2 else v for v in visits]
+    plan = P.plan(booked, sites, rules)
+    assert all(plan.dates[v.key] == greedy[v.key] for v in booked if v.round == 2)
+    assert P.check(plan.dates, booked, sites, rules) == []
+    mine = Counter((d.year, d.month) for (_s, r), d in plan.dates.items() if r == 1)
+    for month, t in targets(1, len(sites)).items():
+        assert abs(mine[month] - t) <= 1 + 1e-9
+    assert plan.stats.max_deviation > 1  # round 2's bookings
+
+
 def test_travel_summary_modes_and_nights():
     rules = rules_2014_2017()
     gotland = P.Site(980, "Gotland", 57.47, 18.49, "0980")

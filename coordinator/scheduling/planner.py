@@ -888,8 +888,9 @@ def month_bounds(rules: Rules, round_: int, n: int, booked: Mapping[str, int]) -
     whose bookings alone exceed the most gets exactly its bookings as most; a
     month partly or wholly before ``earliest`` needs no more than its bookings
     plus what its open days can still take. If that leaves the other months
-    unable to hold the round's visits (or to take few enough), their bounds are
-    widened one visit at a time, from the month with the largest target.
+    unable to hold the round's visits, or the visits not booked too few to bring
+    every month up to its least, bounds are widened one visit at a time, from
+    the month with the largest target.
     """
     targets = monthly_targets(rules, round_, n)
     open_days: dict[str, list[date]] = defaultdict(list)
@@ -914,12 +915,18 @@ def month_bounds(rules: Rules, round_: int, n: int, booked: Mapping[str, int]) -
             bounds[k] = (lo, hi + 1)
             if sum(h for _, h in bounds.values()) >= n:
                 break
-    while sum(lo for lo, _ in bounds.values()) > n and any(lo > booked.get(k, 0) for k, (lo, _) in bounds.items()):
+    # The free visits must be able to bring every month up to its least.
+    free = n - sum(booked.values())
+
+    def wanted() -> int:
+        return sum(max(0, lo - booked.get(k, 0)) for k, (lo, _) in bounds.items())
+
+    while wanted() > free:
         for k in sorted(bounds, key=lambda k: (-targets[k], k)):
             lo, hi = bounds[k]
             if lo > booked.get(k, 0):
                 bounds[k] = (lo - 1, hi)
-                if sum(x for x, _ in bounds.values()) <= n:
+                if wanted() <= free:
                     break
     return bounds
 
