@@ -312,3 +312,12 @@ def test_plan_levels_every_round_by_month():
     for (_s, r), d in plan.dates.items():
         per_round[r][f"{d.year:04d}-{d.month:02d}"] += 1
     assert {r: dict(c) for r, c in per_round.items()} == {r: dict(m) for r, m in plan.stats.monthly_load.items()}
+
+
+def test_extreme_dates_give_a_clear_answer():
+    phases = {n: (s, e) for n, _name, s, e, _d in PHASES}
+    with pytest.raises(ValueError, match="Omgång 1 skulle börja"):
+        P.phase_windows(phases, date(9999, 12, 30), 28)
+    assert P.report_dues(date(9999, 1, 1), 3, 14, date(9999, 1, 1), date.max)[-1] == date(9999, 10, 14)
+    far = P.Rules(windows={1: (date(9999, 11, 1), date.max)})
+    assert sum(P.monthly_targets(far, 1, 3).values()) == pytest.approx(3)

@@ -690,11 +690,6 @@ travel_km = travel_summary  # the earlier name
 # --------------------------------------------------------------------------
 
 
-def _month_end(d: date) -> date:
-    nxt = date(d.year + 1, 1, 1) if d.month == 12 else date(d.year, d.month + 1, 1)
-    return nxt - timedelta(days=1)
-
-
 def _add_months(d: date, months: int) -> date:
     """The first of the month ``months`` after d's month."""
     k = d.year * 12 + d.month - 1 + months
@@ -712,8 +707,11 @@ def phase_windows(phases: Mapping[int, tuple[date, date]], adopted: date | None,
     for number in (1, 2, 4) if adopted is None else (2, 4):
         if number not in phases:
             raise ValueError(describe(Issue("no_phase", {"phase": number})))
-    start = (adopted if adopted is not None else phases[1][0]) + timedelta(days=lead_days)
     end = phases[2][1]
+    try:
+        start = (adopted if adopted is not None else phases[1][0]) + timedelta(days=lead_days)
+    except OverflowError:
+        start = date.max
     if start > end:
         raise ValueError(describe(Issue("bad_phases", {"start": start.isoformat(), "end": end.isoformat()})))
     return {1: (start, end), 2: (phases[4][0], phases[4][1])}
@@ -731,10 +729,14 @@ def report_dues(report_start: date, interval_months: int, due_days: int, start: 
     p = _add_months(anchor, months * (offset // months))
     out: list[date] = []
     while p <= end:
-        last = _add_months(p, months) - timedelta(days=1)
-        if last >= start:
-            out.append(last + timedelta(days=max(0, due_days)))
-        p = _add_months(p, months)
+        try:
+            nxt = _add_months(p, months)
+            due = nxt - timedelta(days=1) + timedelta(days=max(0, due_days))
+        except (ValueError, OverflowError):  # beyond year 9999: no more reports
+            break
+        if nxt - timedelta(days=1) >= start:
+            out.append(due)
+        p = nxt
     return tuple(out)
 
 
@@ -761,6 +763,8 @@ def _window_months(rules: Rules, round_: int) -> list[tuple[str, list[date]]]:
         by_month[_month_key(d)].append(d)
     while m <= end:
         out.append((_month_key(m), by_month.get(_month_key(m), [])))
+        if m.year == date.max.year and m.month == 12:
+            break
         m = _add_months(m, 1)
     return out
 
