@@ -278,11 +278,11 @@ def test_same_plan_on_a_loaded_machine():
     rules = rules_2014_2017()
     greedy = P.greedy_baseline(visits, sites, rules)
     start = [dataclasses.replace(v, current=greedy[v.key]) for v in visits]
-    settings = P.SolverSettings(dtime=0.3)
+    settings = P.SolverSettings(dtime=0.9)
     quiet = P.plan(start, sites, rules, settings)
     assert quiet.stats.status == "FEASIBLE" and quiet.stats.objective is not None
     assert quiet.stats.objective > quiet.stats.bound  # stopped by the budget, not by a proof
-    assert quiet.stats.dtime >= 0.3 * (1 - P.STAGE_A_SHARE)
+    assert quiet.stats.dtime >= 0.8 * 0.9 * P.REPLAN_SHARE  # its budget used up (CP-SAT stops just short)
     ctx = multiprocessing.get_context("fork")
     busy = [ctx.Process(target=_spin, args=(60.0,), daemon=True) for _ in range(2)]
     for p in busy:

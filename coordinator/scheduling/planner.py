@@ -99,7 +99,8 @@ CP-SAT runs one worker (a sequential, deterministic search) with a fixed seed
 and a *deterministic* budget for every stage, computed from the input alone
 (``SolverSettings.dtime``, or the seconds of ``budget`` times
 ``DTIME_PER_SECOND``; stage A gets ``STAGE_A_SHARE`` of it, stage C the
-rest). No stage gets "whatever time is left". A wall-clock cap remains as a
+rest; a re-plan, which starts from a complete plan, skips A and B and gives
+C ``REPLAN_SHARE``). No stage gets "whatever time is left". A wall-clock cap remains as a
 safety net only, many times the budget's usual wall time (if it ever fires,
 on a far slower machine, the plan may differ). With ``workers > 1`` the
 interleaved parallel search keeps this property but was 5-15x slower here.
@@ -148,6 +149,7 @@ DTIME_PER_SECOND = 0.12
 # Whether plan() refuses a plan off the even pace (Rules.level): the solver levels.
 LEVEL_ENFORCED = True
 STAGE_A_SHARE = 0.3  # of the deterministic budget: stage A; the rest goes to stage C
+REPLAN_SHARE = 0.35  # a re-plan (current dates given) skips A and B: stage C gets this share
 WALL_SAFETY = 4  # wall-clock cap = 20 s + this many times the budget's usual wall time
 DIAGNOSE_DTIME = 1.5  # deterministic budget to name a contradiction
 HOME_STOCKHOLM = (59.3293, 18.0686)
@@ -1308,9 +1310,10 @@ def plan(
 
     dtime = settings.deterministic_budget(len(visits))
     prob = _Problem(visits, by_id, rules, settings)
-    chosen, status_a, objective, bound, used_a = _partition(prob, dtime * STAGE_A_SHARE)
     replanning = any(x is not None for x in prob.current)
+    used_a = 0.0
     if not replanning:
+        chosen, status_a, objective, bound, used_a = _partition(prob, dtime * STAGE_A_SHARE)
         days = _schedule(prob, chosen)
         if days is not None:
             dates = {v.key: prob.date(days[i]) for i, v in enumerate(visits)}
@@ -1323,7 +1326,7 @@ def plan(
     prob.add_week_groups(start)
     joint = _Joint(prob, diagnose=False)
     joint.hint_days(start)
-    status, solver = joint.solve(dtime * (1 - STAGE_A_SHARE))
+    status, solver = joint.solve(dtime * (REPLAN_SHARE if replanning else 1 - STAGE_A_SHARE))
     used = used_a + _dtime_used(solver)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         dates = joint.dates(solver)
@@ -1958,7 +1961,7 @@ def _diagnose(prob: _Problem) -> list[Issue]:
 def _route_order(dates: dict[tuple[int, int], date], visits: Sequence[VisitRequest],
                  by_id: Mapping[int, Site], rules: Rules) -> dict[tuple[int, int], date]:
     """Within each ISO week, swap the dates of freely placeable visits so the
-    week's trip is driven in its shortest order. Never touches a pinned visit or
+    week's trip is travelled in its cheapest order (the objective's minutes). Never touches a pinned visit or
     one the solver left on its ``current`` date; keeps windows and the gap (the
     days themselves and the counts per day and week do not change)."""
     dates = dict(dates)
@@ -1981,9 +1984,17 @@ def _route_order(dates: dict[tuple[int, int], date], visits: Sequence[VisitReque
             return False
         return not (i + 1 < len(rs) and (assign[(k[0], rs[i + 1])] - d).days < rules.min_gap_days)
 
+    home = home_place(rules)
+
     def week_km(ks: Iterable[tuple[int, int]], assign: Mapping[tuple[int, int], date]) -> float:
+        """The week's cost in the objective's minutes (travel, nights away, km) on these days."""
         sub = {k: assign[k] for k in ks}
-        return sum(t.km for t in _week_trips(sub, by_id, rules))
+        total = 0.0
+        for t in _week_trips(sub, by_id, rules):
+            days = t.dates if all(b > a for a, b in zip(t.dates, t.dates[1:])) else None
+            j = T.journey(home, [by_id[i].place() for i in t.site_ids], rules.travel, days)
+            total += j.hours * 60 + j.overnights * OVERNIGHT_MINUTES + j.km * KM_MINUTES
+        return total
 
     for wk in sorted(weeks):
         ks = sorted(weeks[wk])
