@@ -243,6 +243,25 @@ def test_a_round_booked_off_the_pace_does_not_block_the_other():
     assert plan.stats.max_deviation > 1  # round 2's bookings
 
 
+def test_replanning_late_in_a_round_behind_its_pace():
+    """As the demo does: bookings up to May, nothing in June, re-planned from mid-August.
+    The months left take what the past left over; no month that still has open days
+    is asked for more than it can hold, and July (a blackout) for nothing."""
+    sites = SITE_SETS["50 with Gotland"]()
+    rules = rules_2014_2017()
+    visits = [P.VisitRequest(s.id, 1) for s in sites]
+    first = P.plan(visits, sites, rules)
+    late = dataclasses.replace(rules, earliest=date(2015, 8, 17))
+    booked = [dataclasses.replace(v, pinned=first.dates[v.key] if first.dates[v.key] < date(2015, 6, 1) else None)
+              for v in visits]
+    plan = P.plan(booked, sites, late)
+    assert P.check(plan.dates, booked, sites, late) == []
+    load = plan.stats.monthly_load[1]
+    assert "2015-06" not in load and "2015-07" not in load
+    assert all(d >= late.earliest for v in booked if v.pinned is None for d in [plan.dates[v.key]])
+    assert plan.stats.max_deviation > 4  # June's target, lost to the past
+
+
 def test_travel_summary_modes_and_nights():
     rules = rules_2014_2017()
     gotland = P.Site(980, "Gotland", 57.47, 18.49, "0980")

@@ -903,24 +903,26 @@ def month_bounds(rules: Rules, round_: int, n: int, booked: Mapping[str, int]) -
     for d in rules.allowed_days(round_):
         open_days[_month_key(d)].append(d)
     bounds: dict[str, tuple[int, int]] = {}
-    past: set[str] = set()
+    room: dict[str, int] = {}  # the most the month can take: its bookings and its open days
     for k, days in _window_months(rules, round_):
         lo, hi = level_bounds(targets[k])
         b = booked.get(k, 0)
-        room = b + _capacity(open_days.get(k, []), rules)
+        room[k] = b + _capacity(open_days.get(k, []), rules)
         if rules.earliest is not None and days and days[0] < rules.earliest:
-            past.add(k)
-            lo = min(lo, room)
-            hi = min(max(hi, b), room)
-        hi = max(hi, b)
+            lo = min(lo, room[k])  # partly past: no more than its open days can take
+        hi = max(min(hi, room[k]), b)
         bounds[k] = (min(lo, hi), hi)
-    order = sorted((k for k in bounds if k not in past), key=lambda k: (-targets[k], k))
-    while order and sum(hi for _, hi in bounds.values()) < n:
+    order = sorted(bounds, key=lambda k: (-targets[k], k))
+    while sum(hi for _, hi in bounds.values()) < n:
+        grown = False
         for k in order:
             lo, hi = bounds[k]
-            bounds[k] = (lo, hi + 1)
-            if sum(h for _, h in bounds.values()) >= n:
-                break
+            if hi < room[k]:
+                bounds[k], grown = (lo, hi + 1), True
+                if sum(h for _, h in bounds.values()) >= n:
+                    break
+        if not grown:
+            break  # no room left anywhere: the capacity checks name it
     # The free visits must be able to bring every month up to its least.
     free = n - sum(booked.values())
 
