@@ -911,7 +911,7 @@ def month_bounds(rules: Rules, round_: int, n: int, booked: Mapping[str, int]) -
         if rules.earliest is not None and days and days[0] < rules.earliest:
             lo = min(lo, room[k])  # partly past: no more than its open days can take
         hi = max(min(hi, room[k]), b)
-        bounds[k] = (min(lo, hi), hi)
+        bounds[k] = (lo, hi)  # lo > hi only where the pace asks more than an open month holds: precheck names it
     order = sorted(bounds, key=lambda k: (-targets[k], k))
     while sum(hi for _, hi in bounds.values()) < n:
         grown = False
