@@ -197,6 +197,9 @@ def withdraw_offer(offer_id: int):
 def pick_effect(visit_id: int):
     from flask import current_app
     visit = _visit_or_404(visit_id)
+    if not visit.agreed:  # nothing was picked: no re-plan to compute (the solver takes seconds)
+        return render_template("scheduling/offer_effect.html", visit=visit, moved=[], error=None, offer=None,
+                               not_picked=True)
     try:
         moved = offers.pick_effect(visit, time_limit=current_app.config.get("PLAN_TIME_LIMIT"))
         error = None
