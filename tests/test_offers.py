@@ -47,19 +47,35 @@ def original(demo):
             select(Visit).where(Visit.status == FORSLAG, Visit.date.isnot(None)).order_by(Visit.date, Visit.id))]
 
 
-@pytest.fixture
-def fresh(demo, original):
-    """Each test starts with no offers and the unbooked visits on their demo dates."""
-    yield demo
+def _clear(app, original) -> None:
     from coordinator.invites.models import OutboxMessage
     from coordinator.scheduling.models import DateOffer, Visit
-    with demo.app_context():
+    with app.app_context():
         db.session.execute(delete(DateOffer))
         db.session.execute(delete(OutboxMessage).where(OutboxMessage.kind.in_(("datum", "datum-paminnelse"))))
         for visit_id, d in original:
             v = db.session.get(Visit, visit_id)
             v.date, v.agreed = d, False
         db.session.commit()
+
+
+def test_the_demo_has_an_open_offer_and_a_none_fits_answer(demo, original):
+    from coordinator.scheduling.models import DateOffer
+    with demo.app_context():
+        rows = db.session.scalars(select(DateOffer).order_by(DateOffer.id)).all()
+        assert [r.status for r in rows] == ["oppen", "ingen_passar"]
+        assert rows[1].suggested_dates and rows[1].comment
+        assert {r.visit_id for r in rows} <= {visit_id for visit_id, _d in original}
+    html = Client(demo, USERS["staff"]).get("/").get_data(as_text=True)
+    assert "Kommuner som svarat att inget datum passar" in html
+
+
+@pytest.fixture
+def fresh(demo, original):
+    """Each test starts with no offers (the demo's are removed) and the unbooked visits on their demo dates."""
+    _clear(demo, original)
+    yield demo
+    _clear(demo, original)
 
 
 def _visit(app, visit_id):

@@ -322,10 +322,11 @@ def withdraw(offer: DateOffer, user=None, expected_version=None) -> bool:
 
 
 def offer(visit: Visit, count: int | None = None, user=None, dates: Sequence[date] | None = None,
-          today: date | None = None, expected_version=None) -> DateOffer:
+          today: date | None = None, expected_version=None, now: datetime | None = None) -> DateOffer:
     """Offer dates for `visit` to its kommun: the `count` best (rank_dates), or the office's choice `dates`
     among the days that keep the rules. Withdraws the visit's open offer, makes the signed link, queues the
-    mail to the site's active contacts and audits. Does not commit."""
+    mail to the site's active contacts and audits. `now`: when it is sent (the demo dates it in its own
+    time; the link's signature carries it). Does not commit."""
     if expected_version is not None:
         check_version(expected_version, visit.version, StaleError)
     problems = offer_problems(visit)
@@ -353,7 +354,7 @@ def offer(visit: Visit, count: int | None = None, user=None, dates: Sequence[dat
     if old is not None:
         withdraw(old, user)
     contacts = contacts_of(visit.site_id)
-    now = utcnow().replace(microsecond=0)
+    now = (now or utcnow()).replace(microsecond=0)
     last_day = max(max(chosen), links.today() + timedelta(days=MIN_LINK_DAYS))
     row = DateOffer(visit=visit, visit_id=visit.id, dates=[d.isoformat() for d in chosen], status=OFFER_OPEN,
                     suggested_dates=[], comment="", answered_by="", reminders=0, nonce=links.new_nonce(),
