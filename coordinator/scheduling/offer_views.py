@@ -239,7 +239,8 @@ def _kommun_page(row: DateOffer, token: str, *, choose_form=None, none_form=None
     visit = row.visit
     return render_template("scheduling/kommun_offer.html", offer=row, visit=visit, site=visit.site, token=token,
                            dates=offers.offer_dates(row), choose_form=choose_form, none_form=none_form,
-                           errors=list(errors), chosen=chosen, suggested_values=suggested or [""] * offers.MAX_SUGGESTED,
+                           errors=list(errors), chosen=chosen,
+                           suggested_values=suggested or [""] * offers.MAX_SUGGESTED,
                            suggested=offers.suggested(row), last_day=links.last_valid_day(row),
                            max_suggested=offers.MAX_SUGGESTED, answered=row.status in (OFFER_CHOSEN, OFFER_NONE_FITS),
                            OFFER_CHOSEN=OFFER_CHOSEN), status
