@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
+from sqlalchemy import select, text
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 
@@ -46,7 +46,7 @@ EXCLUDED = {
 # Routes opened without a login, by a token (the kommun's links) or before logging in.
 TOKEN_ENDPOINTS = {"plans.kommun_plan", "plans.kommun_report", "plans.kommun_pdf", "measurement.kommun_form",
                    "feedback.kommun_letter", "feedback.kommun_pdf", "feedback.kommun_docx",
-                   "invites.feed"}
+                   "invites.feed", "scheduling.kommun_offer", "scheduling.kommun_none_fits"}
 ANONYMOUS_ENDPOINTS = TOKEN_ENDPOINTS | {"auth.login", "set_language"}
 # Routes posted by the page's script with the fields of another route's form.
 ALIASES = {"dialogue.note_autosave": "dialogue.note_save", "dialogue.event_note_autosave": "dialogue.event_note_save"}
@@ -166,11 +166,20 @@ def route_values(app) -> dict:
         spare.set_password(PASSWORD)
         db.session.add(spare)
         db.session.commit()
+        from coordinator.scheduling import offers
+        from coordinator.scheduling.models import Visit
+        unbooked = db.session.scalar(select(Visit).where(Visit.status == "forslag", Visit.date.isnot(None))
+                                     .order_by(Visit.id))
+        with app.test_request_context("/"):
+            offer = offers.offer(unbooked)
+            offer_token = offers.token_for(offer)
+        db.session.commit()
         letter_link = db.session.get(FeedbackLink, one("SELECT l.id FROM feedback_link l JOIN feedback_letter b "
                                                        "ON b.id = l.letter_id WHERE b.status = 'skickat' ORDER BY l.id"))
         letter_site, letter_round = one("SELECT site_id FROM feedback_letter WHERE status = 'utkast' ORDER BY id"), \
             one("SELECT round FROM feedback_letter WHERE status = 'utkast' ORDER BY id")
         values.update({
+            "offer_token": offer_token, "offer_id": offer.id,
             "letter_token": feedback.token_for(letter_link), "letter_site": letter_site, "round_": letter_round,
             "plan_token": plans.token_for(link), "questionnaire_token": measurement.token_for(request),
             "feed_token": feed.token, "link_id": link.id, "feed_id": feed.id, "user_id": spare.id,
@@ -205,7 +214,7 @@ def build_url(rule, values: dict) -> str | None:
             key = "event_attendee_id"
         elif arg == "token":
             key = {"plans": "plan_token", "measurement": "questionnaire_token", "invites": "feed_token",
-                   "feedback": "letter_token"}[
+                   "feedback": "letter_token", "scheduling": "offer_token"}[
                 rule.endpoint.split(".")[0]]
         if values.get(key) is None:
             return None

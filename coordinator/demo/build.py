@@ -170,7 +170,7 @@ def check_as_of(as_of: date) -> None:
 
 def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     """Make the whole demo assignment in the current (empty) working data. Commits once at the end."""
-    from . import content, history  # they build on this module's helpers
+    from . import content, history, offers as date_offers  # they build on this module's helpers
 
     check_ready()
     check_as_of(as_of)
@@ -181,6 +181,7 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     make_sample(demo)
     make_contacts(demo)
     make_visits(demo)
+    date_offers.make_offers(demo)
     content.make_all(demo)
     mark_outbox_sent(demo)
     from .letters import make_letters

@@ -43,8 +43,8 @@ from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.defaults import assignment
 from ..scheduling.overview import answers, last_request_sent, local_day
-from ..scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Phase, Visit,
-                                 VisitPart)
+from ..scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, OFFER_NONE_FITS,
+                                 OFFER_OPEN, DateOffer, Phase, Visit, VisitPart)
 from ..tasks.auto import NoteItem, notes_missing, sample_visits
 from ..tasks.models import ANTECKNING, Task
 
@@ -156,6 +156,9 @@ class Overview:
     phases: list[Phase] = field(default_factory=list)          # the phases `on` falls in
     next_phase: Phase | None = None
     tasks: list[Task] = field(default_factory=list)
+    offers_none_fit: list[DateOffer] = field(default_factory=list)     # the kommun answered "none fits"
+    offers_unanswered: list[DateOffer] = field(default_factory=list)   # open past the reminder days
+    offer_reminder_days: int = 7
 
     @property
     def overdue_notes(self) -> int:
@@ -362,6 +365,28 @@ def _letter_items(ov: Overview, visits: list[Visit], active_ids: set[int]) -> No
             ov.letters_due.append(LetterItem(v, letter))
 
 
+def _offer_items(ov: Overview, now: datetime) -> None:
+    """Date offers the office must act on: "none fits" answers (not yet replaced by a new offer or a date),
+    and open offers unanswered past the reminder days. One statement, the visits and sites loaded with them."""
+    ov.offer_reminder_days = assignment().offer_reminder_days
+    rows = db.session.scalars(
+        select(DateOffer).join(Visit, Visit.id == DateOffer.visit_id)
+        .where(DateOffer.status.in_((OFFER_NONE_FITS, OFFER_OPEN)), Visit.status.notin_((INSTALLD, GENOMFORD)))
+        .options(joinedload(DateOffer.visit).joinedload(Visit.site).joinedload(Site.kommun))
+        .order_by(DateOffer.answered_at, DateOffer.created_at, DateOffer.id)).unique().all()
+    # A newer offer of the same visit replaces an older "none fits" answer.
+    newest = {}
+    for o in rows:
+        newest[o.visit_id] = max(newest.get(o.visit_id, 0), o.id)
+    stale = now - timedelta(days=ov.offer_reminder_days)
+    for o in rows:
+        if o.status == OFFER_NONE_FITS and newest[o.visit_id] == o.id and not o.visit.agreed:
+            ov.offers_none_fit.append(o)
+        elif o.status == OFFER_OPEN and o.created_at is not None and \
+                (o.created_at if o.created_at.tzinfo else o.created_at.replace(tzinfo=timezone.utc)) <= stale:
+            ov.offers_unanswered.append(o)
+
+
 def compute(on: date, now: datetime | None = None, visits: list[Visit] | None = None) -> Overview:
     """Everything due as of `on` (the office's day), read with a fixed number of SQL statements.
 
@@ -385,6 +410,7 @@ def compute(on: date, now: datetime | None = None, visits: list[Visit] | None = 
         _activity_items(ov, active_ids)
         _questionnaire_items(ov, s["questionnaire_soon_days"], active_ids, visits)
         _progress(ov, visits, active_ids)
+        _offer_items(ov, now)
     _mail(ov, now)
     _reports(ov)
     ov.tasks = list(db.session.scalars(
