@@ -39,7 +39,7 @@ def N_(s: str) -> str:
     """Marks a phrase for translation; it is translated where it is used (with its values)."""
     return s
 
-LINK_ACTOR = re.compile(r"^(kommunlänk|mätningslänk) \d+$")
+LINK_ACTOR = re.compile(r"^(kommunlänk|mätningslänk|datumlänk) \d+$")
 
 
 @dataclass
@@ -126,6 +126,11 @@ def _named(template: str, key: str = "name"):
 KINDS: dict[str, Kind] = {
     "visit": Kind(lambda: _("Besök"), lambda v, d: _visit_phrase(v) if v is not None else None,
                   lambda: _("besöket"), lambda v: _url("scheduling.visit", visit_id=v.id), ("site.kommun",)),
+    "date_offer": Kind(lambda: _("Datum till kommunen"),
+                       lambda o, d: _("datumen till %(site)s (omgång %(n)s)", site=_site(o.visit.site), n=o.visit.round)
+                       if o is not None else None,
+                       lambda: _("datumen till kommunen"), lambda o: _url("scheduling.visit", visit_id=o.visit_id),
+                       ("visit.site.kommun",)),
     "site": Kind(lambda: _("Besöksplats"),
                  lambda s, d: _("besöksplatsen %(site)s", site=s.label) if s is not None else None,
                  lambda: _("besöksplatsen"), lambda s: _url("sites.site", site_id=s.id), ("kommun",)),
@@ -454,6 +459,12 @@ SENTENCES.update({
     "report.reminder_queued": lambda what, d: _("En påminnelse om rapporten för %(period)s (ska lämnas %(due)s) lades i "
                                                 "utkorgen till %(n)s personer.", period=_n(d, "period"),
                                                 due=_n(d, "due"), n=_n(d, "recipients")),
+    "offer.created": lambda what, d: _("%(what)s skickades: %(n)s datum att välja bland.", what=_capital(what),
+                                       n=len(d["dates"]) if isinstance(d.get("dates"), list) else "–"),
+    "offer.withdrawn": lambda what, d: _("%(what)s drogs tillbaka.", what=_capital(what)),
+    "offer.chosen": lambda what, d: _("Kommunen valde %(date)s bland %(what)s.", date=_n(d, "date"), what=what),
+    "offer.none_fits": lambda what, d: _("Kommunen svarade att inget av %(what)s passar.", what=what),
+    "offer.reminded": lambda what, d: _("En påminnelse om %(what)s lades i utkorgen.", what=what),
     "sample.decline_undone": lambda what, d: _("Ett avböjande ångrades: %(site)s är med i urvalet igen.",
                                                site=d["site"] if isinstance(d.get("site"), str) and d["site"]
                                                else _("besöksplatsen")),

@@ -31,18 +31,22 @@ def make_offers(demo: Demo) -> None:
     sent = at(demo.as_of - timedelta(days=SENT_DAYS_BEFORE), 9)
     answered_at = at(demo.as_of - timedelta(days=ANSWERED_DAYS_BEFORE), 14)
     first_event = db.session.scalar(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)) or 0
-    try:
-        waiting = offers.offer(proposed[-1], count=3, now=sent)
-        answered = offers.offer(proposed[-2], count=3, now=sent)
-    except offers.OfferError:
-        return  # no contacts or no day left: the demo goes without offers
-    for row in (waiting, answered):
+    made = []
+    for visit in (proposed[-1], proposed[-2]):
+        try:
+            made.append(offers.offer(visit, count=3, now=sent))
+        except offers.OfferError:
+            break  # no contacts or no day left: the demo goes without (the rest of) them
+    for row in made:
         backdate(db.session.get(OutboxMessage, row.outbox_message_id), created_at=sent, next_attempt_at=sent)
-    own = [d for d in (c.day for c in offers.candidate_days(proposed[-2], check_taken=False))
-           if d.isoformat() not in answered.dates][:2]
-    offers.none_fits(answered, own, marked("Socialnämnden sammanträder de dagarna. Kan ni komma veckan efter?"),
-                     "Demo Kontaktperson", expected_version=answered.version)
-    backdate(answered, answered_at=answered_at, last_used_at=answered_at)
+    answered = made[1] if len(made) == 2 else None
+    if answered is not None:
+        own = [d for d in (c.day for c in offers.candidate_days(proposed[-2], check_taken=False))
+               if d.isoformat() not in answered.dates][:2]
+        offers.none_fits(answered, own, marked("Socialnämnden sammanträder de dagarna. Kan ni komma veckan efter?"),
+                         "Demo Kontaktperson", expected_version=answered.version)
+        backdate(answered, answered_at=answered_at, last_used_at=answered_at)
+    # Every offer event in the demo's time, also when the second offer failed.
     for e in db.session.scalars(select(AuditEvent).where(AuditEvent.id > first_event,
                                                          AuditEvent.action.startswith("offer."))):
         backdate(e, at=answered_at if e.action == "offer.none_fits" else sent)

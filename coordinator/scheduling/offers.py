@@ -7,7 +7,8 @@ becomes the visit's date and marks it agreed (`Visit.agreed`): a re-plan keeps i
 (`Visit.fixed`). Open offers left unanswered get a reminder after `Assignment.offer_reminder_days`.
 
 The ranking (`rank`) is pure: candidate days are the working days of the round's window that keep
-every hard rule of `planner.check` with the other visits' current dates (checked on the visits of the
+every hard rule of `planner.check` with the other visits' current dates (the even monthly pace aside: it
+is the whole plan's aim, and a kommun's pick may move a month's count by one) (checked on the visits of the
 candidate's ISO week and of the same site, which is all a rule of the checker can involve), not before
 today + LEAD_DAYS, and not offered to another visit in an open offer. They are ranked by the extra
 kilometres the visit adds to its week's trips (`planner.travel_km`, with and without it), cheapest
@@ -20,7 +21,7 @@ Every change is audited with ids, dates and counts, never the kommun's name or c
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterable, Mapping, Sequence
 
@@ -85,6 +86,9 @@ def candidates(target: planner.VisitRequest, others: Mapping[tuple[int, int], da
 
     `others`: the other visits' dates by (site id, round), without `target`; `taken`: days offered to
     other visits in open offers (left out); `target.current`: the visit's present date (wins ties)."""
+    # The even monthly pace is the plan's aim, checked over a whole round; on the few visits looked at
+    # here it would refuse nearly every day. A kommun's pick may move the pace by one (the plan page says).
+    rules = replace(rules, level=False)
     others = {k: d for k, d in others.items() if k != target.key}
     by_week: dict[tuple[int, int], dict[tuple[int, int], date]] = {}
     for k, d in others.items():
@@ -145,8 +149,9 @@ def office_today() -> date:
 
 
 def _rules(today: date | None):
+    """The planner's rules as an offer keeps them: from today + LEAD_DAYS, without the even monthly pace."""
     from . import service
-    return service.rules((today or office_today()) + timedelta(days=LEAD_DAYS))
+    return replace(service.rules((today or office_today()) + timedelta(days=LEAD_DAYS)), level=False)
 
 
 def _inputs(visit: Visit) -> tuple[planner.VisitRequest, dict, list[planner.Site]]:

@@ -95,8 +95,8 @@ def _planner_inputs(round_: int | None, all_visits: list[Visit]) -> tuple[list[p
     open_visits = [v for v in all_visits if v.status != INSTALLD]
     requests = []
     for v in open_visits:
-        # Visits outside the requested round, and booked ones, keep their dates.
-        fixed = v.booked or (round_ is not None and v.round != round_)
+        # Visits outside the requested round, booked ones and those whose date the kommun chose keep their dates.
+        fixed = v.fixed or (round_ is not None and v.round != round_)
         if fixed and v.date is None:
             continue
         requests.append(planner.VisitRequest(site_id=v.site_id, round=v.round,
@@ -134,7 +134,7 @@ def plan(round_: int | None = None, save: bool = False, user=None, time_limit: f
         out.append({"visit_id": visit.id, "site": visit.site.label, "kommunkod": visit.site.kommunkod,
                     "round": r, "date": d.isoformat(), "trip": trip_of.get((site_id, r)),
                     "moved": visit.date is not None and visit.date != d})
-        if save and not visit.booked:
+        if save and not visit.fixed:
             visit.date = d
             visit.trip = trip_of.get((site_id, r))
     st = result.stats
@@ -214,6 +214,8 @@ def move(visit: Visit, new_date: date, start: time | None = None, end: time | No
         return []
     warnings = warnings_for(visit, new_date)
     old = visit.date
+    if new_date != old:
+        visit.agreed = False  # no longer the day the kommun chose (a time or place change keeps it)
     visit.date, visit.start_time, visit.end_time, visit.location = new_date, start, end, location
     if visit.sent_sequence is not None:
         visit.sequence += 1
