@@ -430,3 +430,36 @@ def test_the_start_page_lists_none_fits_at_a_constant_number_of_statements(fresh
     section = re.search(r'<section aria-labelledby="datumsvar".*?</section>', html, re.S).group(0)
     assert section.count("<li>") == 4
     assert large[0] == small[0]
+
+
+def test_a_saved_replan_keeps_the_kommuns_pick_and_the_effect_lists_only_movable_visits(fresh, original):
+    from coordinator.scheduling import offers, service
+    from coordinator.scheduling.models import DateOffer, Visit
+    app = fresh
+    visit_id = original[0][0]
+    made = _make_offer(app, visit_id)
+    picked = made["dates"][-1]
+    with app.app_context(), app.test_request_context("/"):
+        offers.choose(db.session.get(DateOffer, made["id"]), picked, "Karin Kommunsson",
+                      expected_version=made["version"])
+        db.session.commit()
+        visit = db.session.get(Visit, visit_id)
+        effect = offers.pick_effect(visit, time_limit=5)
+        db.session.rollback()
+        fixed_ids = {v.id for v in service.visits() if v.fixed}
+        assert visit_id in fixed_ids and not {m["visit_id"] for m in effect} & fixed_ids
+        assert all(m["from"] != m["to"] for m in effect)
+        # What the page promised is what a saved re-plan does: the others move as listed, the pick stays.
+        result = service.plan(visit.round, save=True, time_limit=5, earliest=offers.office_today())
+        db.session.commit()
+        moved = {v["visit_id"]: v["date"] for v in result["visits"] if v["moved"]}
+        assert visit_id not in moved
+        assert {m["visit_id"]: m["to"] for m in effect} == {k: d for k, d in moved.items() if k not in fixed_ids}
+        visit = db.session.get(Visit, visit_id)
+        assert visit.date == picked and visit.agreed
+    # A hand move of the agreed visit clears "agreed": the kommun did not choose the new day.
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        service.move(visit, picked + timedelta(days=1 if picked.weekday() < 4 else 3))
+        assert not visit.agreed
+        db.session.rollback()
