@@ -20,7 +20,7 @@ from .. import confirm
 from ..audit import record
 from ..auth import admin_required, staff_required
 from ..extensions import db
-from ..forms import parse_id
+from ..forms import abort_if_bad_csrf, parse_id
 from . import bp
 from .models import StaffAbsence, StaffMember
 from .overview import today
@@ -85,6 +85,7 @@ def staff_new():
     form = StaffForm()
     if request.method == "POST":
         valid = form.validate_on_submit()
+        abort_if_bad_csrf(form)
         if valid and not _second_coordinator(form, None):
             member = StaffMember(name=form.name.data, title=form.title.data or "", email=form.email.data or "",
                                  coordinator=bool(form.coordinator.data), active=True)
@@ -117,7 +118,8 @@ def staff_member(staff_id: int):
         return _member_page(member, form)
     form = StaffForm()
     valid = form.validate_on_submit()
-    if "csrf_token" not in form.errors and parse_id(form.version.data) != member.version:
+    abort_if_bad_csrf(form)
+    if parse_id(form.version.data) != member.version:
         return _conflict(form, member)
     if not valid or _second_coordinator(form, member):
         return _member_page(member, form, status=422)
@@ -232,7 +234,7 @@ def staff_activate(staff_id: int):
 def staff_absence_new(staff_id: int):
     member = _member_or_404(staff_id)
     form = AbsenceForm(others=member.absences)
-    if request.method == "POST" and form.validate_on_submit():
+    if request.method == "POST" and (form.validate_on_submit() or abort_if_bad_csrf(form)):
         absence = StaffAbsence(staff=member, start_date=form.start_date.data, end_date=form.end_date.data,
                                reason=form.reason.data or "")
         db.session.add(absence)
