@@ -300,3 +300,39 @@ def test_the_settings_pages_share_a_menu_and_breadcrumbs(app, admin):
         assert re.findall(r'aria-current="page">([^<]+)</a>', menu.group(1)) == [current], url
         if url != SETTINGS:
             assert 'aria-label="Brödsmulor"' in html and f'<a href="{SETTINGS}">Uppdraget</a>' in html, url
+
+
+# =========================================================================== in a browser, keyboard only
+
+def test_a_member_and_an_absence_are_added_with_the_keyboard(app, page):
+    from .conftest import browser_login
+
+    page.set_default_timeout(10_000)
+    page.set_default_navigation_timeout(10_000)
+    browser_login(page, "admin")
+    page.goto(STAFF)
+    page.get_by_role("link", name="Lägg till person").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{STAFF}/ny")
+    page.get_by_label("Namn").focus()
+    page.keyboard.type("Demo Tangentbord")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Handläggare")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/personal/\d+$"))
+    assert "Demo Tangentbord är tillagd." in page.content()
+    page.get_by_role("link", name="Lägg till frånvaro").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/franvaro/ny")
+    # The date fields are the browser's own date inputs (Tab walks their parts): filled as other browser tests do.
+    page.get_by_label("Första dagen").fill("2015-10-12")
+    page.get_by_label("Sista dagen").fill("2015-10-16")
+    page.get_by_label("Anledning").focus()
+    page.keyboard.type("Kurs")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/personal/\d+#franvaro$"))
+    row = page.get_by_role("row", name=re.compile("2015-10-12"))
+    assert "2015-10-16" in row.inner_text() and "Kurs" in row.inner_text()
+    page.goto(STAFF)
+    cells = page.get_by_role("row", name=re.compile("Demo Tangentbord")).get_by_role("cell").all_inner_texts()
+    assert cells == ["Handläggare", "Nej", "Ja", "1", "Ingen"]  # the absence is long past: none is coming
