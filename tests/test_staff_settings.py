@@ -336,3 +336,23 @@ def test_a_member_and_an_absence_are_added_with_the_keyboard(app, page):
     page.goto(STAFF)
     cells = page.get_by_role("row", name=re.compile("Demo Tangentbord")).get_by_role("cell").all_inner_texts()
     assert cells == ["Handläggare", "Nej", "Ja", "1", "Ingen"]  # the absence is long past: none is coming
+
+
+def test_the_staff_list_reads_the_same_number_of_statements_for_more_people(app, admin):
+    from .test_audit_words import Statements
+
+    def count() -> int:
+        admin.get(STAFF)  # the session and the user are read once before counting
+        with app.app_context(), Statements() as s:
+            assert admin.get(STAFF).status_code == 200
+        return s.count
+
+    for n in range(2):
+        anna = add_member(admin, f"Person {n}")
+        admin.post(f"{STAFF}/{anna}/franvaro/ny", {"start_date": "2015-10-12", "end_date": "2015-10-16"})
+    few = count()
+    assert few > 0
+    for n in range(2, 7):
+        anna = add_member(admin, f"Person {n}")
+        admin.post(f"{STAFF}/{anna}/franvaro/ny", {"start_date": "2015-10-12", "end_date": "2015-10-16"})
+    assert count() == few
