@@ -140,6 +140,9 @@ def demo_ids(app) -> dict:
             "user_id": one("SELECT id FROM user_account ORDER BY id"),
             "phase_id": one("SELECT id FROM phase ORDER BY id"),
             "blackout_id": one("SELECT id FROM blackout ORDER BY id"),
+            "staff_id": one("SELECT id FROM staff_member ORDER BY id"),
+            "absence_id": one("SELECT a.id FROM staff_absence a JOIN staff_member m ON m.id = a.staff_id "
+                              "WHERE m.id = (SELECT MIN(id) FROM staff_member) ORDER BY a.id"),
             "organisation_id": one("SELECT id FROM organisation ORDER BY id"),
             "kommunkod": one(f"SELECT kommunkod FROM site WHERE id = {site_id}"),
             "round_": 1, "number": 1, "period": "2016Q3",

@@ -63,7 +63,8 @@ def test_every_recorded_action_has_its_own_sentence_and_none_shows_its_code(app)
             kind = action.split(".")[0]
             object_type = {"invite": "visit", "plan": "action_plan", "measurement": "measurement_request",
                            "auth": "user_account", "outbox": "outbox_message", "feed": "feed_token",
-                           "contacts": "contact", "registry": "oj_group"}.get(kind, kind)
+                           "contacts": "contact", "registry": "oj_group",
+                           "staff": "staff_member", "pace": "month_pace"}.get(kind, kind)
             e = AuditEvent(id=1, at=datetime(2016, 10, 31, 9, tzinfo=timezone.utc), actor="system", action=action,
                            object_type=object_type if object_type in KINDS else None, object_id="999999",
                            details={"fields": ["status"], "old": "2016-11-21", "new": "2016-11-24"})

@@ -30,7 +30,7 @@ from coordinator.reports import rhythm
 from coordinator.reports.models import Avstamning, IssuedReport, Narrative
 from coordinator.sampling.models import ADOPTED, Decline, Sample, Site
 from coordinator.scheduling.defaults import assignment
-from coordinator.scheduling.models import GENOMFORD, INSTALLD, Visit
+from coordinator.scheduling.models import GENOMFORD, INSTALLD, StaffMember, Visit
 
 from .conftest import USERS, Client, _reset
 
@@ -67,6 +67,9 @@ def fingerprint(app) -> dict:
                              for v in db.session.scalars(select(Visit))),
             "contacts": sorted((key(c.site), c.role, c.name, c.email, c.organisation)
                                for c in db.session.scalars(select(Contact))),
+            "staff": sorted((m.name, m.title, m.email, m.coordinator, m.active,
+                             tuple((str(a.start_date), str(a.end_date), a.reason) for a in m.absences))
+                            for m in db.session.scalars(select(StaffMember))),
             "attendees": sorted((a.name, a.email, a.partstat, str(a.attended))
                                 for a in db.session.scalars(select(Attendee))),
             "passages": sorted((note_key(p.note), p.section, p.position, p.text, tuple(t.name for t in p.themes),
@@ -196,6 +199,22 @@ def test_contacts_and_attendees_are_invented_people_at_example_domains(demo):
             assert DEMO_EMAIL.match(person.email), person.email
             assert person.name.startswith("Demo "), person.name
         assert all(not c.phone for c in contacts)
+
+
+def test_the_staff_are_four_invented_people_one_coordinator_with_absences(demo):
+    app, summary, _before = demo
+    assert summary["staff"] == 4 and summary["staff_absences"] >= 4
+    with app.app_context():
+        members = list(db.session.scalars(select(StaffMember).order_by(StaffMember.id)))
+        assert [m.name for m in members] == ["Demo Samordnare", "Demo Handläggare 1", "Demo Handläggare 2",
+                                             "Demo Handläggare 3"]
+        assert [m.coordinator for m in members] == [True, False, False, False] and all(m.active for m in members)
+        assert all(DEMO_EMAIL.match(m.email) for m in members)
+        absences = [(a.start_date, a.end_date) for m in members for a in m.absences]
+        assert all(date(2015, 1, 1) <= s <= e <= date(2016, 12, 31) for s, e in absences)
+        assert any(s.month == 7 for s, _e in absences) and any(s.year == 2015 and s.month >= 9 for s, _e in absences)
+    page = Client(app, USERS["staff"]).get("/besok/uppdrag/personal").get_data(as_text=True)
+    assert "Demo Samordnare" in page and "4 personer" in page
 
 
 # --------------------------------------------------------------------------- notes, plans, events

@@ -211,6 +211,11 @@ KINDS: dict[str, Kind] = {
                   lambda: _("en fas"), lambda p: _url("scheduling.settings_phase_edit", phase_id=p.id)),
     "blackout": Kind(lambda: _("Uppehåll"), _named(N_("uppehållet %(name)s")), lambda: _("ett uppehåll"),
                      lambda b: _url("scheduling.settings_blackout_edit", blackout_id=b.id)),
+    "staff_member": Kind(lambda: _("Personal"), _named(N_("%(name)s i personalen")),
+                         lambda: _("en person i personalen"),
+                         lambda m: _url("scheduling.staff_member", staff_id=m.id)),
+    "month_pace": Kind(lambda: _("Takt per månad"), lambda x, d: _("takten per månad"), lambda: _("takten per månad"),
+                       lambda x: _url("scheduling.pace_page")),
     "assignment": Kind(lambda: _("Uppdraget"), lambda a, d: _("uppdragets inställningar"),
                        lambda: _("uppdragets inställningar"), lambda a: _url("scheduling.settings")),
     "report_narrative": Kind(lambda: _("Rapporttext"),
@@ -244,7 +249,7 @@ KINDS: dict[str, Kind] = {
                             lambda b: _url("feedback.letter", site_id=b.site_id, round_=b.round), ("site.kommun",)),
 }
 # Object types that are not rows (no object to read).
-ROWLESS = {"demo", "oj_group"}
+ROWLESS = {"demo", "oj_group", "month_pace"}
 
 
 def kind_choices() -> list[tuple[str, str]]:
@@ -393,6 +398,15 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
     "sample.deleted": lambda what, d: _("%(what)s togs bort.", what=what),
     "sample.drawn": lambda what, d: _("%(what)s drogs.", what=what),
     "sample.manual_saved": lambda what, d: _("%(what)s sparades som handplockat urval.", what=what),
+    "pace.changed": lambda what, d: _("Takten per månad ändrades (%(n)s månader).", n=_n(d, "count")),
+    "staff.absence_added": lambda what, d: _("Frånvaro %(start)s–%(end)s lades in för %(what)s.", what=what,
+                                             start=_n(d, "start"), end=_n(d, "end")),
+    "staff.absence_removed": lambda what, d: _("Frånvaron %(start)s–%(end)s för %(what)s togs bort.", what=what,
+                                               start=_n(d, "start"), end=_n(d, "end")),
+    "staff.activated": lambda what, d: _("%(what)s gjordes aktiv igen.", what=what),
+    "staff.created": lambda what, d: _("%(what)s lades till.", what=what),
+    "staff.deactivated": lambda what, d: _("%(what)s gjordes inaktiv.", what=what),
+    "staff.updated": lambda what, d: _("%(what)s ändrades.", what=what),
     "task.created": lambda what, d: _("%(what)s skapades.", what=what),
     "task.deleted": lambda what, d: _("%(what)s togs bort.", what=what),
     "task.done": lambda what, d: _("%(what)s markerades som klar.", what=what),

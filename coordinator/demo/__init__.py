@@ -24,7 +24,7 @@ from ..reports import wording
 from ..reports.models import FINAL_PERIOD, Avstamning, IssuedReport, Narrative
 from ..sampling.models import Decline
 from ..sampling.service import SampleError, adopted_sample
-from ..scheduling.models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, Visit
+from ..scheduling.models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, StaffAbsence, StaffMember, Visit
 from ..scheduling.service import VisitError
 from ..tasks.models import AVSTAMNING, Task
 from . import build
@@ -35,7 +35,7 @@ TABLE_LABELS = {
     "sample": "urval", "visit": "besök", "note": "anteckningar", "contact": "kontakter",
     "action_plan": "handlingsplaner", "event": "dialogforum", "questionnaire": "enkäter",
     "measurement_request": "mätningar", "report_narrative": "rapporttexter", "issued_report": "utfärdade rapporter",
-    "avstamning": "avstämningar",
+    "avstamning": "avstämningar", "staff_member": "personer i personalen",
 }
 
 
@@ -75,6 +75,7 @@ def summary() -> dict:
         "issued_periods": sorted(db.session.scalars(select(IssuedReport.period).distinct())),
         "avstamningar": count(Avstamning), "actions": count(Task, Task.kind == AVSTAMNING),
         "actions_open": count(Task, Task.kind == AVSTAMNING, Task.done_at.is_(None)),
+        "staff": count(StaffMember), "staff_absences": count(StaffAbsence),
     }
 
 
@@ -89,6 +90,7 @@ def print_summary(s: dict, seed: int, as_of: date) -> None:
         f"{s['replacements']} ersättare",
         f"  Besök:            {v.get(GENOMFORD, 0)} genomförda, {booked} bokade, {v.get(FORSLAG, 0)} föreslagna",
         f"  Kontakter:        {s['contacts']} fiktiva personer (@example.se)",
+        f"  Personal:         {s['staff']} personer med {s['staff_absences']} frånvaroperioder",
         f"  Anteckningar:     {s['visit_notes']} från besök och {s['event_notes']} från dialogforum, "
         f"{s['passages']} stycken",
         f"  Handlingsplaner:  {s['plans']} med {s['goals']} mål och {s['activities']} aktiviteter",

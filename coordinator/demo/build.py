@@ -180,6 +180,8 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     rename_assignment(as_of)
     make_sample(demo)
     make_contacts(demo)
+    from .staff import make_staff
+    make_staff(demo)  # before the visits are planned: the plan staffs them
     make_visits(demo)
     date_offers.make_offers(demo)
     content.make_all(demo)

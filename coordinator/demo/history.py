@@ -60,6 +60,8 @@ def backdate_audit(demo: Demo, first_id: int) -> int:
             when = sample.adopted_at
         elif e.action == "sample.site_declined" and e.site_id in declines:
             when = declines[e.site_id].recorded_at
+        elif e.action.startswith("staff."):
+            when = at(ADOPTED_ON + timedelta(days=5), 10)
         elif e.action.startswith("contact"):
             when = at(ADOPTED_ON + timedelta(days=10), 11)
         elif e.action in ("visit.created", "visit.planned"):

@@ -26,8 +26,9 @@ from ..extensions import db
 from . import bp
 from .defaults import assignment as current_assignment
 from .models import Assignment, Blackout, Phase
-from .settings_forms import (ASSIGNMENT_FIELDS, CHANGE_CHECKS, PERSONAL_FIELDS, AssignmentForm, BlackoutForm,
-                             DeleteForm, PhaseForm, fmt_value)
+from .pace import derived_windows
+from .settings_forms import (ASSIGNMENT_FIELDS, BOOLEAN_FIELDS, CHANGE_CHECKS, PERSONAL_FIELDS, AssignmentForm,
+                             BlackoutForm, DeleteForm, PhaseForm, fmt_hours, fmt_value)
 
 
 def _assignment() -> Assignment:
@@ -85,7 +86,8 @@ def _page(form: AssignmentForm | None, conflict=None, status: int = 200):
         "scheduling/settings.html", a=a, form=form, conflict=conflict, phases=phase_list,
         blackouts=blackouts(), holidays=public_holidays(start, end), holiday_start=start, holiday_end=end,
         holidays_upcoming=upcoming, phases_outside=_outside(a, phase_list), delete_form=DeleteForm(),
-        weekday=lambda d: format_date(d, "EEEE"), can_edit=current_user.role == "admin"), status
+        weekday=lambda d: format_date(d, "EEEE"), can_edit=current_user.role == "admin",
+        derived=derived_windows(a, phase_list)), status
 
 
 def _jsonable(value):
@@ -140,9 +142,13 @@ def _conflict(form: AssignmentForm, a: Assignment):
     """Refuse a save based on an old version: show the stored values and what the user typed."""
     db.session.refresh(a)
     typed = []
+    yes_no = {"True": _("Ja"), "False": _("Nej")}
     for n in ASSIGNMENT_FIELDS:
-        mine, stored = form.typed(n), fmt_value(getattr(a, n))
+        value = getattr(a, n)
+        mine, stored = form.typed(n), (fmt_hours(value) if n == "max_day_hours" else fmt_value(value))
         if mine != stored:
+            if n in BOOLEAN_FIELDS:
+                mine, stored = yes_no.get(mine, mine), yes_no.get(stored, stored)
             typed.append((str(form[n].label.text), mine, stored))
     fresh = AssignmentForm(formdata=None)
     fresh.load(a)

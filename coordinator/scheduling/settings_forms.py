@@ -12,7 +12,7 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from ..forms import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, StringField, TextAreaField, TimeField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from ..invites.contact_service import valid_email
@@ -31,7 +31,12 @@ ASSIGNMENT_FIELDS = (
     "organizer_name", "organizer_email",
     "report_start", "report_due_days", "report_reminder_days",
     "note_due_working_days", "unanswered_after_days", "questionnaire_soon_days",
+    "windows_from_phases", "invitation_lead_days", "report_week_free", "staff_per_visit", "max_day_hours",
+    "offer_count", "offer_reminder_days",
 )
+# Yes/no settings (checkboxes): an unticked box sends nothing, which is "no".
+BOOLEAN_FIELDS = ("windows_from_phases", "report_week_free")
+MAX_DAY_HOURS = (4.0, 24.0)
 # Other capabilities may refuse a change of the assignment that would strand what they keep (the
 # reports refuse a rhythm that leaves report texts outside every period). They register a check
 # here so that scheduling imports none of them: check(assignment, values) -> {field name: message}.
@@ -129,6 +134,13 @@ def parse_decimal(text: str | None) -> float | None:
     return value
 
 
+def fmt_hours(value) -> str:
+    """Hours as typed in the form: 10.0 -> "10", 9.5 -> "9.5"."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def fmt_value(value) -> str:
     """A stored value as it is typed in the form."""
     if value is None:
@@ -178,16 +190,31 @@ class AssignmentForm(FlaskForm):
     organizer_email = StringField(_l("Kansliets e-postadress för inbjudningar"), filters=[_strip], validators=[
         DataRequired(_l("Ange kansliets e-postadress."))],
         render_kw={"type": "email", "autocomplete": "off", "spellcheck": "false"})
+    windows_from_phases = BooleanField(_l("Räkna fram omgångarnas fönster från faserna"))
+    invitation_lead_days = _int(_l("Tid för inbjudningar innan omgång 1 börjar, dagar efter att urvalet antogs"),
+                                0, 365)
+    report_week_free = BooleanField(_l("Håll veckan före varje rapports sista dag fri från besök"))
+    staff_per_visit = _int(_l("Antal handläggare som följer med samordnaren på varje besök"), 0, 10)
+    max_day_hours = StringField(_l("Längsta dag med resa och besök, timmar"), filters=[_strip],
+                                render_kw={"inputmode": "decimal", "autocomplete": "off", "size": 6})
+    offer_count = _int(_l("Antal datum som kommunen får välja bland"), 1, 5)
+    offer_reminder_days = _int(_l("Påminnelse till kommunen om datumen, dagar utan svar"), 1, 60)
 
     def load(self, assignment) -> None:
         for name in ASSIGNMENT_FIELDS:
             value = getattr(assignment, name)
-            self[name].data = fmt_value(value) if name in ("home_lat", "home_lon") else value
+            if name in ("home_lat", "home_lon"):
+                value = fmt_value(value)
+            elif name == "max_day_hours":
+                value = fmt_hours(value)
+            self[name].data = value
         self.version.data = str(assignment.version)
 
     def typed(self, name: str) -> str:
         """What the user typed in a field (for the conflict table)."""
         field = self[name]
+        if name in BOOLEAN_FIELDS:
+            return fmt_value(bool(field.data))
         if field.raw_data:
             return " ".join(field.raw_data).strip()
         return fmt_value(field.data)
@@ -211,6 +238,7 @@ class AssignmentForm(FlaskForm):
         _missing_values(self)
         self.lat_value = self._coordinate(self.home_lat, *LAT_RANGE)
         self.lon_value = self._coordinate(self.home_lon, *LON_RANGE)
+        self.hours_value = self._hours()
         if self.organizer_email.data and not valid_email(self.organizer_email.data):
             self.organizer_email.errors.append(_("Ange en giltig e-postadress, till exempel samordnaren@regeringskansliet.se."))
         d = {n: self[n].data for n in ASSIGNMENT_FIELDS if self[n].data is not None and not self[n].errors}
@@ -256,7 +284,26 @@ class AssignmentForm(FlaskForm):
         """The validated values keyed by model attribute (call after validate())."""
         out = {n: self[n].data for n in ASSIGNMENT_FIELDS}
         out["home_lat"], out["home_lon"] = self.lat_value, self.lon_value
+        out["max_day_hours"] = self.hours_value
+        for name in BOOLEAN_FIELDS:
+            out[name] = bool(out[name])
         return out
+
+    def _hours(self) -> float | None:
+        field, (low, high) = self.max_day_hours, MAX_DAY_HOURS
+        try:
+            value = parse_decimal(field.data)
+        except ValueError:
+            value = None
+            field.errors.append(_("Ange ett antal timmar, till exempel 10 eller 9,5."))
+            return None
+        if value is None:
+            field.errors.append(_("Fyll i fältet."))
+        elif not low <= value <= high:
+            field.errors.append(_("Ange ett antal timmar från %(min)s till %(max)s.",
+                                  min=format_decimal(low), max=format_decimal(high)))
+            return None
+        return value
 
 
 def _missing_values(form: FlaskForm) -> None:
@@ -319,5 +366,6 @@ class DeleteForm(FlaskForm):
     pass
 
 
-__all__ = ["ASSIGNMENT_FIELDS", "CHANGE_CHECKS", "AssignmentForm", "BlackoutForm", "DeleteForm", "LAT_RANGE",
-           "LON_RANGE", "PERSONAL_FIELDS", "PhaseForm", "fmt_value", "parse_decimal", "refuse_changes_with"]
+__all__ = ["ASSIGNMENT_FIELDS", "BOOLEAN_FIELDS", "CHANGE_CHECKS", "AssignmentForm", "BlackoutForm", "DeleteForm",
+           "LAT_RANGE", "LON_RANGE", "PERSONAL_FIELDS", "PhaseForm", "SvDateField", "fmt_hours", "fmt_value",
+           "parse_decimal", "refuse_changes_with"]
