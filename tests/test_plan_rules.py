@@ -132,6 +132,7 @@ def test_saved_plan_keeps_the_phases_pace_report_weeks_staff_and_travel(app, see
     assert data["windows"] == {"1": ["2014-12-12", "2015-12-31"], "2": ["2016-04-01", "2016-12-31"]}
     assert violations(app) == []
     assert data["stats"]["max_deviation"] <= 1
+    assert any(v["kommunkod"] == GOTLAND_KOMMUNKOD for v in data["visits"])  # the Gotland rule was tested
 
 
 def test_cli_json_contract(app):
