@@ -99,6 +99,7 @@ def visit_event(visit: Visit) -> ical.Event:
                         for a in visit.attendees),
         status=event_status(visit),
         programme=items,
+        staff=tuple(m.name for m in visit.staff),
     )
 
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..audit import record
+from ..audit import record, utcnow
 from ..extensions import db
 from ..invites import service as invites
 from ..invites.models import Attendee, Contact
@@ -279,6 +279,44 @@ def warnings_for(visit: Visit, new_date: date | None) -> list[str]:
     return [p.message for p in problems
             if p.site_id == visit.site_id or p.date == new_date
             or (p.date is not None and p.date.isocalendar()[:2] == week)]
+
+
+def active_staff() -> list[StaffMember]:
+    """The active staff members, the coordinator first, with their absences."""
+    return list(db.session.scalars(select(StaffMember).where(StaffMember.active)
+                                   .options(selectinload(StaffMember.absences))
+                                   .order_by(StaffMember.coordinator.desc(), StaffMember.name, StaffMember.id)))
+
+
+def set_staff(visit: Visit, staff_ids: Iterable[int], user=None) -> bool:
+    """Who goes on the visit, chosen by hand. Refused (VisitError) for somebody inactive, absent that day or
+    already on another visit that day. False if nothing changed."""
+    ids = set(staff_ids)
+    members = {m.id: m for m in active_staff()}
+    if ids - set(members):
+        raise VisitError(_("Någon av de valda medarbetarna finns inte längre eller är inte aktiv. Ladda om sidan "
+                           "och välj igen."))
+    chosen = sorted((members[i] for i in ids), key=lambda m: (not m.coordinator, m.name))
+    if visit.date is not None:
+        for m in chosen:
+            if any(x.start_date <= visit.date <= x.end_date for x in m.absences):
+                raise VisitError(_("%(name)s är ledig %(date)s och kan inte åka på besöket. Ingenting ändrades.",
+                                   name=m.name, date=visit.date.isoformat()))
+        same_day = db.session.scalars(select(Visit).where(Visit.date == visit.date, Visit.id != visit.id,
+                                                          Visit.status != INSTALLD)
+                                      .options(selectinload(Visit.staff))).all()
+        for other in same_day:
+            for m in chosen:
+                if m in other.staff:
+                    raise VisitError(_("%(name)s åker redan på besöket i %(site)s samma dag. Ingenting ändrades.",
+                                       name=m.name, site=other.site.label))
+    before = {m.id for m in visit.staff}
+    if before == ids:
+        return False
+    visit.staff = chosen
+    visit.updated_at = utcnow()  # the visit row changes too: its version rises
+    record("visit.staff_changed", visit, count=len(ids), added=len(ids - before), removed=len(before - ids))
+    return True
 
 
 # --- life cycle ------------------------------------------------------------------------------
