@@ -168,7 +168,21 @@ def test_without_staff_the_plan_says_so_and_hand_windows_when_phases_do_not_fit(
         assert data["windows"]["1"] == [a.round1_start.isoformat(), a.round1_end.isoformat()]
 
 
-def test_rules_take_pace_coordinator_absence_report_weeks_and_day_length(app):
+@pytest.fixture
+def restore_assignment(app):
+    """The assignment row is reference data kept between tests: put back what a test changes."""
+    fields = ("max_day_hours", "report_week_free", "windows_from_phases")
+    with app.app_context():
+        saved = {f: getattr(assignment(), f) for f in fields}
+    yield
+    with app.app_context():
+        a = assignment()
+        for f, value in saved.items():
+            setattr(a, f, value)
+        db.session.commit()
+
+
+def test_rules_take_pace_coordinator_absence_report_weeks_and_day_length(app, restore_assignment):
     adopt(app, 7)
     add_staff(app)
     with app.app_context():
@@ -200,3 +214,23 @@ def test_staffing_trouble_is_a_warning_not_a_refusal(app):
     assert len(data["visits"]) == 50
     with app.app_context():
         assert all(v.date is not None for v in db.session.scalars(select(Visit).where(Visit.round == 1)))
+
+
+def test_the_plan_page_shows_windows_travel_load_and_who_goes(app, staff):
+    adopt(app, 7)
+    add_staff(app)
+    saved = app.config.get("PLAN_TIME_LIMIT")
+    app.config["PLAN_TIME_LIMIT"] = float(TIME_LIMIT)
+    try:
+        index = staff.get("/besok/").get_data(as_text=True)
+        assert "räknas fram ur uppdragets faser" in index and 'href="/besok/uppdrag"' in index
+        page = staff.post("/besok/foresla", {"omgang": "1"})
+    finally:
+        app.config["PLAN_TIME_LIMIT"] = saved
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "2014-12-12–2015-12-31" in html  # the round's window, in the table of rounds
+    for words in ("Restid", "Övernattningar", "kg per resenär", "Resor per färdsätt", "Jämn takt", "Vem åker",
+                  "Samordnaren Sam", "Besök per månad i omgång 1"):
+        assert words in html, words
+    assert any(f"<th scope=\"row\">{m}</th>" in html for m in ("tåg", "bil", "flyg", "färja"))
