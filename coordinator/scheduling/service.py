@@ -47,7 +47,8 @@ def default_programme(start: time, end: time) -> list[VisitPart]:
 
 
 def visits(round_: int | None = None) -> list[Visit]:
-    query = select(Visit).join(Site).options(selectinload(Visit.staff)).order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position)
+    query = (select(Visit).join(Site).options(selectinload(Visit.staff))
+             .order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position))
     if round_ is not None:
         query = query.where(Visit.round == round_)
     return list(db.session.scalars(query))
