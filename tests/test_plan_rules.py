@@ -151,6 +151,8 @@ def test_cli_json_contract(app):
     assert sum(stats["monthly_load"]["1"].values()) == 50
     assert all(len(k) == 7 and k[4] == "-" for k in stats["monthly_load"]["1"])
     assert data["windows"]["1"] == ["2014-12-12", "2015-12-31"]
+    words = app.test_cli_runner().invoke(args=["schedule", "plan", "--round", "1", "--time-limit", TIME_LIMIT])
+    assert words.exit_code == 0 and "restimmar" in words.output and "Samordnaren Sam" in words.output
     with app.app_context():  # nothing saved without --save
         assert db.session.scalar(select(VisitStaff).limit(1)) is None
         assert all(v.date is None for v in db.session.scalars(select(Visit)))
