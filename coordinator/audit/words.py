@@ -433,6 +433,8 @@ SENTENCES: dict[str, Callable[[str, dict], str]] = {
                                n=_n(d, "visits"), moved=_n(d, "moved")),
     "visit.programme_changed": lambda what, d: _("Programmet för %(what)s ändrades.", what=what),
     "visit.programme_sent": lambda what, d: _("Ett uppdaterat program för %(what)s lades i utkorgen.", what=what),
+    "visit.staff_changed": lambda what, d: _("Vem som åker på %(what)s ändrades: %(n)s medarbetare.", what=what,
+                                             n=_n(d, "count")),
 }
 
 

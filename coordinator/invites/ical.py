@@ -76,6 +76,7 @@ class Event:
     attendees: tuple[Person, ...] = ()
     status: str = CONFIRMED
     programme: tuple[ProgrammeItem, ...] = ()
+    staff: tuple[str, ...] = ()  # who comes from the office (names); not in a public feed
 
     def __post_init__(self):
         for name in ("start", "end"):
@@ -135,6 +136,14 @@ def programme_lines(programme: Sequence[ProgrammeItem], with_people: bool = True
     return lines
 
 
+STAFF_LABEL = "Från samordnarens kansli kommer"
+
+
+def staff_line(names: Sequence[str]) -> str:
+    """'Från samordnarens kansli kommer: A, B' (names on one line each)."""
+    return f"{STAFF_LABEL}: " + ", ".join(" ".join(n.split()) for n in names)
+
+
 def programme_text(programme: Sequence[ProgrammeItem], with_people: bool = True, intro: str = "") -> str:
     """The programme as plain text for DESCRIPTION and the mail."""
     lines = [intro] if intro else []
@@ -182,6 +191,8 @@ def _vevent(event: Event, status: str, now: datetime, people: bool = True, descr
     if event.location:
         vevent.add("location", event.location)
     text = event.description if description is None else description
+    if people and event.staff:
+        text = "\n\n".join(x for x in (text, staff_line(event.staff)) if x)
     if text:
         vevent.add("description", text)
     vevent.add("status", status)

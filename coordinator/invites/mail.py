@@ -30,7 +30,7 @@ from typing import Sequence
 
 import idna
 
-from .ical import CANCEL, REQUEST, Event, Person, hhmm, programme_lines, swedish_date
+from .ical import CANCEL, REQUEST, STAFF_LABEL, Event, Person, hhmm, programme_lines, swedish_date
 
 SMTP_POLICY = policy.SMTP  # CRLF line ends, RFC 2047 headers
 
@@ -121,7 +121,7 @@ def _facts(event: Event, wording: Wording = VISIT) -> list[tuple[str, str]]:
         ("Datum", swedish_date(event.local_start)),
         ("Tid", f"{hhmm(event.local_start)}–{hhmm(event.local_end)}"),
         ("Plats", event.location or "meddelas senare"),
-    ]
+    ] + ([(STAFF_LABEL, ", ".join(" ".join(n.split()) for n in event.staff))] if event.staff else [])
 
 
 def plain_body(event: Event, method: str, update: bool = False, wording: Wording = VISIT,

@@ -99,6 +99,7 @@ def visit_event(visit: Visit) -> ical.Event:
                         for a in visit.attendees),
         status=event_status(visit),
         programme=items,
+        staff=tuple(m.name for m in visit.staff),
     )
 
 
@@ -407,7 +408,7 @@ def feed_visits(feed: FeedToken) -> list[Visit]:
     # What visit_event reads, loaded with the visits: a feed costs the same few statements however long.
     query = (select(Visit).where(Visit.date.isnot(None)).order_by(Visit.date, Visit.start_time, Visit.id)
              .options(selectinload(Visit.site).joinedload(Site.kommun), selectinload(Visit.attendees),
-                      selectinload(Visit.parts).selectinload(VisitPart.contacts)))
+                      selectinload(Visit.parts).selectinload(VisitPart.contacts), selectinload(Visit.staff)))
     if feed.site_id is not None:
         query = query.where(Visit.site_id == feed.site_id).where(
             Visit.status.in_(BOOKED) | ((Visit.status == INSTALLD) & Visit.sent_sequence.isnot(None)))

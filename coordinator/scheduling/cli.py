@@ -29,9 +29,16 @@ def plan(round_, save, time_limit, as_json):
         echo_json(result)
         return
     for v in result["visits"]:
-        click.echo(f"{v['date']}  omgång {v['round']}  {v['site']}")
+        who = ", ".join(v["staff"]) or "–"
+        click.echo(f"{v['date']}  omgång {v['round']}  {v['site']}  ({v['mode'] or '–'}; {who})")
     stats = result["stats"]
-    click.echo(f"Resor: {stats.get('travel_km', 0):.0f} km, {stats.get('travel_days', 0)} resdagar.")
+    click.echo(f"Resor: {stats.get('travel_km', 0):.0f} km, {stats.get('travel_days', 0)} resdagar, "
+               f"{stats.get('travel_hours', 0):.0f} restimmar, {stats.get('overnights', 0)} övernattningar, "
+               f"{stats.get('co2_kg', 0):.0f} kg koldioxid per resenär.")
+    for r, (first, last) in result["windows"].items():
+        click.echo(f"Omgång {r}: {first} – {last}")
+    for w in result["staffing"]:
+        click.echo(f"Obs: {w}")
 
 
 @schedule_cli.command("offer", help="Erbjud kommunen datum för ett besök: ett e-brev med kommunens länk läggs i "

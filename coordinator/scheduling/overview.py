@@ -20,7 +20,7 @@ from ..sampling.models import Site
 from . import planner
 from .defaults import assignment
 from .models import BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, Visit
-from .service import rules, visits
+from .service import rules, visits, window_info
 
 PROPOSAL_HORIZON_DAYS = 42  # proposals in the next six weeks that are not invited yet
 UPCOMING_DAYS = 30
@@ -151,8 +151,8 @@ class RoundSummary:
 
 def round_summaries() -> list[RoundSummary]:
     """Per round: how many visits, how many have a date, are booked, done or cancelled."""
-    a = assignment()
-    out = {1: RoundSummary(1, a.round1_start, a.round1_end), 2: RoundSummary(2, a.round2_start, a.round2_end)}
+    windows = window_info()["windows"]
+    out = {r: RoundSummary(r, *windows[r]) for r in (1, 2)}
     for v in visits():
         s = out.get(v.round)
         if s is None:
@@ -207,7 +207,13 @@ def proposal(result: dict) -> dict:
         rows.append({**v, "day": date.fromisoformat(v["date"]), "visit": visit,
                      "lan": visit.site.kommun.lan.namn if visit else "",
                      "booked": bool(visit and visit.booked)})
-    return {"rows": rows, "trips": ordered, "stats": result["stats"],
+    stats = result["stats"]
+    load = []  # per round: (month, visits, the even pace), months of the window and of the plan
+    for r in sorted(set(stats.get("monthly_load", {})) | set(stats.get("monthly_targets", {}))):
+        counts, targets = stats["monthly_load"].get(r, {}), stats["monthly_targets"].get(r, {})
+        load.append((r, [(m, counts.get(m, 0), targets.get(m)) for m in sorted(set(counts) | set(targets))]))
+    return {"rows": rows, "trips": ordered, "stats": stats, "load": load, "staffing": result.get("staffing", []),
+            "windows": result.get("windows", {}),
             "moved": sum(1 for v in result["visits"] if v.get("moved")),
             "fingerprint": fingerprint(result)}
 

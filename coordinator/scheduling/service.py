@@ -8,20 +8,25 @@ from __future__ import annotations
 import uuid
 from datetime import date, time
 from typing import Iterable
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ..audit import record
+from ..audit import record, utcnow
 from ..extensions import db
 from ..invites import service as invites
 from ..invites.models import Attendee, Contact
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
-from . import planner
+from . import planner, staffing
 from .defaults import assignment
-from .models import (BEKRAFTAD, BOOKED, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, Visit,
-                     VisitPart)
+from .models import (BEKRAFTAD, BOOKED, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, MonthPace,
+                     Phase, StaffMember, Visit, VisitPart)
+from .travel import TravelSettings
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 ROUNDS = (1, 2)
 
@@ -42,7 +47,8 @@ def default_programme(start: time, end: time) -> list[VisitPart]:
 
 
 def visits(round_: int | None = None) -> list[Visit]:
-    query = select(Visit).join(Site).order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position)
+    query = (select(Visit).join(Site).options(selectinload(Visit.staff))
+             .order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position))
     if round_ is not None:
         query = query.where(Visit.round == round_)
     return list(db.session.scalars(query))
@@ -75,14 +81,63 @@ def ensure_visits() -> list[Visit]:
 
 # --- planning --------------------------------------------------------------------------------
 
-def rules(earliest: date | None = None) -> planner.Rules:
+def _adopted_on() -> date | None:
+    """The day the adopted sample was adopted (office time), or None."""
+    sample = adopted_sample()
+    if sample is None or sample.adopted_at is None:
+        return None
+    at = sample.adopted_at
+    if at.tzinfo is not None:
+        at = at.astimezone(STOCKHOLM)
+    return at.date()
+
+
+def window_info() -> dict:
+    """The rounds' windows and where they come from: {"windows": {round: (first, last)}, "source": "phases" or
+    "manual", "problem": why the phases could not be used (Swedish) or None}."""
     a = assignment()
-    blackouts = tuple(planner.Blackout(b.start_date, b.end_date, b.name)
-                      for b in db.session.scalars(select(Blackout)))
+    manual = {1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)}
+    if not a.windows_from_phases:
+        return {"windows": manual, "source": "manual", "problem": None}
+    phases = {p.number: (p.start_date, p.end_date)
+              for p in db.session.scalars(select(Phase).order_by(Phase.number, Phase.start_date))}
+    try:
+        windows = planner.phase_windows(phases, _adopted_on(), max(0, a.invitation_lead_days or 0))
+    except ValueError as e:
+        return {"windows": manual, "source": "manual",
+                "problem": _("Fönstren kan inte räknas fram ur faserna (%(why)s), så de fönster som är angivna "
+                             "för hand används.", why=str(e).rstrip("."))}
+    return {"windows": windows, "source": "phases", "problem": None}
+
+
+def _coordinator() -> StaffMember | None:
+    return db.session.scalars(select(StaffMember).where(StaffMember.active, StaffMember.coordinator)
+                              .options(selectinload(StaffMember.absences)).order_by(StaffMember.id)).first()
+
+
+def rules(earliest: date | None = None) -> planner.Rules:
+    """The planner's rules from the assignment: windows (window_info), blackouts and the coordinator's
+    absences (the coordinator goes on every visit), the office's monthly pace, the report weeks, travel."""
+    a = assignment()
+    windows = window_info()["windows"]
+    blackouts = [planner.Blackout(b.start_date, b.end_date, b.name) for b in db.session.scalars(select(Blackout))]
+    coordinator = _coordinator()
+    if coordinator is not None:
+        blackouts += [planner.Blackout(x.start_date, x.end_date, _("samordnaren är ledig"))
+                      for x in coordinator.absences if x.start_date <= x.end_date]
+    pace = {(p.year, p.month): p.weight for p in db.session.scalars(select(MonthPace))
+            if p.weight is not None and p.weight >= 0}
+    first = min(s for s, _e in windows.values())
+    last = max(e for _s, e in windows.values())
+    dues = planner.report_dues(a.report_start, a.report_interval_months or 3, a.report_due_days or 0, first, last)
+    try:
+        travel = TravelSettings(max_day_hours=a.max_day_hours or TravelSettings.max_day_hours)
+    except ValueError:
+        travel = TravelSettings()
     return planner.Rules(
-        windows={1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)},
-        blackouts=blackouts, max_per_day=a.max_per_day, max_per_week=a.max_per_week,
-        min_gap_days=a.min_gap_days, home=(a.home_lat, a.home_lon), earliest=earliest)
+        windows=windows, blackouts=tuple(blackouts), max_per_day=a.max_per_day, max_per_week=a.max_per_week,
+        min_gap_days=a.min_gap_days, home=(a.home_lat, a.home_lon), earliest=earliest, pace=pace,
+        report_dues=dues, free_week_before_report=bool(a.report_week_free), travel=travel)
 
 
 def _planner_sites(open_visits: list[Visit]) -> list[planner.Site]:
@@ -104,14 +159,57 @@ def _planner_inputs(round_: int | None, all_visits: list[Visit]) -> tuple[list[p
     return _planner_sites(open_visits), requests
 
 
+def _staff_members() -> list[StaffMember]:
+    return list(db.session.scalars(select(StaffMember).options(selectinload(StaffMember.absences))
+                                   .order_by(StaffMember.id)))
+
+
+def _staffing(result: planner.Plan, by_key: dict, keep_keys: set) -> tuple[dict, list[str]]:
+    """Who goes on each planned visit: {(site_id, round): [StaffMember]} and warnings (Swedish)."""
+    members = _staff_members()
+    if not members:
+        return {}, [_("Inga medarbetare är inlagda, så planen säger inte vem som åker. Lägg till medarbetarna "
+                      "under uppdragets inställningar.")]
+    # The visits of one week travel together for staffing: the planner makes a week's visits near home day
+    # trips beside the week's trip away, and a team that sleeps away after Monday's visit can go on from there
+    # to Tuesday's day trip, so they are not two bookings on the travel day.
+    def week(d: date) -> int:
+        y, w, _d = d.isocalendar()
+        return y * 100 + w
+    requests = [staffing.StaffVisit(key=key, date=d, trip=week(d),
+                                    overnight_before=result.nights.get(key, (False, False))[0],
+                                    overnight_after=result.nights.get(key, (False, False))[1],
+                                    label=by_key[key].site.label)
+                for key, d in result.dates.items()]
+    staff = [staffing.StaffMember(m.id, m.name, bool(m.coordinator),
+                                  tuple((x.start_date, x.end_date) for x in m.absences), bool(m.active))
+             for m in members]
+    keep = {key: [m.id for m in by_key[key].staff] for key in keep_keys if key in by_key and by_key[key].staff}
+    need = max(0, assignment().staff_per_visit or 0)
+    try:
+        chosen = staffing.assign(requests, staff, need, keep=keep, gettext=_)
+    except staffing.StaffingError as e:
+        return {}, [_("Vem som åker kunde inte bestämmas: %(why)s", why=p) for p in e.problems]
+    problems = staffing.check(requests, staff, need, chosen, gettext=_)
+    if problems:
+        return {}, [_("Vem som åker kunde inte bestämmas: %(why)s", why=p) for p in problems]
+    by_id = {m.id: m for m in members}
+    return {key: sorted((by_id[i] for i in ids), key=lambda m: (not m.coordinator, m.name))
+            for key, ids in chosen.staff.items()}, []
+
+
 def plan(round_: int | None = None, save: bool = False, user=None, time_limit: float | None = None,
          earliest: date | None = None) -> dict:
-    """Propose dates for the visits of one round (1, 2) or both (None); none before `earliest` if given."""
+    """Propose dates for the visits of one round (1, 2) or both (None); none before `earliest` if given.
+    Then who goes (staffing.py) and how (the travel model); with `save`, dates, modes and staff are stored
+    on the visits that are not booked or agreed."""
     ensure_visits()
     all_visits = visits()
     sites, requests = _planner_inputs(round_, all_visits)
+    info = window_info()
+    the_rules = rules(earliest)
     try:
-        result = planner.plan(requests, sites, rules(earliest), planner.SolverSettings(time_limit_s=time_limit))
+        result = planner.plan(requests, sites, the_rules, planner.SolverSettings(time_limit_s=time_limit))
     except planner.PlanningError as e:
         raise VisitError("; ".join(e.problems)) from e
     by_key = {(v.site_id, v.round): v for v in all_visits}
@@ -126,26 +224,46 @@ def plan(round_: int | None = None, save: bool = False, user=None, time_limit: f
             for site_id, d in zip(trip.site_ids, trip.dates):
                 if round_on.get((site_id, d)) == r:
                     trip_of[(site_id, r)] = numbers[r]
+    # Visits whose dates this plan does not set keep their people.
+    keep_keys = {key for key, v in by_key.items() if v.fixed or (round_ is not None and v.round != round_)}
+    team, staffing_warnings = _staffing(result, by_key, keep_keys)
     out = []
     for (site_id, r), d in sorted(result.dates.items(), key=lambda kv: (kv[1], kv[0])):
         visit = by_key[(site_id, r)]
         if round_ is not None and r != round_:
             continue
+        key = (site_id, r)
+        people = team.get(key) if team else None
         out.append({"visit_id": visit.id, "site": visit.site.label, "kommunkod": visit.site.kommunkod,
-                    "round": r, "date": d.isoformat(), "trip": trip_of.get((site_id, r)),
-                    "moved": visit.date is not None and visit.date != d})
+                    "round": r, "date": d.isoformat(), "trip": trip_of.get(key),
+                    "moved": visit.date is not None and visit.date != d,
+                    "mode": result.modes.get(key), "staff": [m.name for m in (people or [])],
+                    "overnight_before": result.nights.get(key, (False, False))[0],
+                    "overnight_after": result.nights.get(key, (False, False))[1]})
         if save and not visit.fixed:
             visit.date = d
-            visit.trip = trip_of.get((site_id, r))
+            visit.trip = trip_of.get(key)
+            visit.mode = result.modes.get(key)
+            if people is not None:
+                visit.staff = list(people)
     st = result.stats
     stats = {"travel_km": round(st.km, 1), "travel_days": st.travel_days, "trips": st.trips,
              "day_trips": st.day_trips, "moved": st.moved, "solver_status": st.status,
-             "wall_s": round(st.wall_s, 2)}
+             "wall_s": round(st.wall_s, 2), "travel_hours": round(st.travel_hours, 1),
+             "overnights": st.overnights, "co2_kg": round(st.co2_kg, 1),
+             "by_mode": {m: {k: round(x, 1) for k, x in row.items()} for m, row in st.by_mode.items()},
+             "monthly_load": {str(r): dict(months) for r, months in st.monthly_load.items()},
+             "monthly_targets": {str(r): {k: round(x, 2) for k, x in months.items()}
+                                 for r, months in st.monthly_targets.items()},
+             "max_deviation": st.max_deviation}
     if save:
         db.session.flush()
         record("visit.planned", object_type="visit", object_id=None, round=round_ or "all",
                visits=len(out), moved=sum(1 for v in out if v["moved"]))
-    return {"visits": out, "stats": stats}
+    return {"visits": out, "stats": stats,
+            "windows": {str(r): [s.isoformat(), e.isoformat()] for r, (s, e) in the_rules.windows.items()},
+            "window_source": info["source"], "window_problem": info["problem"],
+            "staffing": staffing_warnings}
 
 
 def warnings_for(visit: Visit, new_date: date | None) -> list[str]:
@@ -162,6 +280,44 @@ def warnings_for(visit: Visit, new_date: date | None) -> list[str]:
     return [p.message for p in problems
             if p.site_id == visit.site_id or p.date == new_date
             or (p.date is not None and p.date.isocalendar()[:2] == week)]
+
+
+def active_staff() -> list[StaffMember]:
+    """The active staff members, the coordinator first, with their absences."""
+    return list(db.session.scalars(select(StaffMember).where(StaffMember.active)
+                                   .options(selectinload(StaffMember.absences))
+                                   .order_by(StaffMember.coordinator.desc(), StaffMember.name, StaffMember.id)))
+
+
+def set_staff(visit: Visit, staff_ids: Iterable[int], user=None) -> bool:
+    """Who goes on the visit, chosen by hand. Refused (VisitError) for somebody inactive, absent that day or
+    already on another visit that day. False if nothing changed."""
+    ids = set(staff_ids)
+    members = {m.id: m for m in active_staff()}
+    if ids - set(members):
+        raise VisitError(_("Någon av de valda medarbetarna finns inte längre eller är inte aktiv. Ladda om sidan "
+                           "och välj igen."))
+    chosen = sorted((members[i] for i in ids), key=lambda m: (not m.coordinator, m.name))
+    if visit.date is not None:
+        for m in chosen:
+            if any(x.start_date <= visit.date <= x.end_date for x in m.absences):
+                raise VisitError(_("%(name)s är ledig %(date)s och kan inte åka på besöket. Ingenting ändrades.",
+                                   name=m.name, date=visit.date.isoformat()))
+        same_day = db.session.scalars(select(Visit).where(Visit.date == visit.date, Visit.id != visit.id,
+                                                          Visit.status != INSTALLD)
+                                      .options(selectinload(Visit.staff))).all()
+        for other in same_day:
+            for m in chosen:
+                if m in other.staff:
+                    raise VisitError(_("%(name)s åker redan på besöket i %(site)s samma dag. Ingenting ändrades.",
+                                       name=m.name, site=other.site.label))
+    before = {m.id for m in visit.staff}
+    if before == ids:
+        return False
+    visit.staff = chosen
+    visit.updated_at = utcnow()  # the visit row changes too: its version rises
+    record("visit.staff_changed", visit, count=len(ids), added=len(ids - before), removed=len(before - ids))
+    return True
 
 
 # --- life cycle ------------------------------------------------------------------------------

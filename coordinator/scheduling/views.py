@@ -32,6 +32,12 @@ from .models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD,
 
 BOUNDARIES = DATA_DIR / "kommuner.geojson"
 
+MODE_LABELS = {
+    "bil": _l("bil"),
+    "tåg": _l("tåg"),
+    "flyg": _l("flyg"),
+    "färja": _l("färja"),
+}
 STATUS_LABELS = {
     FORSLAG: _l("förslag"),
     INBJUDEN: _l("inbjuden"),
@@ -54,6 +60,8 @@ def visit_helpers():
         "part_kind_label": lambda k: str(PART_KIND_LABELS.get(k, k)),
         "role_label": role_label,
         "km": lambda x: format_decimal(round(x or 0)),
+        "mode_label": lambda m: str(MODE_LABELS.get(m, m or "")),
+        "one_decimal": lambda x: format_decimal(round(x or 0, 1)),
     }
 
 
@@ -91,7 +99,8 @@ def _index_page(plan_form: PlanForm | None = None, proposal: dict | None = None,
     return render_template("scheduling/index.html", sample=sample, due=overview.due(on), on=on,
                            rounds=overview.round_summaries(),
                            plan_form=plan_form, proposal=proposal, plan_errors=errors or [],
-                           save_form=save_form, round_labels=dict(plan_form.omgang.choices)), status
+                           save_form=save_form, round_labels=dict(plan_form.omgang.choices),
+                           window_info=service.window_info()), status
 
 
 @bp.route("/")
@@ -245,7 +254,7 @@ def _visit_page(visit: Visit, *, move_form: MoveForm | None = None, programme_fo
         contact_count=overview.active_contact_count(visit.site_id),
         pending=sum(1 for a in visit.attendees if a.partstat == "NEEDS-ACTION"),
         mail=db.session.scalars(select(OutboxMessage).where(OutboxMessage.visit_id == visit.id)).all(),
-        new_part_kinds=PART_KIND_LABELS), status
+        new_part_kinds=PART_KIND_LABELS, active_staff=service.active_staff()), status
 
 
 def _stale(form, visit: Visit) -> bool:
@@ -341,6 +350,36 @@ def move(visit_id: int):
     if warnings:
         flash(_("Ändringen bryter mot %(n)d regler för planeringen (se varningarna).", n=len(warnings)), "warning")
     return redirect(url_for("scheduling.visit", visit_id=visit.id))
+
+
+@bp.route("/<int:visit_id>/vem-aker", methods=["POST"])
+@staff_required
+def change_staff(visit_id: int):
+    """Who goes on the visit, by hand: checkboxes of the active staff members."""
+    visit = _visit_or_404(visit_id)
+    form = VersionForm()
+    if not form.validate_on_submit():
+        abort_if_bad_csrf(form)
+        abort(400)
+    if _stale(form, visit):
+        return _visit_page(visit, conflict=True, status=409)
+    raw = request.form.getlist("staff")
+    ids = [parse_id(x) for x in raw]
+    if any(i is None for i in ids) or len(raw) > 1000:
+        return _visit_page(visit, errors=[_("Välj medarbetare i listan.")], status=422)
+    try:
+        changed = service.set_staff(visit, ids, current_user)
+        db.session.commit()
+    except service.VisitError as e:
+        db.session.rollback()
+        return _visit_page(visit, errors=[str(e)], status=422)
+    except StaleDataError:
+        return _visit_page(visit, conflict=True, status=409)
+    if changed:
+        flash(_("Ändringen av vem som åker är sparad."), "success")
+    else:
+        flash(_("Samma medarbetare som förut; ingenting ändrades."), "info")
+    return redirect(url_for("scheduling.visit", visit_id=visit.id, _anchor="vem-aker"))
 
 
 @bp.route("/<int:visit_id>/stall-in", methods=["GET", "POST"])
