@@ -43,6 +43,7 @@ from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.defaults import assignment
 from ..scheduling.overview import answers, last_request_sent, local_day
+from ..scheduling.service import window_info
 from ..scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, OFFER_NONE_FITS,
                                  OFFER_OPEN, DateOffer, Phase, Visit, VisitPart)
 from ..tasks.auto import NoteItem, notes_missing, sample_visits
@@ -307,9 +308,8 @@ def _reports(ov: Overview) -> None:
     ov.open_actions = rhythm.open_actions()
 
 
-def _current_round(on: date, a) -> int | None:
+def _current_round(on: date, windows: dict[int, tuple[date, date]]) -> int | None:
     """The round whose window holds `on`; between or before rounds the next one; after both, None."""
-    windows = {1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)}
     for r, (start, end) in windows.items():
         if start <= on <= end:
             return r
@@ -320,9 +320,8 @@ def _current_round(on: date, a) -> int | None:
 
 
 def _progress(ov: Overview, visits: list[Visit], active_ids: set[int]) -> None:
-    a = assignment()
-    ov.current_round = _current_round(ov.on, a)
-    windows = {1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)}
+    windows = window_info()["windows"]  # the windows the plan uses (from the phases by default)
+    ov.current_round = _current_round(ov.on, windows)
     target = len(active_ids)
     by_round = {r: RoundProgress(r, *windows[r], target=target, current=r == ov.current_round) for r in ROUNDS}
     seen: dict[int, set[int]] = defaultdict(set)

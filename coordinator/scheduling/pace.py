@@ -9,8 +9,8 @@ quarterly report, say), 0 none. A weight back at 1 without a note is no row at a
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, format_decimal
@@ -23,40 +23,19 @@ from ..auth import staff_required
 from ..extensions import db
 from ..forms import FlaskForm
 from ..sampling.service import adopted_sample
-from . import bp, planner
-from .models import INSTALLD, Blackout, MonthPace, Phase, Visit
+from . import bp, planner, service
+from .models import INSTALLD, MonthPace, Visit
 from .settings_forms import parse_decimal
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 ROUNDS = (1, 2)
 WEIGHT_RANGE = (0.0, 5.0)
 
 
-def adopted_on() -> date | None:
-    """The day (Swedish time) the adopted sample was adopted, or None."""
-    sample = adopted_sample()
-    if sample is None or sample.adopted_at is None:
-        return None
-    at = sample.adopted_at
-    return (at.astimezone(STOCKHOLM) if at.tzinfo else at).date()
-
-
-def derived_windows(a, phases: list[Phase] | None = None) -> tuple[dict[int, tuple[date, date]] | None, str | None]:
-    """(windows, None) computed from the phases, or (None, why not) in plain Swedish."""
-    if phases is None:
-        phases = list(db.session.scalars(select(Phase).order_by(Phase.number, Phase.id)))
-    by_number = {p.number: (p.start_date, p.end_date) for p in phases}
-    try:
-        return planner.phase_windows(by_number, adopted_on(), a.invitation_lead_days), None
-    except ValueError as exc:
-        return None, str(exc)
-
-
-def plan_windows(a) -> tuple[dict[int, tuple[date, date]] | None, str | None]:
-    """The windows the plan uses: from the phases when `windows_from_phases` is on, else the hand-set ones."""
-    if a.windows_from_phases:
-        return derived_windows(a)
-    return {1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)}, None
+def plan_windows(a) -> tuple[dict[int, tuple[date, date]], str | None]:
+    """The windows the plan uses (service.window_info: from the phases when `windows_from_phases` is on and they
+    allow it, else the hand-set ones) and why the phases could not be used, if so."""
+    info = service.window_info()
+    return info["windows"], info["problem"]
 
 
 def pace_weights() -> dict[tuple[int, int], MonthPace]:
@@ -74,25 +53,18 @@ def visits_per_round() -> dict[int, int]:
     return {r: counts.get(r, 0) for r in ROUNDS}
 
 
-def _rules(a, windows, pace: dict[tuple[int, int], float]) -> planner.Rules:
-    blackouts = tuple(planner.Blackout(b.start_date, b.end_date, b.name) for b in db.session.scalars(select(Blackout)))
-    start = min(s for s, _e in windows.values())
-    end = max(e for _s, e in windows.values())
-    dues = planner.report_dues(a.report_start, a.report_interval_months, a.report_due_days, start, end)
-    return planner.Rules(windows=windows, blackouts=blackouts, max_per_day=max(1, a.max_per_day),
-                         max_per_week=max(1, a.max_per_week), min_gap_days=max(0, a.min_gap_days), pace=pace,
-                         report_dues=dues, free_week_before_report=a.report_week_free)
+def _rules(windows, pace: dict[tuple[int, int], float]) -> planner.Rules:
+    """The planner's own rules (blackouts, report weeks, the coordinator's absences) with `pace`."""
+    return replace(service.rules(), windows=windows, pace=pace)
 
 
 def month_rows(a) -> tuple[list[dict], str | None]:
     """One row per month of the windows: key, rounds, even target, target with the weights, weight, note."""
     windows, problem = plan_windows(a)
-    if windows is None:
-        return [], problem
     stored = pace_weights()
     weights = {k: p.weight for k, p in stored.items()}
     try:
-        even_rules, weighted_rules = _rules(a, windows, {}), _rules(a, windows, weights)
+        even_rules, weighted_rules = _rules(windows, {}), _rules(windows, weights)
     except ValueError as exc:
         return [], str(exc)
     counts = visits_per_round()

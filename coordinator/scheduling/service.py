@@ -81,7 +81,7 @@ def ensure_visits() -> list[Visit]:
 
 # --- planning --------------------------------------------------------------------------------
 
-def _adopted_on() -> date | None:
+def adopted_on() -> date | None:
     """The day the adopted sample was adopted (office time), or None."""
     sample = adopted_sample()
     if sample is None or sample.adopted_at is None:
@@ -92,6 +92,18 @@ def _adopted_on() -> date | None:
     return at.date()
 
 
+def derived_windows(a, phases: list[Phase] | None = None
+                    ) -> tuple[dict[int, tuple[date, date]] | None, str | None]:
+    """(windows, None) from the phases (planner.phase_windows), or (None, why not) in plain Swedish."""
+    if phases is None:
+        phases = list(db.session.scalars(select(Phase).order_by(Phase.number, Phase.start_date)))
+    by_number = {p.number: (p.start_date, p.end_date) for p in phases}
+    try:
+        return planner.phase_windows(by_number, adopted_on(), max(0, a.invitation_lead_days or 0)), None
+    except ValueError as e:
+        return None, str(e)
+
+
 def window_info() -> dict:
     """The rounds' windows and where they come from: {"windows": {round: (first, last)}, "source": "phases" or
     "manual", "problem": why the phases could not be used (Swedish) or None}."""
@@ -99,14 +111,11 @@ def window_info() -> dict:
     manual = {1: (a.round1_start, a.round1_end), 2: (a.round2_start, a.round2_end)}
     if not a.windows_from_phases:
         return {"windows": manual, "source": "manual", "problem": None}
-    phases = {p.number: (p.start_date, p.end_date)
-              for p in db.session.scalars(select(Phase).order_by(Phase.number, Phase.start_date))}
-    try:
-        windows = planner.phase_windows(phases, _adopted_on(), max(0, a.invitation_lead_days or 0))
-    except ValueError as e:
+    windows, why = derived_windows(a)
+    if windows is None:
         return {"windows": manual, "source": "manual",
                 "problem": _("Fönstren kan inte räknas fram ur faserna (%(why)s), så de fönster som är angivna "
-                             "för hand används.", why=str(e).rstrip("."))}
+                             "för hand används.", why=(why or "").rstrip("."))}
     return {"windows": windows, "source": "phases", "problem": None}
 
 

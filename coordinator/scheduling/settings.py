@@ -26,7 +26,7 @@ from ..extensions import db
 from . import bp
 from .defaults import assignment as current_assignment
 from .models import Assignment, Blackout, Phase
-from .pace import derived_windows
+from .service import derived_windows
 from .settings_forms import (ASSIGNMENT_FIELDS, BOOLEAN_FIELDS, CHANGE_CHECKS, PERSONAL_FIELDS, AssignmentForm,
                              BlackoutForm, DeleteForm, PhaseForm, fmt_hours, fmt_value)
 
