@@ -53,7 +53,6 @@ def _offer_link(page, visit_id: int) -> str:
 
 
 def test_the_kommun_picks_an_offered_date_and_the_visit_keeps_it(demo_page, demo, browser, live_server):
-    from coordinator.scheduling import planner, service
     from coordinator.scheduling.models import Visit
     app, page = demo, demo_page
     visit_id = _unbooked(app)[0]
@@ -88,22 +87,24 @@ def test_the_kommun_picks_an_offered_date_and_the_visit_keeps_it(demo_page, demo
     with app.app_context():
         visit = db.session.get(Visit, visit_id)
         assert visit.date == picked and visit.agreed and visit.fixed
-        # A re-plan keeps the date: the planner, given the visit pinned as the service pins a fixed visit,
-        # leaves it where the kommun put it. (Once the integration branch is merged, service.plan pins
-        # v.fixed itself; the plan page's re-plan then goes through the same path.)
-        sites, requests = service._planner_inputs(visit.round, service.visits())
-        requests = [planner.VisitRequest(r.site_id, r.round, pinned=visit.date, current=visit.date)
-                    if r.key == (visit.site_id, visit.round) else r for r in requests]
-        result = planner.plan(requests, sites, service.rules(), planner.SolverSettings(time_limit_s=3))
-        assert result.dates[(visit.site_id, visit.round)] == picked
-        db.session.rollback()
+        round_ = visit.round
     # What the pick changed, for the office (a re-plan computed, nothing saved).
     page.goto(f"/besok/{visit_id}")
     page.get_by_role("link", name="Se vad valet ändrar för de andra besöken").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Vad kommunens val ändrar")
     assert_accessible(page, "pick effect")
+    # A re-plan of the round on the plan page, proposed and saved, keeps the kommun's date.
+    page.goto("/besok/")
+    page.get_by_label("Omgång", exact=True).select_option(str(round_))
+    page.get_by_role("button", name="Föreslå datum").click()
+    expect(page.get_by_role("heading", name=re.compile("^Förslag: omgång")).first).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Spara förslaget").click()
+    expect(page.get_by_text(re.compile("Planen är sparad"))).to_be_visible(timeout=60_000)
+    page.goto(f"/besok/{visit_id}")
+    expect(page.get_by_text("Datum valt av kommunen").first).to_be_visible()
     with app.app_context():
-        assert db.session.get(Visit, visit_id).date == picked
+        visit = db.session.get(Visit, visit_id)
+        assert visit.date == picked and visit.agreed
 
 
 def test_a_kommun_that_answers_none_fits_shows_on_the_start_page(demo_page, demo, browser):

@@ -497,3 +497,15 @@ def test_event_pages_are_accessible_and_usable_without_javascript_in_a_browser(a
         assert_accessible(page, name)
         page.screenshot(path=SHOTS / f"{name}.png", full_page=True)
     assert "Barnen behöver komma till tals tidigt." in page.content()
+
+
+def test_an_exploratory_dialogue_in_phase_1_is_booked_as_an_event(app, staff, organisations):
+    """Phase 1's dialogues with kommuner outside the sample are events of their own kind (issue 13)."""
+    event_id = create_event(staff, kind="utforskande_dialog", title="Utforskande dialog i Nora kommun",
+                            date="2015-02-11", place="Nora kommunhus")
+    with app.app_context():
+        assert db.session.get(Event, event_id).kind == "utforskande_dialog"
+    assert "Utforskande dialog med en kommun" in text(staff.get("/dialogforum/nytt"))
+    listing = text(staff.get("/dialogforum/", query_string={"slag": "utforskande_dialog"}))
+    assert "Utforskande dialog i Nora kommun" in listing
+    assert staff.post("/dialogforum/nytt", event_data(kind="utforskande_dialogen")).status_code == 400

@@ -22,6 +22,7 @@ KIND_LABELS = {
     "rundabord": _l("Rundabordssamtal"),
     "konferens": _l("Konferens"),
     "samrad": _l("Samråd"),
+    "utforskande_dialog": _l("Utforskande dialog med en kommun"),
 }
 STATUS_LABELS = {PLANERAT: _l("planerat"), GENOMFORT: _l("genomfört"), INSTALLT: _l("inställt")}
 ORGANISATION_KIND_LABELS = {

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..audit import utcnow
 from ..extensions import db
 
-EVENT_KINDS = ("nationell_dialog", "hearing", "rundabord", "konferens", "samrad")
+# "utforskande_dialog": phase 1's exploratory dialogues with kommuner outside the sample (issue 13).
+EVENT_KINDS = ("nationell_dialog", "hearing", "rundabord", "konferens", "samrad", "utforskande_dialog")
 ORGANISATION_KINDS = ("myndighet", "forening", "fackforbund", "forskning", "kommunal", "annan")
 PLANERAT, GENOMFORT, INSTALLT = "planerat", "genomfort", "installt"
 EVENT_STATUSES = (PLANERAT, GENOMFORT, INSTALLT)

@@ -46,6 +46,7 @@ KIND_WORDS = {
     "rundabord": ("Rundabordssamtal", "ett rundabordssamtal", "Rundabordssamtalet"),
     "konferens": ("Konferens", "en konferens", "Konferensen"),
     "samrad": ("Samråd", "ett samrådsmöte", "Samrådsmötet"),
+    "utforskande_dialog": ("Utforskande dialog", "en utforskande dialog", "Den utforskande dialogen"),
 }
 assert set(KIND_WORDS) == set(EVENT_KINDS)
 
