@@ -128,7 +128,7 @@ def test_saved_plan_keeps_the_phases_pace_report_weeks_staff_and_travel(app, see
     adopt(app, seed)
     add_staff(app)
     data = cli_json(app, "schedule", "plan", "--round", "all", "--save", "--time-limit", TIME_LIMIT)
-    assert data["staffing"] == []
+    assert data["staffing"] == [] and data["pace_warning"] is None
     assert data["windows"] == {"1": ["2014-12-12", "2015-12-31"], "2": ["2016-04-01", "2016-12-31"]}
     assert violations(app) == []
     assert data["stats"]["max_deviation"] <= 1
@@ -236,3 +236,22 @@ def test_the_plan_page_shows_windows_travel_load_and_who_goes(app, staff):
                   "Samordnaren Sam", "Besök per månad i omgång 1"):
         assert words in html, words
     assert any(f"<th scope=\"row\">{m}</th>" in html for m in ("tåg", "bil", "flyg", "färja"))
+
+
+def test_a_pace_that_cannot_hold_gives_a_plan_without_it_and_says_why(app):
+    adopt(app, 7)
+    with app.app_context():  # every visit of round 1 asked into February 2015: at most 3 a week cannot take 50
+        for month in range(1, 13):
+            if month != 2:
+                db.session.add(MonthPace(year=2015, month=month, weight=0.0, note=""))
+        db.session.add(MonthPace(year=2014, month=12, weight=0.0, note=""))
+        db.session.commit()
+    data = cli_json(app, "schedule", "plan", "--round", "1", "--time-limit", TIME_LIMIT)
+    assert "Den jämna takten per månad gick inte att hålla" in data["pace_warning"]
+    assert len(data["visits"]) == 50 and data["stats"]["max_deviation"] > 1
+    per_week = defaultdict(int)
+    for v in data["visits"]:
+        d = date.fromisoformat(v["date"])
+        per_week[d.isocalendar()[:2]] += 1
+        assert d.weekday() < 5
+    assert max(per_week.values()) <= 3  # the other rules still hold

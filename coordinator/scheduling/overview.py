@@ -213,7 +213,7 @@ def proposal(result: dict) -> dict:
         counts, targets = stats["monthly_load"].get(r, {}), stats["monthly_targets"].get(r, {})
         load.append((r, [(m, counts.get(m, 0), targets.get(m)) for m in sorted(set(counts) | set(targets))]))
     return {"rows": rows, "trips": ordered, "stats": stats, "load": load, "staffing": result.get("staffing", []),
-            "windows": result.get("windows", {}),
+            "pace_warning": result.get("pace_warning"), "windows": result.get("windows", {}),
             "moved": sum(1 for v in result["visits"] if v.get("moved")),
             "fingerprint": fingerprint(result)}
 

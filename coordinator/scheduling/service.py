@@ -6,6 +6,7 @@ outbox, written in the same transaction as the change itself.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, time
 from typing import Iterable
 from zoneinfo import ZoneInfo
@@ -217,10 +218,22 @@ def plan(round_: int | None = None, save: bool = False, user=None, time_limit: f
     sites, requests = _planner_inputs(round_, all_visits)
     info = window_info()
     the_rules = rules(earliest)
+    settings = planner.SolverSettings(time_limit_s=time_limit)
+    pace_warning = None
     try:
-        result = planner.plan(requests, sites, the_rules, planner.SolverSettings(time_limit_s=time_limit))
+        result = planner.plan(requests, sites, the_rules, settings)
     except planner.PlanningError as e:
-        raise VisitError("; ".join(e.problems)) from e
+        if not the_rules.level:
+            raise VisitError("; ".join(e.problems)) from e
+        # Late in a round the booked and agreed visits may leave the even pace no room. A plan that keeps
+        # every other rule is then better than none: plan without the pace and say why.
+        try:
+            result = planner.plan(requests, sites, replace(the_rules, level=False), settings)
+        except planner.PlanningError:
+            raise VisitError("; ".join(e.problems)) from e
+        pace_warning = _("Den jämna takten per månad gick inte att hålla med de besök som redan är bokade eller "
+                         "valda av kommunen, så förslaget håller alla andra regler men inte takten. Skälet: "
+                         "%(why)s", why="; ".join(e.problems))
     by_key = {(v.site_id, v.round): v for v in all_visits}
     # Trips are numbered within each round, in date order (the model's "trip number within the
     # round"). A trip is keyed by its visits' (site, date): a week may mix rounds (trip.round None).
@@ -272,7 +285,7 @@ def plan(round_: int | None = None, save: bool = False, user=None, time_limit: f
     return {"visits": out, "stats": stats,
             "windows": {str(r): [s.isoformat(), e.isoformat()] for r, (s, e) in the_rules.windows.items()},
             "window_source": info["source"], "window_problem": info["problem"],
-            "staffing": staffing_warnings}
+            "staffing": staffing_warnings, "pace_warning": pace_warning}
 
 
 def warnings_for(visit: Visit, new_date: date | None) -> list[str]:
