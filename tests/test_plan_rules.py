@@ -255,3 +255,21 @@ def test_a_pace_that_cannot_hold_gives_a_plan_without_it_and_says_why(app):
         per_week[d.isocalendar()[:2]] += 1
         assert d.weekday() < 5
     assert max(per_week.values()) <= 3  # the other rules still hold
+
+
+def test_one_rounds_proposal_counts_only_its_own_travel_and_months(app):
+    adopt(app, 7)
+    add_staff(app)
+    cli_json(app, "schedule", "plan", "--round", "1", "--save", "--time-limit", TIME_LIMIT)
+    both = cli_json(app, "schedule", "plan", "--round", "all", "--time-limit", TIME_LIMIT)
+    two = cli_json(app, "schedule", "plan", "--round", "2", "--time-limit", TIME_LIMIT)
+    assert set(two["stats"]["monthly_load"]) == {"2"} and sum(two["stats"]["monthly_load"]["2"].values()) == 50
+    with app.app_context():
+        rules = service.rules()
+        sites = service._planner_sites(service.visits())
+        dates = {(db.session.get(Visit, v["visit_id"]).site_id, 2): date.fromisoformat(v["date"])
+                 for v in two["visits"]}
+        own = planner.travel_summary(dates, sites, rules)
+    assert two["stats"]["travel_hours"] == round(own.hours, 1) and two["stats"]["overnights"] == own.overnights
+    assert two["stats"]["travel_km"] == round(own.km, 1)
+    assert two["stats"]["travel_hours"] < both["stats"]["travel_hours"]  # the whole plan has round 1's travel too

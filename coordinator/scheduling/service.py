@@ -269,15 +269,29 @@ def plan(round_: int | None = None, save: bool = False, user=None, time_limit: f
             if people is not None:
                 visit.staff = list(people)
     st = result.stats
-    stats = {"travel_km": round(st.km, 1), "travel_days": st.travel_days, "trips": st.trips,
-             "day_trips": st.day_trips, "moved": st.moved, "solver_status": st.status,
-             "wall_s": round(st.wall_s, 2), "travel_hours": round(st.travel_hours, 1),
-             "overnights": st.overnights, "co2_kg": round(st.co2_kg, 1),
-             "by_mode": {m: {k: round(x, 1) for k, x in row.items()} for m, row in st.by_mode.items()},
-             "monthly_load": {str(r): dict(months) for r, months in st.monthly_load.items()},
-             "monthly_targets": {str(r): {k: round(x, 2) for k, x in months.items()}
-                                 for r, months in st.monthly_targets.items()},
-             "max_deviation": st.max_deviation}
+    # The travel figures of what was planned: one round's proposal is not charged with the other round's
+    # visits (which the planner saw as fixed).
+    tr = st if round_ is None else planner.travel_summary(
+        {k: d for k, d in result.dates.items() if k[1] == round_}, sites, the_rules)
+    if round_ is None:
+        km, hours, overnights, co2, by_mode = st.km, st.travel_hours, st.overnights, st.co2_kg, st.by_mode
+        travel_days, trips, day_trips = st.travel_days, st.trips, st.day_trips
+    else:
+        km, hours, overnights, co2, by_mode = tr.km, tr.hours, tr.overnights, tr.co2_kg, tr.by_mode
+        travel_days, trips, day_trips = tr.travel_days, len(tr.trips) - tr.day_trips, tr.day_trips
+    rounds = set(st.monthly_load) if round_ is None else {round_}
+    targets = {r: months for r, months in st.monthly_targets.items() if r in rounds}
+    loads = {r: months for r, months in st.monthly_load.items() if r in rounds}
+    deviation = max((abs(loads.get(r, {}).get(m, 0) - targets.get(r, {}).get(m, 0.0))
+                     for r in rounds for m in set(loads.get(r, {})) | set(targets.get(r, {}))), default=0.0)
+    stats = {"travel_km": round(km, 1), "travel_days": travel_days, "trips": trips,
+             "day_trips": day_trips, "moved": st.moved, "solver_status": st.status,
+             "wall_s": round(st.wall_s, 2), "travel_hours": round(hours, 1),
+             "overnights": overnights, "co2_kg": round(co2, 1),
+             "by_mode": {m: {k: round(x, 1) for k, x in row.items()} for m, row in by_mode.items()},
+             "monthly_load": {str(r): dict(months) for r, months in loads.items()},
+             "monthly_targets": {str(r): {k: round(x, 2) for k, x in months.items()} for r, months in targets.items()},
+             "max_deviation": round(deviation, 2)}
     if save:
         db.session.flush()
         record("visit.planned", object_type="visit", object_id=None, round=round_ or "all",
