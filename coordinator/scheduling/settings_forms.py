@@ -219,19 +219,26 @@ class AssignmentForm(FlaskForm):
             return " ".join(field.raw_data).strip()
         return fmt_value(field.data)
 
-    def _coordinate(self, field, low: float, high: float) -> float | None:
+    @staticmethod
+    def _decimal(field, low: float, high: float, not_a_number: str, missing: str, outside: str) -> float | None:
+        """The field's decimal number ("9,5" or "9.5") within low..high, or None with the message on the field."""
         try:
             value = parse_decimal(field.data)
         except ValueError:
-            field.errors.append(_("Ange ett tal i decimalgrader, till exempel 59,33."))
+            field.errors.append(not_a_number)
             return None
         if value is None:
-            field.errors.append(_("Ange koordinaten i decimalgrader."))
+            field.errors.append(missing)
         elif not low <= value <= high:
-            field.errors.append(_("Ska ligga inom Sverige: mellan %(low)s och %(high)s.",
-                                  low=format_decimal(low), high=format_decimal(high)))
+            field.errors.append(outside)
             return None
         return value
+
+    def _coordinate(self, field, low: float, high: float) -> float | None:
+        return self._decimal(field, low, high, _("Ange ett tal i decimalgrader, till exempel 59,33."),
+                             _("Ange koordinaten i decimalgrader."),
+                             _("Ska ligga inom Sverige: mellan %(low)s och %(high)s.", low=format_decimal(low),
+                               high=format_decimal(high)))
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -290,20 +297,10 @@ class AssignmentForm(FlaskForm):
         return out
 
     def _hours(self) -> float | None:
-        field, (low, high) = self.max_day_hours, MAX_DAY_HOURS
-        try:
-            value = parse_decimal(field.data)
-        except ValueError:
-            value = None
-            field.errors.append(_("Ange ett antal timmar, till exempel 10 eller 9,5."))
-            return None
-        if value is None:
-            field.errors.append(_("Fyll i fältet."))
-        elif not low <= value <= high:
-            field.errors.append(_("Ange ett antal timmar från %(min)s till %(max)s.",
-                                  min=format_decimal(low), max=format_decimal(high)))
-            return None
-        return value
+        low, high = MAX_DAY_HOURS
+        return self._decimal(self.max_day_hours, low, high, _("Ange ett antal timmar, till exempel 10 eller 9,5."),
+                             _("Fyll i fältet."), _("Ange ett antal timmar från %(min)s till %(max)s.",
+                                                    min=format_decimal(low), max=format_decimal(high)))
 
 
 def _missing_values(form: FlaskForm) -> None:
