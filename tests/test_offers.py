@@ -451,7 +451,8 @@ def test_a_saved_replan_keeps_the_kommuns_pick_and_the_effect_lists_only_movable
         assert visit_id in fixed_ids and not {m["visit_id"] for m in effect} & fixed_ids
         assert all(m["from"] != m["to"] for m in effect)
         # What the page promised is what a saved re-plan does: the others move as listed, the pick stays.
-        result = service.plan(visit.round, save=True, time_limit=5, earliest=offers.office_today())
+        result = service.plan(visit.round, save=True, time_limit=5,
+                              earliest=service.plan_from(offers.office_today()))
         db.session.commit()
         moved = {v["visit_id"]: v["date"] for v in result["visits"] if v["moved"]}
         assert visit_id not in moved

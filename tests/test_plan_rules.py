@@ -273,3 +273,16 @@ def test_one_rounds_proposal_counts_only_its_own_travel_and_months(app):
     assert two["stats"]["travel_hours"] == round(own.hours, 1) and two["stats"]["overnights"] == own.overnights
     assert two["stats"]["travel_km"] == round(own.km, 1)
     assert two["stats"]["travel_hours"] < both["stats"]["travel_hours"]  # the whole plan has round 1's travel too
+
+
+def test_while_the_rounds_run_a_replan_gives_no_new_date_before_today(app):
+    adopt(app, 7)
+    with app.app_context():
+        windows = service.window_info()["windows"]
+        first, last = windows[1][0], windows[2][1]
+        assert service.plan_from(first) == first and service.plan_from(date(2015, 5, 4)) == date(2015, 5, 4)
+        assert service.plan_from(first - timedelta(days=1)) is None and service.plan_from(last + timedelta(days=1)) is None
+        result = service.plan(1, earliest=service.plan_from(date(2015, 5, 4)), time_limit=float(TIME_LIMIT))
+        db.session.rollback()
+    days = [date.fromisoformat(v["date"]) for v in result["visits"]]
+    assert len(days) == 50 and min(days) >= date(2015, 5, 4)

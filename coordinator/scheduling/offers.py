@@ -486,7 +486,7 @@ def pick_effect(visit: Visit, time_limit: float | None = None) -> list[dict]:
     the other unbooked visits whose proposed date differs, as {visit_id, site, from, to}. Writes nothing
     (the caller rolls back what planning may have flushed)."""
     from . import service
-    result = service.plan(visit.round, save=False, time_limit=time_limit, earliest=office_today())
+    result = service.plan(visit.round, save=False, time_limit=time_limit, earliest=service.plan_from(office_today()))
     ids = [v["visit_id"] for v in result["visits"] if v["moved"] and v["visit_id"] != visit.id]
     rows = {v.id: v for v in db.session.scalars(select(Visit).where(Visit.id.in_(ids)))} if ids else {}
     out = []

@@ -120,6 +120,15 @@ def window_info() -> dict:
     return {"windows": windows, "source": "phases", "problem": None}
 
 
+def plan_from(today: date) -> date | None:
+    """The first day a re-plan may give a visit that is not booked: today while the rounds' windows run, so
+    no new date lies in the past; otherwise no limit (before the assignment the windows start later anyway,
+    after it there is nothing left to plan for)."""
+    windows = window_info()["windows"].values()
+    first, last = min(s for s, _e in windows), max(e for _s, e in windows)
+    return today if first <= today <= last else None
+
+
 def _coordinator() -> StaffMember | None:
     return db.session.scalars(select(StaffMember).where(StaffMember.active, StaffMember.coordinator)
                               .options(selectinload(StaffMember.absences)).order_by(StaffMember.id)).first()

@@ -122,7 +122,7 @@ def propose():
         service.ensure_visits()
         db.session.commit()
         result = service.plan(_round_arg(form.omgang.data), save=False, user=current_user,
-                              time_limit=_time_limit())
+                              time_limit=_time_limit(), earliest=service.plan_from(overview.today()))
     except service.VisitError as e:
         db.session.rollback()
         return _index_page(form, errors=_problems(str(e)), status=422)
@@ -139,7 +139,8 @@ def save_plan():
     if not form.validate_on_submit() or form.omgang.data not in ("1", "2", "alla"):
         abort(400)
     try:
-        result = service.plan(_round_arg(form.omgang.data), save=True, user=current_user, time_limit=_time_limit())
+        result = service.plan(_round_arg(form.omgang.data), save=True, user=current_user, time_limit=_time_limit(),
+                              earliest=service.plan_from(overview.today()))
         db.session.commit()
     except service.VisitError as e:
         db.session.rollback()
