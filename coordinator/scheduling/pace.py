@@ -53,18 +53,14 @@ def visits_per_round() -> dict[int, int]:
     return {r: counts.get(r, 0) for r in ROUNDS}
 
 
-def _rules(windows, pace: dict[tuple[int, int], float]) -> planner.Rules:
-    """The planner's own rules (blackouts, report weeks, the coordinator's absences) with `pace`."""
-    return replace(service.rules(), windows=windows, pace=pace)
-
-
 def month_rows(a) -> tuple[list[dict], str | None]:
     """One row per month of the windows: key, rounds, even target, target with the weights, weight, note."""
     windows, problem = plan_windows(a)
     stored = pace_weights()
     weights = {k: p.weight for k, p in stored.items()}
     try:
-        even_rules, weighted_rules = _rules(windows, {}), _rules(windows, weights)
+        base = service.rules(windows=windows)  # the planner's own rules: blackouts, report weeks, absences
+        even_rules, weighted_rules = replace(base, pace={}), replace(base, pace=weights)
     except ValueError as exc:
         return [], str(exc)
     counts = visits_per_round()
@@ -82,7 +78,7 @@ def month_rows(a) -> tuple[list[dict], str | None]:
             row["rounds"].append(r)
             row["even"] += target
             row["weighted"] += weighted.get(key, 0.0)
-    return [rows[k] for k in sorted(rows)], None
+    return [rows[k] for k in sorted(rows)], problem
 
 
 def fmt_weight(value: float) -> str:

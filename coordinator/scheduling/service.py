@@ -134,11 +134,12 @@ def _coordinator() -> StaffMember | None:
                               .options(selectinload(StaffMember.absences)).order_by(StaffMember.id)).first()
 
 
-def rules(earliest: date | None = None) -> planner.Rules:
-    """The planner's rules from the assignment: windows (window_info), blackouts and the coordinator's
-    absences (the coordinator goes on every visit), the office's monthly pace, the report weeks, travel."""
+def rules(earliest: date | None = None, windows: dict[int, tuple[date, date]] | None = None) -> planner.Rules:
+    """The planner's rules from the assignment: windows (window_info, unless given), blackouts and the
+    coordinator's absences (the coordinator goes on every visit), the office's monthly pace, the report weeks,
+    travel."""
     a = assignment()
-    windows = window_info()["windows"]
+    windows = window_info()["windows"] if windows is None else windows
     blackouts = [planner.Blackout(b.start_date, b.end_date, b.name) for b in db.session.scalars(select(Blackout))]
     coordinator = _coordinator()
     if coordinator is not None:
@@ -226,7 +227,7 @@ def plan(round_: int | None = None, save: bool = False, user=None, time_limit: f
     all_visits = visits()
     sites, requests = _planner_inputs(round_, all_visits)
     info = window_info()
-    the_rules = rules(earliest)
+    the_rules = rules(earliest, info["windows"])
     settings = planner.SolverSettings(time_limit_s=time_limit)
     pace_warning = None
     try:
