@@ -286,3 +286,36 @@ def test_while_the_rounds_run_a_replan_gives_no_new_date_before_today(app):
         db.session.rollback()
     days = [date.fromisoformat(v["date"]) for v in result["visits"]]
     assert len(days) == 50 and min(days) >= date(2015, 5, 4)
+
+
+def test_the_proposal_table_reads_its_visits_in_a_fixed_number_of_statements(app):
+    """The plan page's proposal shows each visit's kommun and län: read with the visits, not one row at a time."""
+    from sqlalchemy import event
+
+    from coordinator.scheduling.overview import proposal
+
+    adopt(app, 7)
+    with app.app_context():
+        service.ensure_visits()
+        db.session.commit()
+        all_visits = [(v.id, v.round, v.site_id) for v in service.visits()]
+
+        def statements(visits) -> tuple[int, dict]:
+            result = {"visits": [{"visit_id": id_, "round": round_, "trip": i // 3, "site_id": site_id,
+                                  "date": (date(2015, 3, 2) + timedelta(days=i)).isoformat()}
+                                 for i, (id_, round_, site_id) in enumerate(visits)], "stats": {}}
+            db.session.expunge_all()  # nothing already loaded: every read counts
+            seen = []
+            listener = lambda *args: seen.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                shown = proposal(result)
+                lans = [row["lan"] for row in shown["rows"]]
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+            return len(seen), lans
+
+        few, few_lans = statements(all_visits[:4])
+        many, many_lans = statements(all_visits)
+    assert len(all_visits) == 100 and all(many_lans) and all(few_lans)
+    assert few == many, f"4 visits: {few} statements, 100 visits: {many}"
