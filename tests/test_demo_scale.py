@@ -129,6 +129,13 @@ def test_the_extra_team_has_its_own_people_and_units_marked_demo(scaled):
         base_events = db.session.scalar(select(func.count()).select_from(AuditEvent)
                                         .where(AuditEvent.site_id.isnot(None), AuditEvent.site_id.notin_(unit_ids)))
         assert events > 0 and events <= base_events
+        # What their events name is the unit's own (the log's words link to it).
+        visit_site = dict(db.session.execute(select(Visit.id, Visit.site_id)).all())
+        for e in db.session.scalars(select(AuditEvent).where(AuditEvent.site_id.in_(unit_ids))):
+            if e.object_type == "visit":
+                assert visit_site[int(e.object_id)] == e.site_id, (e.action, e.object_id)
+            if isinstance(e.details, dict) and "visit_id" in e.details:
+                assert visit_site[e.details["visit_id"]] == e.site_id, (e.action, e.details)
 
 
 def test_the_pages_answer_for_the_extra_sites(scaled):

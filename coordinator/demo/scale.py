@@ -72,6 +72,10 @@ COPIED = (
 # Secrets and keys that must be unique: each copy gets its own.
 NEW_NONCE = {("measurement_request", "nonce"), ("plan_link", "nonce"), ("date_offer", "nonce"),
              ("feedback_link", "nonce"), ("feed_token", "token")}
+# Ids in the log's details, and the table each names.
+DETAIL_IDS = {"visit_id": "visit", "site_id": "site", "plan_id": "action_plan", "goal_id": "plan_goal",
+              "outbox_id": "outbox_message", "activity_id": "plan_activity", "note_id": "note",
+              "contact_id": "contact", "letter_id": "feedback_letter", "request_id": "measurement_request"}
 
 
 def check_scale(scale: int) -> None:
@@ -335,6 +339,13 @@ def _fix(name: str, new: dict, row: dict, k: int, copies: _Copies, label: tuple[
         mapped = copies.new(new["object_type"] or "", k, int(new["object_id"]))
         if mapped is not None:
             new["object_id"] = str(mapped)
+    if name == "audit_event" and isinstance(new["details"], dict):
+        # The log's words link to what an event names: the copy's own rows.
+        links = DETAIL_IDS | {"link_id": "plan_link" if new["action"].startswith("plan.") else "feedback_link"}
+        for key, table in links.items():
+            value = new["details"].get(key)
+            if isinstance(value, int) and copies.new(table, k, value) is not None:
+                new["details"] = {**new["details"], key: copies.new(table, k, value)}
 
 
 def _fix_sequences() -> None:
