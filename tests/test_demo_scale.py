@@ -173,3 +173,21 @@ def test_a_refused_scale_in_json_says_so(scaled):
     app, _summary = scaled
     result = run(app, "--scale", "0", "--json")
     assert result.exit_code == 1 and "minst 1" in result.output
+
+
+def test_the_office_goes_on_working_after_the_bulk_copies(scaled):
+    """New rows get ids past the copied ones (PostgreSQL's sequences were moved on)."""
+    from coordinator.audit import record
+
+    app, _summary = scaled
+    with app.app_context():
+        site = db.session.scalar(select(Site).where(Site.enhet.like("%(demo)")).order_by(Site.id.desc()))
+        contact = Contact(site_id=site.id, role="socialchef", name="Demo Ny", email="demo.ny@example.se",
+                          organisation="")
+        member = StaffMember(name="Demo Ny handläggare", title="Handläggare", email="demo.ny@example.se",
+                             coordinator=False, active=True)
+        db.session.add_all([contact, member])
+        db.session.flush()
+        record("contact.created", contact, site_id=site.id)
+        db.session.commit()
+        assert contact.id > max(db.session.scalars(select(Contact.id).where(Contact.id != contact.id)))
