@@ -273,11 +273,11 @@ def _new_contacts(demo: Demo, rows: list[dict], labels: dict, teams: range) -> d
     out: dict[tuple[int, int], dict] = {}
     for site_id, people in by_site.items():
         for k in teams:
-            _old, _label, enhet = labels[(site_id, k)]
-            rng = demo.rng("skala", k, site_id)
+            base_label, label, _enhet = labels[(site_id, k)]
+            rng = demo.rng("skala", k, base_label)  # by name, not id: the same seed gives the same people
             surnames = rng.sample(texts.SURNAMES, len(people)) if len(people) <= len(texts.SURNAMES) else \
                 [rng.choice(texts.SURNAMES) for _ in people]
-            place = slug(f"{_label}")
+            place = slug(label)
             for person, surname in zip(people, surnames):
                 out[(person["id"], k)] = {"name": f"Demo {surname}",
                                           "email": f"demo.{slug(surname)}.{place}@example.se",
