@@ -191,3 +191,17 @@ def test_the_office_goes_on_working_after_the_bulk_copies(scaled):
         record("contact.created", contact, site_id=site.id)
         db.session.commit()
         assert contact.id > max(db.session.scalars(select(Contact.id).where(Contact.id != contact.id)))
+
+
+def test_replace_at_scale_one_gives_the_base_demo_with_the_offices_own_capacity(scaled):
+    """The scaled demo raised the visits per day and week; the next demo plans with the figures before it."""
+    app, _summary = scaled
+    result = run(app, "--replace", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["scale"] == 1 and summary["sites"] == 50 and summary["staff"] == 4
+    assert sum(summary["visits"].values()) == 100
+    with app.app_context():
+        a = assignment()
+        assert (a.max_per_day, a.max_per_week) == (1, 3)
+        assert not any(extra(s) for s in db.session.scalars(select(Site)))

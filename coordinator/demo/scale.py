@@ -86,6 +86,20 @@ def check_scale(scale: int) -> None:
                         f"per dag, och {scale} team skulle behöva {scale}.")
 
 
+def restore_capacity() -> None:
+    """A scaled demo raised the assignment's visits per day and week; the next demo (which keeps the
+    settings) plans with the office's own figures again, so the same seed gives the same demo."""
+    from ..audit import AuditEvent
+
+    last = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "demo.created")
+                             .order_by(AuditEvent.id.desc()).limit(1))
+    scale = (last.details or {}).get("scale", 1) if last is not None else 1
+    a = assignment()
+    if isinstance(scale, int) and scale > 1 and a.max_per_day % scale == 0 and a.max_per_week % scale == 0:
+        a.max_per_day, a.max_per_week = a.max_per_day // scale, a.max_per_week // scale
+        db.session.flush()
+
+
 def _table(name: str):
     return db.metadata.tables[name]
 
