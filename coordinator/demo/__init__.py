@@ -29,6 +29,7 @@ from ..scheduling.service import VisitError
 from ..tasks.models import AVSTAMNING, Task
 from . import build
 from .build import AS_OF, SEED, DemoError
+from .scale import MAX_SCALE, check_scale
 
 # Swedish names of the working data, for telling the user what is already there.
 TABLE_LABELS = {
@@ -79,13 +80,14 @@ def summary() -> dict:
     }
 
 
-def print_summary(s: dict, seed: int, as_of: date) -> None:
+def print_summary(s: dict, seed: int, as_of: date, scale: int = 1) -> None:
     v = s["visits"]
     booked = sum(v.get(k, 0) for k in (INBJUDEN, BEKRAFTAD, FLYTTAD))
     periods = [p for p in s["narrative_periods"] if p != FINAL_PERIOD]
     lines = [
         f"Demouppdraget är klart (frö {seed}, läget den {as_of.isoformat()}). Allt innehåll är påhittat och "
-        "märkt [Demo] eller (demo).",
+        "märkt [Demo] eller (demo)."
+        + (f" Skala {scale}: {scale} team som arbetar parallellt." if scale > 1 else ""),
         f"  Urval:            {s['sites']} besöksplatser, {s['declines']} avböjanden med "
         f"{s['replacements']} ersättare",
         f"  Besök:            {v.get(GENOMFORD, 0)} genomförda, {booked} bokade, {v.get(FORSLAG, 0)} föreslagna",
@@ -111,18 +113,26 @@ def print_summary(s: dict, seed: int, as_of: date) -> None:
     click.echo("\n".join(lines))
 
 
-@click.command("demo", help="Skapa ett demouppdrag (fiktiva data) med urval, besök, anteckningar och planer.")
+@click.command("demo", help="Skapa ett demouppdrag (fiktiva data) med urval, besök, anteckningar och planer.\n\n"
+               "Med --scale N blir demon N gånger så stor, som hos ett större kansli med N team som arbetar "
+               "parallellt: varje extra team har egen teamledare och egna handläggare och besöker ett eget "
+               "område (enhet) i varje kommun i urvalet, på samma dagar som det första teamet. Uppdraget "
+               "tillåter då N besök per dag och 3N per vecka.")
 @click.option("--seed", type=int, default=SEED, show_default=True, help="Slumpfrö: samma frö ger samma demodata.")
 @click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=AS_OF.isoformat(),
               show_default=True, help="Dagen läget gäller: besök före den är genomförda, senare bokade eller "
                                       "föreslagna.")
 @click.option("--replace", is_flag=True, help="Radera först allt arbetsmaterial (inte referensdata eller "
                                               "användare) och skapa sedan demodata.")
+@click.option("--scale", type=int, default=1, show_default=True,
+              help=f"Gör demon så många gånger större (1–{MAX_SCALE}): fler team, besöksplatser, besök, "
+                   "anteckningar, planer, kontakter och mätsvar.")
 @click.option("--json", "as_json", is_flag=True, help="Skriv sammanställningen som JSON.")
 @with_appcontext
-def demo(seed: int, as_of, replace: bool, as_json: bool) -> None:
+def demo(seed: int, as_of, replace: bool, scale: int, as_json: bool) -> None:
     as_of = as_of.date()
     try:
+        check_scale(scale)
         build.check_ready()
         found = build.working_data()
         if found and not replace:
@@ -135,13 +145,13 @@ def demo(seed: int, as_of, replace: bool, as_json: bool) -> None:
         if not as_json:
             click.echo(f"Raderade arbetsmaterialet ({describe(found)}); referensdata och användare är kvar.")
     try:
-        build.build(seed, as_of)
+        build.build(seed, as_of, scale)
     except (DemoError, SampleError, VisitError) as e:
         db.session.rollback()
         fail(f"Demodata kunde inte skapas: {e}", as_json)
     result = summary()
     if as_json:
-        echo_json({"seed": seed, "as_of": as_of.isoformat(), "replaced": describe(found) if found else None,
-                   **result})
+        echo_json({"seed": seed, "as_of": as_of.isoformat(), "scale": scale,
+                   "replaced": describe(found) if found else None, **result})
     else:
-        print_summary(result, seed, as_of)
+        print_summary(result, seed, as_of, scale)

@@ -168,12 +168,17 @@ def check_as_of(as_of: date) -> None:
                         f"uppdragets slut ({a.end_date}).")
 
 
-def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
-    """Make the whole demo assignment in the current (empty) working data. Commits once at the end."""
+def build(seed: int = SEED, as_of: date = AS_OF, scale: int = 1) -> Demo:
+    """Make the whole demo assignment in the current (empty) working data. Commits once at the end.
+
+    With `scale` above 1, parallel teams with their own sites are added to it (scale.py)."""
     from . import content, history, offers as date_offers  # they build on this module's helpers
 
+    from .scale import check_scale, extend, restore_capacity
+    check_scale(scale)
     check_ready()
     check_as_of(as_of)
+    restore_capacity()
     load_organisation_defaults()  # the shipped register (idempotent); the events need some of it
     demo = Demo(seed=seed, as_of=as_of)
     first_event = history.first_event_id()
@@ -189,9 +194,11 @@ def build(seed: int = SEED, as_of: date = AS_OF) -> Demo:
     from .letters import make_letters
     make_letters(demo)
     make_app_tasks(demo)
-    record("demo.created", object_type="demo", object_id=None, seed=seed, as_of=as_of.isoformat())
+    record("demo.created", object_type="demo", object_id=None, seed=seed, as_of=as_of.isoformat(),
+           **({"scale": scale} if scale > 1 else {}))
     db.session.flush()
     history.backdate_audit(demo, first_event)
+    extend(demo, scale)  # after the log is dated: the copies take the base rows' dates
     db.session.commit()
     return demo
 
