@@ -8,6 +8,9 @@ gw1, …) has its own instance directory, its own PostgreSQL database, its own S
 own ports (tests.helpers.free_port); the translation catalogs are compiled once, by the controller,
 before any worker starts. Screenshots from all workers go to one folder (SHOTS), so each test
 module names its screenshots with its own prefix.
+
+The demo (`coordinator demo`, ~40 s of CPU) is built once per backend and worker and snapshotted; every later
+module that asks for it gets the snapshot restored (demo_data; a larger demo passes its own arguments).
 """
 from __future__ import annotations
 
