@@ -8,6 +8,9 @@ gw1, …) has its own instance directory, its own PostgreSQL database, its own S
 own ports (tests.helpers.free_port); the translation catalogs are compiled once, by the controller,
 before any worker starts. Screenshots from all workers go to one folder (SHOTS), so each test
 module names its screenshots with its own prefix.
+
+The demo (`coordinator demo`, ~40 s of CPU) is built once per backend and worker and snapshotted; every later
+module that asks for it gets the snapshot restored (demo_data; a larger demo passes its own arguments).
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from werkzeug.serving import make_server  # noqa: E402
 
 from coordinator import create_app  # noqa: E402
 from coordinator.extensions import db  # noqa: E402
+from .helpers import drop_snapshots, has_snapshot, instance_state, restore_snapshot, take_snapshot  # noqa: E402
 
 
 def _pg_url() -> str:
@@ -138,9 +142,11 @@ def backend_app(backend, tmp_path_factory):
             db.session.add(user)
         db.session.commit()
     app.config["BACKEND"] = backend
+    app.config["SNAPSHOT_DIR"] = tmp_path_factory.mktemp(f"snapshots-{backend}")
     yield app
     with app.app_context():
         db.engine.dispose()
+    drop_snapshots(app)
     if backend == "postgresql":
         _pg_admin(PG_URL, 'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
@@ -284,15 +290,38 @@ def page(browser, live_server, app):
     yield from browser_page(browser, live_server)
 
 
-# --- the demo assignment, made once per test module ----------------------------------------
+# --- the demo assignment, built once per backend and worker, restored for each test module ------------
+
+def demo_data(app, args: list[str]) -> str:
+    """Put in the app's database what the command `args` makes (`["demo", "--json"]`; a larger demo takes other
+    arguments) and return what it printed. The first time in this worker process, for this backend and these
+    arguments, the command builds it from a clean database (_reset) and the result is snapshotted, and so is the
+    clean database it started from (key "before", *args); every later time the snapshot is restored: the state a
+    fresh build gives, with its ids, sequences, audit log and instance files, whatever earlier tests changed."""
+    key = tuple(args)
+    if has_snapshot(app, key):
+        return restore_snapshot(app, key)
+    _reset(app)
+    take_snapshot(app, ("before", *key))
+    files = instance_state(app)
+    result = app.test_cli_runner().invoke(args=list(args))
+    assert result.exit_code == 0, result.output
+    take_snapshot(app, key, instance_before=files, output=result.output)
+    return result.output
+
+
+@pytest.fixture(scope="session")
+def make_demo():
+    """demo_data, for a test that puts the demo (or a snapshot) in place itself."""
+    return demo_data
+
 
 @pytest.fixture(scope="module")
 def demo(backend_app):
-    """The app on this backend with `coordinator demo`'s data, made once for the module (and emptied after)."""
+    """The app on this backend with `coordinator demo`'s data, put in place for the module (and emptied after):
+    built by the command the first time, restored from its snapshot after that (see snapshots.demo_data)."""
     app = backend_app
-    _reset(app)
-    result = app.test_cli_runner().invoke(args=["demo", "--json"])
-    assert result.exit_code == 0, result.output
+    demo_data(app, ["demo", "--json"])
     yield app
     _reset(app)
 

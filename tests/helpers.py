@@ -6,6 +6,7 @@ import os
 import random
 import socket
 import threading
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -149,3 +150,130 @@ def demo_ids(app) -> dict:
             "section": one("SELECT section FROM report_narrative WHERE period = '2016Q3' ORDER BY id"),
             "held_visit": one("SELECT v.id FROM visit v JOIN note n ON n.visit_id = v.id ORDER BY v.id"),
         }
+
+
+# --- snapshots of a backend's database (and of what a command wrote to the instance folder) ------------
+#
+# Building the demo costs ~40 s of CPU per backend; the test modules that read it would each pay that. The
+# first build in a worker process is snapshotted and each later module gets the snapshot restored: the same
+# rows, the same ids and sequences, the same audit log and timestamps (those of the first build), and the same
+# files in the instance folder. A snapshot is named by a key (the command's arguments), kept in the app's
+# config, and dropped with the backend (conftest.py's backend_app).
+
+def _snapshots(app) -> dict:
+    return app.config.setdefault("SNAPSHOTS", {})
+
+
+def _snapshot_name(app, key: tuple[str, ...]) -> str:
+    import hashlib
+
+    return "s" + hashlib.sha1("\0".join(key).encode()).hexdigest()[:10]
+
+
+def _release_connections(app) -> None:
+    """No connection of the app's engine stays open: a PostgreSQL database with a session on it can be neither
+    a template nor dropped, and a SQLite file must not be written under an open connection's feet."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _pg_admin(url, *statements: str) -> None:
+    import psycopg
+
+    admin = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _sqlite_copy(source: str, target: str) -> None:
+    """The whole database `source` into `target` with SQLite's backup API: consistent whatever sits in the
+    write-ahead log, and the target's pages replaced in one step (its -wal and -shm stay valid)."""
+    import sqlite3
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def _instance_state(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
+
+
+def take_snapshot(app, key: tuple[str, ...], instance_before: dict | None = None, output: str = "") -> None:
+    """Snapshot the app's database under `key`, with the instance files that changed since `instance_before`
+    (an earlier instance_state(app)) and the command's `output`."""
+    import shutil
+
+    name = _snapshot_name(app, key)
+    folder = Path(app.config["SNAPSHOT_DIR"]) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    _release_connections(app)
+    url = db_url(app)
+    if url.get_backend_name() == "postgresql":
+        template = f"{url.database}_{name}"
+        _pg_admin(url, f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}" TEMPLATE "{url.database}"')
+        stored = template
+    else:
+        stored = str(folder / "database.sqlite3")
+        _sqlite_copy(url.database, stored)
+    instance = Path(app.instance_path)
+    files = []
+    if instance_before is not None:
+        now = _instance_state(instance)
+        files = sorted(f for f, state in now.items() if instance_before.get(f) != state)
+        for f in files:
+            (folder / "instance" / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(instance / f, folder / "instance" / f)
+    _snapshots(app)[key] = {"database": stored, "files": files, "folder": folder, "output": output}
+
+
+def instance_state(app) -> dict:
+    return _instance_state(Path(app.instance_path))
+
+
+def has_snapshot(app, key: tuple[str, ...]) -> bool:
+    return key in _snapshots(app)
+
+
+def restore_snapshot(app, key: tuple[str, ...]) -> str:
+    """Put the snapshot `key` back: the database as it was taken (PostgreSQL: dropped and made again from its
+    template; SQLite: its pages copied back) and the instance files it holds. The command's output."""
+    import shutil
+
+    from coordinator.extensions import limiter
+
+    snap = _snapshots(app)[key]
+    _release_connections(app)
+    url = db_url(app)
+    if url.get_backend_name() == "postgresql":
+        _pg_admin(url, f'DROP DATABASE "{url.database}" WITH (FORCE)',
+                  f'CREATE DATABASE "{url.database}" TEMPLATE "{snap["database"]}"')
+    else:
+        _sqlite_copy(snap["database"], url.database)
+    instance = Path(app.instance_path)
+    for f in snap["files"]:
+        (instance / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(snap["folder"] / "instance" / f, instance / f)
+    limiter.reset()  # held in memory, not in the database: no failed logins counted, as after _reset
+    return snap["output"]
+
+
+def drop_snapshots(app) -> None:
+    """Drop the PostgreSQL template databases of the app's snapshots (the files go with pytest's tmp folder)."""
+    url = db_url(app)
+    for snap in _snapshots(app).values():
+        if url.get_backend_name() == "postgresql":
+            _pg_admin(url, f'DROP DATABASE IF EXISTS "{snap["database"]}" WITH (FORCE)')
+    _snapshots(app).clear()
+
+
+def db_url(app):
+    from sqlalchemy.engine import make_url
+
+    return make_url(app.config["SQLALCHEMY_DATABASE_URI"])
