@@ -151,7 +151,7 @@ def demo(seed: int, as_of, replace: bool, scale: int, as_json: bool) -> None:
         fail(f"Demodata kunde inte skapas: {e}", as_json)
     result = summary()
     if as_json:
-        echo_json({"seed": seed, "as_of": as_of.isoformat(), "scale": scale, "replaced": describe(found) if found else None,
-                   **result})
+        echo_json({"seed": seed, "as_of": as_of.isoformat(), "scale": scale,
+                   "replaced": describe(found) if found else None, **result})
     else:
         print_summary(result, seed, as_of, scale)

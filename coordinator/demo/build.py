@@ -174,10 +174,11 @@ def build(seed: int = SEED, as_of: date = AS_OF, scale: int = 1) -> Demo:
     With `scale` above 1, parallel teams with their own sites are added to it (scale.py)."""
     from . import content, history, offers as date_offers  # they build on this module's helpers
 
-    from .scale import check_scale, extend
+    from .scale import check_scale, extend, restore_capacity
     check_scale(scale)
     check_ready()
     check_as_of(as_of)
+    restore_capacity()
     load_organisation_defaults()  # the shipped register (idempotent); the events need some of it
     demo = Demo(seed=seed, as_of=as_of)
     first_event = history.first_event_id()

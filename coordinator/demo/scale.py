@@ -72,6 +72,10 @@ COPIED = (
 # Secrets and keys that must be unique: each copy gets its own.
 NEW_NONCE = {("measurement_request", "nonce"), ("plan_link", "nonce"), ("date_offer", "nonce"),
              ("feedback_link", "nonce"), ("feed_token", "token")}
+# Ids in the log's details, and the table each names.
+DETAIL_IDS = {"visit_id": "visit", "site_id": "site", "plan_id": "action_plan", "goal_id": "plan_goal",
+              "outbox_id": "outbox_message", "activity_id": "plan_activity", "note_id": "note",
+              "contact_id": "contact", "letter_id": "feedback_letter", "request_id": "measurement_request"}
 
 
 def check_scale(scale: int) -> None:
@@ -80,6 +84,20 @@ def check_scale(scale: int) -> None:
     if scale > MAX_SCALE:
         raise DemoError(f"--scale kan vara högst {MAX_SCALE}: uppdragets inställningar tillåter högst 10 besök "
                         f"per dag, och {scale} team skulle behöva {scale}.")
+
+
+def restore_capacity() -> None:
+    """A scaled demo raised the assignment's visits per day and week; the next demo (which keeps the
+    settings) plans with the office's own figures again, so the same seed gives the same demo."""
+    from ..audit import AuditEvent
+
+    last = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "demo.created")
+                             .order_by(AuditEvent.id.desc()).limit(1))
+    scale = (last.details or {}).get("scale", 1) if last is not None else 1
+    a = assignment()
+    if isinstance(scale, int) and scale > 1 and a.max_per_day % scale == 0 and a.max_per_week % scale == 0:
+        a.max_per_day, a.max_per_week = a.max_per_day // scale, a.max_per_week // scale
+        db.session.flush()
 
 
 def _table(name: str):
@@ -269,11 +287,11 @@ def _new_contacts(demo: Demo, rows: list[dict], labels: dict, teams: range) -> d
     out: dict[tuple[int, int], dict] = {}
     for site_id, people in by_site.items():
         for k in teams:
-            _old, _label, enhet = labels[(site_id, k)]
-            rng = demo.rng("skala", k, site_id)
+            base_label, label, _enhet = labels[(site_id, k)]
+            rng = demo.rng("skala", k, base_label)  # by name, not id: the same seed gives the same people
             surnames = rng.sample(texts.SURNAMES, len(people)) if len(people) <= len(texts.SURNAMES) else \
                 [rng.choice(texts.SURNAMES) for _ in people]
-            place = slug(f"{_label}")
+            place = slug(label)
             for person, surname in zip(people, surnames):
                 out[(person["id"], k)] = {"name": f"Demo {surname}",
                                           "email": f"demo.{slug(surname)}.{place}@example.se",
@@ -296,9 +314,15 @@ def _swapper(pairs: list[tuple[str, str]]):
     table = {}
     for old, new in pairs:
         table.setdefault(old, new)
-    pattern = re.compile("|".join(rf"(?<!\w){re.escape(old)}(?!\w)"
-                                  for old in sorted(table, key=len, reverse=True)))
-    return lambda s: pattern.sub(lambda m: table[m.group(0)], s)
+    olds = sorted(table, key=len, reverse=True)
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(old) for old in olds) + r")(?!\w)")
+
+    def swap(s: str) -> str:
+        # Most texts name none of them: a plain search first is far quicker than the pattern.
+        if not any(old in s for old in olds):
+            return s
+        return pattern.sub(lambda m: table[m.group(0)], s)
+    return swap
 
 
 def _fix(name: str, new: dict, row: dict, k: int, copies: _Copies, label: tuple[str, str, str]) -> None:
@@ -329,6 +353,13 @@ def _fix(name: str, new: dict, row: dict, k: int, copies: _Copies, label: tuple[
         mapped = copies.new(new["object_type"] or "", k, int(new["object_id"]))
         if mapped is not None:
             new["object_id"] = str(mapped)
+    if name == "audit_event" and isinstance(new["details"], dict):
+        # The log's words link to what an event names: the copy's own rows.
+        links = DETAIL_IDS | {"link_id": "plan_link" if new["action"].startswith("plan.") else "feedback_link"}
+        for key, table in links.items():
+            value = new["details"].get(key)
+            if isinstance(value, int) and copies.new(table, k, value) is not None:
+                new["details"] = {**new["details"], key: copies.new(table, k, value)}
 
 
 def _fix_sequences() -> None:
