@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, subqueryload
 
 from ..csvexport import csv_bytes
 from ..extensions import db
@@ -41,7 +41,9 @@ def load_responses(questionnaire_id: int | None = None, *, submitted_only: bool 
     """The requests (of one questionnaire, or all) as responses; unsubmitted ones have submitted_at None
     and are only included when asked for (the tabulation never counts them)."""
     stmt = (select(MeasurementRequest)
-            .options(selectinload(MeasurementRequest.answers),
+            # subqueryload: one statement for all answers however many requests (selectinload sends one per
+            # 500 requests, so its count grows with the data).
+            .options(subqueryload(MeasurementRequest.answers),
                      joinedload(MeasurementRequest.site).joinedload(Site.kommun).joinedload(Kommun.lan))
             .order_by(MeasurementRequest.id))
     if questionnaire_id is not None:

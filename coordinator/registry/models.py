@@ -34,7 +34,9 @@ class Kommun(db.Model):
     skr2023_kod: Mapped[str | None] = mapped_column(String(2))
     skr2023_namn: Mapped[str | None] = mapped_column(String(80))
 
-    lan: Mapped[Lan] = relationship(back_populates="kommuner")
+    # Joined: a kommun is nearly always shown with its län, and 21 rows cost nothing to join; without it a
+    # list of kommuner reads their län one at a time.
+    lan: Mapped[Lan] = relationship(back_populates="kommuner", lazy="joined", innerjoin=True)
     stadsdelar: Mapped[list[Stadsdel]] = relationship(back_populates="kommun", order_by="Stadsdel.namn")
 
 

@@ -70,7 +70,7 @@ class SampleKommun(db.Model):
     reserve_rank: Mapped[int | None] = mapped_column(Integer)       # 1, 2, ... within its group
 
     sample: Mapped[Sample] = relationship(back_populates="kommuner")
-    kommun = relationship("Kommun")
+    kommun = relationship("Kommun", lazy="joined", innerjoin=True)  # joined: see Site.kommun
 
 
 class Site(db.Model):
@@ -88,7 +88,9 @@ class Site(db.Model):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
 
     sample: Mapped[Sample] = relationship(back_populates="sites")
-    kommun = relationship("Kommun")
+    # Joined: every page that shows a site shows its label (the kommun's name); read lazily, a list of sites
+    # read its kommuner one query each.
+    kommun = relationship("Kommun", lazy="joined", innerjoin=True)
     replaces = relationship("Site", remote_side=[id])
 
     @property

@@ -63,11 +63,11 @@ def load_kommuner(sample: Sample) -> None:
     """Read the sample's kommuner with their län and districts in a few queries, instead of one query
     per kommun when each of the 290 rows is first read."""
     # The collection holds the rows, so what is loaded below stays in the session; read once per request.
-    if not sample.kommuner or "kommun" not in inspect(sample.kommuner[0]).unloaded:
+    # The kommun and its län come joined with each row (the relationships' default); the districts do not.
+    if not sample.kommuner or "stadsdelar" not in inspect(sample.kommuner[0].kommun).unloaded:
         return
     db.session.scalars(select(SampleKommun).where(SampleKommun.sample_id == sample.id).options(
-        selectinload(SampleKommun.kommun).selectinload(Kommun.stadsdelar),
-        selectinload(SampleKommun.kommun).selectinload(Kommun.lan))).all()
+        joinedload(SampleKommun.kommun).selectinload(Kommun.stadsdelar))).all()
 
 
 def frame_from_sample(sample: Sample) -> design.Frame:

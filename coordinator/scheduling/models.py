@@ -181,7 +181,8 @@ class Visit(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    site = relationship("Site")
+    # Joined (with the site's kommun and län, see Site.kommun): a visit is never shown without its site's label.
+    site = relationship("Site", lazy="joined", innerjoin=True)
     parts: Mapped[list[VisitPart]] = relationship(back_populates="visit", cascade="all, delete-orphan",
                                                   order_by="VisitPart.position")
     attendees: Mapped[list["Attendee"]] = relationship(back_populates="visit", cascade="all, delete-orphan",

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload, subqueryload
 
 from ..audit import record, utcnow
 from ..extensions import db
@@ -48,7 +48,9 @@ def default_programme(start: time, end: time) -> list[VisitPart]:
 
 
 def visits(round_: int | None = None) -> list[Visit]:
-    query = (select(Visit).join(Site).options(selectinload(Visit.staff))
+    # The site comes from the join (with its kommun and län): every page that lists visits shows them. The staff
+    # by subqueryload: one statement however many visits (selectinload sends one per 500).
+    query = (select(Visit).join(Site).options(contains_eager(Visit.site), subqueryload(Visit.staff))
              .order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position))
     if round_ is not None:
         query = query.where(Visit.round == round_)
