@@ -710,4 +710,9 @@ def item_meta(item: dict[str, Any], quote: bool) -> str:
 
 @bp.app_template_global("report_figure_svg")
 def report_figure_svg(figure: Figure, data) -> Markup:
-    return charts.svg(drawing(figure, data), figure.label, figure.desc, f"rapport-figur-{figure.number}")
+    """The figure as inline SVG; a draft's figures dict from drafts.compute has its charts drawn once."""
+    from . import drafts
+
+    key = (figure.chart, figure.number, str(figure.label), str(figure.desc), tuple(sorted(figure.labels.items())))
+    return drafts.chart_svg(key, data, lambda: charts.svg(drawing(figure, data), figure.label, figure.desc,
+                                                          f"rapport-figur-{figure.number}"))
