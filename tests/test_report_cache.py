@@ -110,6 +110,7 @@ def test_two_views_of_an_unchanged_draft_compute_and_draw_once(app, staff, quart
     assert drafts.stats["computed"] == after_first["computed"]
     assert drafts.stats["charts_drawn"] == after_first["charts_drawn"]
     assert drafts.stats["hits"] == after_first["hits"] + 1
+    assert drafts.stats["bodies_rendered"] == after_first["bodies_rendered"]  # laid out once too
     assert second == first
     # The page without the figures: login, the version, narratives, issued versions and the forms.
     assert len(statements) <= 12, len(statements)
@@ -204,7 +205,9 @@ def test_an_edited_narrative_changes_the_next_view(app, staff, quarter):
         "iakttagelser-text": "Kansliets iakttagelse före.", "iakttagelser-version": "0",
         "iakttagelser-csrf_token": staff.token})
     assert response.status_code == 302
+    rendered = drafts.stats["bodies_rendered"]
     assert "Kansliets iakttagelse före." in plain(body(staff.get(DRAFT)))
+    assert drafts.stats["bodies_rendered"] == rendered + 1  # laid out anew with the new text
 
 
 # --------------------------------------------------------------------------- the counter itself

@@ -1,10 +1,12 @@
 """Report drafts cached by what they depend on: the figures of a period and its charts, once per data version.
 
 A draft is counted from today's data (figures.compute, a few hundred milliseconds) and its three charts
-are drawn as SVG (about as much again). Both depend only on the data, the day (plans and bookings are
+are drawn as SVG (about as much again), and the body is laid out from them (the Document, then HTML).
+All of it depends only on the data, the day (plans and bookings are
 shown as they stand today) and the language, so they are kept per process, keyed by
 (period, data version, today, language): dataversion.py raises the version with every committed change
-to the records, in whichever process it is made. Repeated views cost one look-up of the version.
+to the records, in whichever process it is made. The body is kept beside them per narratives and
+status, which are read on every view. Repeated views cost the look-up of the version and the narratives.
 
 Issued reports never come from here: freezing computes its figures anew, and an issued version is shown
 as it was stored.
@@ -25,16 +27,20 @@ from . import figures
 MAX_ENTRIES = 16  # periods × languages that stay warm; each entry is a figures dict and three SVGs
 
 
+BODIES_PER_ENTRY = 4  # rendered bodies kept per figures dict (one per set of narratives seen lately)
+
+
 @dataclass
 class _Entry:
     data: dict[str, Any]
     svgs: dict[tuple, Markup] = field(default_factory=dict)
+    bodies: OrderedDict[tuple, Markup] = field(default_factory=OrderedDict)
 
 
 _lock = threading.Lock()
 _entries: OrderedDict[tuple, _Entry] = OrderedDict()
 _by_data: dict[int, _Entry] = {}   # id(entry.data) -> entry, for the charts the template asks for
-stats = {"computed": 0, "hits": 0, "charts_drawn": 0}  # read by tests and the benchmark
+stats = {"computed": 0, "hits": 0, "charts_drawn": 0, "bodies_rendered": 0}  # read by tests and the benchmark
 
 
 def _today():
@@ -81,6 +87,28 @@ def chart_svg(key: tuple, data: dict[str, Any], draw) -> Markup:
         with _lock:
             entry.svgs[key] = svg
     return svg
+
+
+def body(data: dict[str, Any], narratives: dict[str, str], status: dict[str, Any], render) -> Markup:
+    """The report's HTML body for `data` with these narratives and status: rendered by render() once per cached
+    figures dict and texts (the narratives are read on every view, so an edited text is a new key)."""
+    key = (tuple(sorted(narratives.items())), tuple(sorted((k, str(v)) for k, v in status.items())))
+    with _lock:
+        entry = _by_data.get(id(data))
+        if entry is not None and entry.data is not data:
+            entry = None
+        html = entry.bodies.get(key) if entry is not None else None
+        if html is not None:
+            entry.bodies.move_to_end(key)
+            return html
+    html = Markup(render())
+    stats["bodies_rendered"] += 1
+    if entry is not None:
+        with _lock:
+            entry.bodies[key] = html
+            while len(entry.bodies) > BODIES_PER_ENTRY:
+                entry.bodies.popitem(last=False)
+    return html
 
 
 def clear() -> None:

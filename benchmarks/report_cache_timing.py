@@ -1,0 +1,84 @@
+"""Time per view of a report draft and of the registry page, cold and warm, on the demo data.
+
+    python benchmarks/report_cache_timing.py --db sqlite:////tmp/demo.sqlite3 --build   # once: demo + a user
+    python benchmarks/report_cache_timing.py --db sqlite:////tmp/demo.sqlite3            # the figures
+
+"Cold" forgets the per-process caches before each view (as after any change to the data: the first view of
+a new data version); "warm" repeats the view with the data unchanged. Run with PYTHONPATH pointing at
+another checkout to time that one (a checkout without the caches has no cold/warm difference).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("COORDINATOR_INSTANCE", tempfile.mkdtemp(prefix="coordinator-bench-"))
+os.environ.setdefault("SECRET_KEY", "benchmark-only")
+os.environ.setdefault("COORDINATOR_TODAY", "2016-10-31")  # the demo's "today"
+
+EMAIL, PASSWORD = "bench@example.se", "benchmark-lösenord-1"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--build", action="store_true")
+    parser.add_argument("--period", default="2016Q3")
+    parser.add_argument("-n", type=int, default=7)
+    args = parser.parse_args()
+
+    from coordinator import create_app
+    from coordinator.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.db, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+    if args.build:
+        with app.app_context():
+            from coordinator.auth.models import User
+            from coordinator.cli import prepare_database
+            from coordinator.demo import build
+
+            prepare_database()
+            build.build(build.SEED, build.AS_OF)
+            db.session.commit()
+            user = User(email=EMAIL, name="Bench", role="staff")
+            user.set_password(PASSWORD)
+            db.session.add(user)
+            db.session.commit()
+        print("built")
+        return
+
+    client = app.test_client()
+    response = client.post("/logga-in", data={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+
+    def forget() -> None:
+        try:
+            from coordinator.reports import drafts
+        except ImportError:
+            return
+        drafts.clear()
+        from coordinator.registry import service
+        if hasattr(service, "_reference_cache"):
+            service._reference_cache.clear()
+
+    def timed(url: str, cold: bool) -> float:
+        times = []
+        for _ in range(args.n):
+            if cold:
+                forget()
+            start = time.perf_counter()
+            r = client.get(url)
+            times.append(time.perf_counter() - start)
+            assert r.status_code == 200, (url, r.status_code)
+        return statistics.median(times) * 1000
+
+    for url in (f"/rapporter/{args.period}/", "/register/", "/register/grupper"):
+        client.get(url)  # templates compiled, fonts and boundaries read
+        print(f"{url:24} cold {timed(url, True):7.1f} ms   warm {timed(url, False):7.1f} ms   (median of {args.n})")
+
+
+if __name__ == "__main__":
+    main()
