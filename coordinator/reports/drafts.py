@@ -24,10 +24,10 @@ from .. import dataversion
 from ..i18n import locale
 from . import figures
 
-MAX_ENTRIES = 16  # periods × languages that stay warm; each entry is a figures dict and three SVGs
+MAX_ENTRIES = 8  # periods × languages that stay warm; an entry (figures, SVGs, bodies) is about 1 MB with the demo
 
 
-BODIES_PER_ENTRY = 4  # rendered bodies kept per figures dict (one per set of narratives seen lately)
+BODIES_PER_ENTRY = 2  # rendered bodies kept per figures dict (the texts as they are, and as they were)
 
 
 @dataclass
