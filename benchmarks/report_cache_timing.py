@@ -77,11 +77,29 @@ def main() -> None:
             assert r.status_code == 200, (url, r.status_code)
         return statistics.median(wall) * 1000, statistics.median(cpu) * 1000
 
-    print(f"{'page':24} {'cold wall':>10} {'cold cpu':>9} {'warm wall':>10} {'warm cpu':>9}  (ms, median of {args.n})")
+    from sqlalchemy import event
+
+    def statements(url: str, cold: bool) -> int:
+        if cold:
+            forget()
+        seen = []
+        with app.app_context():
+            engine = db.engine
+        listener = lambda *_a: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            client.get(url)
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    print(f"{'page':24} {'cold wall':>10} {'cold cpu':>9} {'warm wall':>10} {'warm cpu':>9}  (ms, median of {args.n})"
+          "  SQL cold/warm")
     for url in (f"/rapporter/{args.period}/", "/register/", "/register/grupper"):
         client.get(url)  # templates compiled, fonts and boundaries read
         cold, warm = timed(url, True), timed(url, False)
-        print(f"{url:24} {cold[0]:10.1f} {cold[1]:9.1f} {warm[0]:10.1f} {warm[1]:9.1f}")
+        sql = f"{statements(url, True)}/{statements(url, False)}"
+        print(f"{url:24} {cold[0]:10.1f} {cold[1]:9.1f} {warm[0]:10.1f} {warm[1]:9.1f}  {sql:>12}")
 
 
 if __name__ == "__main__":

@@ -143,6 +143,18 @@ def test_a_bulk_update_changes_the_next_view(app, staff, quarter):
     assert figure_svg(second, 1) != figure_svg(first, 1)  # the booked visit now counts as held
 
 
+def test_a_change_through_another_session_changes_the_next_view(app, staff, quarter):
+    """As another worker process would: its own session and connection, a plain SQLAlchemy Session."""
+    from sqlalchemy.orm import Session
+
+    first = body(staff.get(DRAFT))
+    with app.app_context(), Session(db.engine) as other:
+        other.get(Visit, quarter["visits"][2]).status = "genomford"
+        other.commit()
+    second = body(staff.get(DRAFT))
+    assert figure_svg(second, 1) != figure_svg(first, 1)
+
+
 def test_an_edited_note_changes_the_next_view(app, staff, quarter):
     assert "GOTT-EXEMPEL-ETT" in plain(body(staff.get(DRAFT)))
     with app.app_context():
