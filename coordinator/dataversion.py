@@ -115,8 +115,17 @@ def bump(session: Session, names) -> None:
     table = DataVersion.__table__
     for name in sorted(names):
         done = connection.execute(update(table).where(table.c.name == name).values(n=table.c.n + 1)).rowcount
-        if not done:
-            connection.execute(table.insert().values(name=name, n=1, token=secrets.token_hex(16)))
+        if not done:  # two first commits at once: the one that comes second adds nothing
+            connection.execute(_insert(connection.dialect.name)(table).values(
+                name=name, n=1, token=secrets.token_hex(16)).on_conflict_do_nothing())
+
+
+def _insert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def current(name: str = DATA) -> tuple[str, int] | None:
