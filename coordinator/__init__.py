@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     db.init_app(app)
+    from . import dataversion  # noqa: F401  (its model, and the listeners that count every committed change)
     with app.app_context():
         configure_sqlite(db.engine, busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT"] * 1000))
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)

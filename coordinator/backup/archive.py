@@ -43,6 +43,7 @@ IMPORTS_DIR = "population_imports"
 REFERENCE_TABLES = frozenset({
     "alembic_version", "lan", "kommun", "stadsdel", "population", "oj_group", "sampling_defaults",
     "assignment", "phase", "blackout", "dialogue_question", "theme_category", "theme", "organisation",
+    "data_version",  # the caches' counters (dataversion.py), no data of its own
 })
 # The first administrator `coordinator setup` makes is not working data; a second account is.
 SETUP_ACCOUNTS = 1

@@ -72,7 +72,7 @@ WAVES = (
 KEEP_TABLES = frozenset({
     "lan", "kommun", "stadsdel", "population", "population_import", "oj_group", "sampling_defaults",
     "user_account", "audit_event", "assignment", "phase", "blackout", "dialogue_question", "theme_category",
-    "theme", "organisation",
+    "theme", "organisation", "data_version",  # data_version: the caches' counters, no data of its own
 })
 
 

@@ -1,10 +1,11 @@
 """Queries over the registry: population of a year, ÖJ groups, the sampling frame."""
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,12 +21,48 @@ class RegistryError(Exception):
     """A request the registry cannot answer (e.g. a year without figures); message is user-facing."""
 
 
+# --------------------------------------------------------------------------- reference data, once per version
+
+@dataclass
+class _Reference:
+    """What the registry's pages compute from tables that only imports and settings change: kept per
+    process for one reference data version (dataversion.REFERENCE), filled as the pages ask."""
+    years: list[int] | None = None
+    rules: tuple[GroupRule, ...] | None = None
+    kommuner: list[tuple] | None = None  # (kod, namn, lanskod, län, skr2017_kod, skr2017_namn), by kod
+    by_year: dict[int, dict[str, tuple[int, int | None]]] = field(default_factory=dict)  # kod -> (folkmängd, grupp)
+
+
+_reference_lock = threading.Lock()
+_reference_cache: dict[tuple[str, int], _Reference] = {}
+
+
+def _reference() -> _Reference:
+    """The cache of the reference data the session sees; a fresh, unkept one while it cannot be keyed (the
+    transaction has changed reference data and not committed it)."""
+    from ..dataversion import REFERENCE, current
+
+    version = current(REFERENCE)
+    if version is None:
+        return _Reference()
+    with _reference_lock:
+        ref = _reference_cache.get(version)
+        if ref is None:
+            if len(_reference_cache) >= 4:  # older versions are never asked for again
+                _reference_cache.clear()
+            ref = _reference_cache[version] = _Reference()
+        return ref
+
+
 def available_years() -> list[int]:
     """Years with a figure for every kommun."""
-    n = db.session.scalar(select(func.count()).select_from(Kommun))
-    rows = db.session.execute(
-        select(Population.year).group_by(Population.year).having(func.count() == n).order_by(Population.year))
-    return [r[0] for r in rows]
+    ref = _reference()
+    if ref.years is None:
+        n = db.session.scalar(select(func.count()).select_from(Kommun))
+        rows = db.session.execute(
+            select(Population.year).group_by(Population.year).having(func.count() == n).order_by(Population.year))
+        ref.years = [r[0] for r in rows]
+    return list(ref.years)
 
 
 def population(year: int) -> dict[str, int]:
@@ -44,8 +81,11 @@ def defaults() -> SamplingDefaults:
 def design_rules() -> tuple[GroupRule, ...]:
     """The admin's ÖJ groups as the sampling design's rules: the one place where the stored
     inclusive upper bound (14 999, as DOMAIN.md writes it) becomes the design's exclusive one."""
-    return tuple(GroupRule(g.number, g.lower, None if g.upper is None else g.upper + 1,
-                           g.allocation, g.districts_per_city) for g in group_rules())
+    ref = _reference()
+    if ref.rules is None:
+        ref.rules = tuple(GroupRule(g.number, g.lower, None if g.upper is None else g.upper + 1,
+                                    g.allocation, g.districts_per_city) for g in group_rules())
+    return ref.rules
 
 
 def group_of(folkmangd: int, rules: Sequence[GroupRule]) -> int:
@@ -163,15 +203,9 @@ def _safe_group(n: int | None, rules: Sequence[GroupRule]) -> int | None:
 def kommun_rows(year: int | None, lanskod: str | None = None, grupp: int | None = None,
                 q: str | None = None, sort: str = "namn") -> list[KommunRow]:
     """The kommun list of a year, filtered by län, ÖJ group and part of the name, sorted."""
-    query = (select(Kommun, Lan.namn, Population.folkmangd)
-             .join(Lan, Kommun.lanskod == Lan.lanskod)
-             .outerjoin(Population, (Population.kommunkod == Kommun.kommunkod) & (Population.year == year)))
-    if lanskod:
-        query = query.where(Kommun.lanskod == lanskod)
-    rules = design_rules()
-    rows = [KommunRow(k.kommunkod, k.namn, k.lanskod, lan, n, _safe_group(n, rules),
-                      k.skr2017_kod, k.skr2017_namn)
-            for k, lan, n in db.session.execute(query)]
+    figures = year_groups(year) if year is not None else {}
+    rows = [KommunRow(kod, namn, lan_kod, lan, *figures.get(kod, (None, None)), skr_kod, skr_namn)
+            for kod, namn, lan_kod, lan, skr_kod, skr_namn in _kommun_table() if not lanskod or lan_kod == lanskod]
     if grupp is not None:
         rows = [r for r in rows if r.grupp == grupp]
     if q:
@@ -219,8 +253,28 @@ def group_lan_table(year: int) -> GroupLanTable:
 
 def groups_lenient(year: int) -> dict[str, int | None]:
     """Like groups(), but a kommun without figures or outside every group maps to None."""
-    rules = design_rules()
-    return {kod: _safe_group(n, rules) for kod, n in population(year).items()}
+    return {kod: grupp for kod, (_n, grupp) in year_groups(year).items()}
+
+
+def year_groups(year: int) -> dict[str, tuple[int, int | None]]:
+    """kommunkod -> (folkmängd, ÖJ group or None) of every kommun with a figure for the year; computed once
+    per reference data version (a population import or a change of the groups gives a new one)."""
+    ref = _reference()
+    figures = ref.by_year.get(year)
+    if figures is None:
+        rules = design_rules()
+        figures = {kod: (n, _safe_group(n, rules)) for kod, n in population(year).items()}
+        ref.by_year[year] = figures
+    return figures
+
+
+def _kommun_table() -> list[tuple]:
+    ref = _reference()
+    if ref.kommuner is None:
+        ref.kommuner = [tuple(r) for r in db.session.execute(
+            select(Kommun.kommunkod, Kommun.namn, Kommun.lanskod, Lan.namn, Kommun.skr2017_kod, Kommun.skr2017_namn)
+            .join(Lan, Kommun.lanskod == Lan.lanskod).order_by(Kommun.kommunkod))]
+    return ref.kommuner
 
 
 @dataclass

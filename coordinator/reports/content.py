@@ -708,6 +708,22 @@ def item_meta(item: dict[str, Any], quote: bool) -> str:
     return " · ".join(meta)
 
 
+@bp.app_template_global("report_draft_body")
+def report_draft_body(data, narratives, status) -> Markup:
+    """reports/_body.html for a draft: laid out once per cached figures dict and texts (drafts.py)."""
+    from flask import render_template
+
+    from . import drafts
+
+    return drafts.body(data, narratives, status, lambda: render_template(
+        "reports/_body.html", data=data, narratives=narratives, status=status))
+
+
 @bp.app_template_global("report_figure_svg")
 def report_figure_svg(figure: Figure, data) -> Markup:
-    return charts.svg(drawing(figure, data), figure.label, figure.desc, f"rapport-figur-{figure.number}")
+    """The figure as inline SVG; a draft's figures dict from drafts.compute has its charts drawn once."""
+    from . import drafts
+
+    key = (figure.chart, figure.number, str(figure.label), str(figure.desc), tuple(sorted(figure.labels.items())))
+    return drafts.chart_svg(key, data, lambda: charts.svg(drawing(figure, data), figure.label, figure.desc,
+                                                          f"rapport-figur-{figure.number}"))

@@ -216,16 +216,23 @@ def compute(period) -> dict[str, Any]:
         return figures.compute(period.key)
 
 
+def draft_figures(period) -> dict[str, Any]:
+    """compute(), from the drafts' cache while the data is unchanged (never for an issued version)."""
+    from . import drafts
+    with force_locale(REPORT_LOCALE):
+        return drafts.compute(period.key)
+
+
 def render_draft_pdf(period) -> bytes:
     from . import pdf
-    data = compute(period)
+    data = draft_figures(period)
     with force_locale(REPORT_LOCALE):
         return pdf.render(data, narrative_texts(period.key), {"draft": True})
 
 
 def render_draft_docx(period) -> bytes:
     from . import docx
-    data = compute(period)
+    data = draft_figures(period)
     with force_locale(REPORT_LOCALE):
         return docx.render(data, narrative_texts(period.key), {"draft": True})
 

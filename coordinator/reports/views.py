@@ -21,7 +21,7 @@ from .. import confirm
 from ..auth import roles_required, staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
-from . import bp, figures, rhythm, service
+from . import bp, drafts, rhythm, service
 from .forms import IssueForm, NarrativeForm, VersionForm
 from .models import IssuedReport, sections_for
 
@@ -125,7 +125,7 @@ def _draft_page(period, issue_form: IssueForm | None = None, status: int = 200):
         "reports/draft.html", period=period, rows=rows,
         forms={section: _narrative_form(section, row) for section, row in rows.items()},
         issue_form=issue_form or _issue_form(period), versions=service.issued(period.key),
-        data=figures.compute(period.key), narratives={s: row.text if row else "" for s, row in rows.items()},
+        data=drafts.compute(period.key), narratives={s: row.text if row else "" for s, row in rows.items()},
         status={"draft": True}), status
 
 
