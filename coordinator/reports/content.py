@@ -19,7 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..i18n import _
-from . import bp, charts
+from . import bp
 from .figures import ROUNDS, locale, num, pct, share
 from .models import FINAL, NARRATIVE_SECTIONS
 from .wording import sentence, words
@@ -671,6 +671,8 @@ def _parse(iso: str):
 
 def drawing(figure: Figure, data: dict[str, Any]):
     """The reportlab Drawing of a figure."""
+    from . import charts  # reportlab's graphics, loaded by the first chart drawn rather than at start
+
     if figure.chart == "progress":
         return charts.progress(data, figure.labels)
     if figure.chart == "themes":
@@ -710,4 +712,6 @@ def item_meta(item: dict[str, Any], quote: bool) -> str:
 
 @bp.app_template_global("report_figure_svg")
 def report_figure_svg(figure: Figure, data) -> Markup:
+    from . import charts
+
     return charts.svg(drawing(figure, data), figure.label, figure.desc, f"rapport-figur-{figure.number}")
