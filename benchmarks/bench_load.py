@@ -322,7 +322,7 @@ def run_one(backend: str, size: str, args, code: Path | None) -> list[dict]:
         print(f"  {'page':<22}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'hello req/s':>13}{'share':>8}"
               f"{'errors':>8}")
         for name, path in paths.items():
-            drive(app_port, [path], session.cookie, requests=CONNECTIONS)  # warm the workers' caches
+            drive(app_port, [path], session.cookie, requests=args.workers)  # warm the workers' caches
             app_rps, hello_rps, latencies, errors = [], [], [], 0
             for _ in range(args.rounds):  # A B A B
                 rps, lat, err = drive(app_port, [path], session.cookie, seconds=args.seconds)
