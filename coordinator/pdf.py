@@ -14,8 +14,6 @@ import io
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
-from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_LEFT, TA_RIGHT
@@ -27,6 +25,9 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Table, TableStyle
 from reportlab.platypus.flowables import _listWrapOn
+
+# Numbers, dates and escaping live in formatting.py (no reportlab), for the HTML pages; pdf.fmt_int & co. stay.
+from .formatting import MINUS, NBSP, esc, fmt_count, fmt_dec, fmt_dt, fmt_int, fmt_pct  # noqa: F401
 
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT = "DejaVuSans"
@@ -47,8 +48,6 @@ HEADER_BG = colors.HexColor("#e4e8ee")
 ZEBRA = colors.HexColor("#f4f5f7")
 ALERT = colors.HexColor("#a4000f")
 
-NBSP = "\u00a0"
-MINUS = "\u2212"
 
 _registered = False
 
@@ -67,11 +66,6 @@ def register_fonts() -> str:
 
 
 # --- text --------------------------------------------------------------------------------------
-
-def esc(text) -> str:
-    """Plain text made safe for Paragraph markup (user input may hold <, > and &)."""
-    return escape("" if text is None else str(text))
-
 
 def styles() -> dict[str, ParagraphStyle]:
     """Fresh paragraph styles: title, subtitle, h1, h2, h3, body, small, caption, list,
@@ -100,65 +94,6 @@ def styles() -> dict[str, ParagraphStyle]:
     s["cell_head"] = ParagraphStyle("cell_head", s["cell"], fontName=FONT_BOLD, alignment=TA_LEFT)
     s["cell_head_right"] = ParagraphStyle("cell_head_right", s["cell_head"], alignment=TA_RIGHT)
     return s
-
-
-# --- numbers and dates -------------------------------------------------------------------------
-
-def _group(digits: str) -> str:
-    out = []
-    while len(digits) > 3:
-        out.insert(0, digits[-3:])
-        digits = digits[:-3]
-    out.insert(0, digits)
-    return NBSP.join(out)
-
-
-def fmt_int(n, empty: str = "–") -> str:
-    """Swedish integer: non-breaking space between thousands, true minus sign (911 989)."""
-    if n is None:
-        return empty
-    n = int(round(n))
-    return (MINUS if n < 0 else "") + _group(str(abs(n)))
-
-
-def fmt_dec(x, digits: int = 2, empty: str = "–") -> str:
-    """Swedish decimal: decimal comma, thousands grouped with non-breaking space (0,2812; 1 234,50)."""
-    if x is None:
-        return empty
-    text = f"{abs(x):.{digits}f}"
-    whole, _, frac = text.partition(".")
-    negative = x < 0 and text.strip("0.") != ""
-    return (MINUS if negative else "") + _group(whole) + ("," + frac if frac else "")
-
-
-def fmt_count(n, locale: str = "sv", empty: str = "–") -> str:
-    """A count in the reader's language: Swedish as fmt_int, other languages by babel's rules."""
-    if n is None:
-        return empty
-    if locale.startswith("sv"):
-        return fmt_int(n)
-    from babel.numbers import format_decimal
-    return format_decimal(n, locale=locale)
-
-
-def fmt_pct(share, locale: str = "sv", empty: str = "–") -> str:
-    """A share (0..1) as a whole percentage: "38 %" in Swedish (non-breaking space), babel's format elsewhere."""
-    if share is None:
-        return empty
-    if locale.startswith("sv"):
-        return f"{fmt_int(share * 100)}{NBSP}%"
-    from babel.numbers import format_percent
-    return format_percent(share, locale=locale)
-
-
-def fmt_dt(dt: datetime | None, tz: str = "Europe/Stockholm", fmt: str = "%Y-%m-%d %H:%M",
-           empty: str = "–") -> str:
-    """A stored timestamp in the office's time zone. Naive values are taken as UTC (SQLite)."""
-    if dt is None:
-        return empty
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
 # --- tables ------------------------------------------------------------------------------------

@@ -16,9 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timezone
 from typing import Iterable, Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event as VEvent, vCalAddress
+if TYPE_CHECKING:
+    # icalendar is imported where a calendar is written or read: the web pages and the cron commands that
+    # only use this module's words and data classes start without it.
+    from icalendar import Calendar, Event as VEvent, vCalAddress
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 PRODID = "-//Nationella samordnaren//coordinator//SV"
@@ -160,6 +164,8 @@ def _utc(dt: datetime) -> datetime:
 
 
 def _address(email: str, name: str) -> vCalAddress:
+    from icalendar import vCalAddress
+
     address = vCalAddress(f"mailto:{email}")
     name = " ".join((name or "").split())  # a stored line break must not break the calendar
     if name:
@@ -168,6 +174,8 @@ def _address(email: str, name: str) -> vCalAddress:
 
 
 def _calendar(method: str | None, name: str | None = None) -> Calendar:
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -181,6 +189,8 @@ def _calendar(method: str | None, name: str | None = None) -> Calendar:
 
 
 def _vevent(event: Event, status: str, now: datetime, people: bool = True, description: str | None = None) -> VEvent:
+    from icalendar import Event as VEvent
+
     vevent = VEvent()
     vevent.add("uid", event.uid)
     vevent.add("sequence", event.sequence)
@@ -280,6 +290,8 @@ def parse_reply(data: bytes | str) -> list[Reply]:
         raise ICalError(N_("Svaret är tomt. Ladda upp eller klistra in svarets .ics-fil."))
     if not text.upper().startswith("BEGIN:VCALENDAR"):
         raise ICalError(N_("Det här är ingen kalenderfil (den ska börja med BEGIN:VCALENDAR)."))
+    from icalendar import Calendar
+
     try:
         cal = Calendar.from_ical(text)
     except Exception:  # icalendar raises ValueError and friends for broken content
@@ -335,6 +347,8 @@ def build_reply(uid: str, sequence: int, attendee_email: str, partstat: str, org
     """An iTIP REPLY as an attendee's client would send it (for tests and for staff tooling)."""
     cal = _calendar(REPLY)
     cal["prodid"] = "-//Test//Reply//SV"
+    from icalendar import Event as VEvent
+
     vevent = VEvent()
     vevent.add("uid", uid)
     vevent.add("sequence", sequence)

@@ -22,8 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-
 from .models import MANY, NUMBER, ONE, OTHER_OPTION, TEXT
 from .rules import skipped as skipped_by_rule
 
@@ -250,6 +248,8 @@ def share(count: int, of: int) -> float | None:
 def number_stats(values: Sequence[float]) -> NumberStats:
     if not values:
         return NumberStats(0, None, None, None, None)
+    import numpy as np  # only for numbers: the results pages without them (and the app's start) need no numpy
+
     arr = np.asarray(values, dtype=float)
     return NumberStats(len(values), float(arr.mean()), float(np.median(arr)), float(arr.min()), float(arr.max()))
 

@@ -19,7 +19,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ..i18n import _
-from . import bp, charts
+from . import bp
 from .figures import ROUNDS, locale, num, pct, share
 from .models import FINAL, NARRATIVE_SECTIONS
 from .wording import sentence, words
@@ -671,6 +671,8 @@ def _parse(iso: str):
 
 def drawing(figure: Figure, data: dict[str, Any]):
     """The reportlab Drawing of a figure."""
+    from . import charts  # reportlab's graphics, loaded by the first chart drawn rather than at start
+
     if figure.chart == "progress":
         return charts.progress(data, figure.labels)
     if figure.chart == "themes":
@@ -722,7 +724,7 @@ def report_draft_body(data, narratives, status) -> Markup:
 @bp.app_template_global("report_figure_svg")
 def report_figure_svg(figure: Figure, data) -> Markup:
     """The figure as inline SVG; a draft's figures dict from drafts.compute has its charts drawn once."""
-    from . import drafts
+    from . import charts, drafts
 
     key = (figure.chart, figure.number, str(figure.label), str(figure.desc), tuple(sorted(figure.labels.items())))
     return drafts.chart_svg(key, data, lambda: charts.svg(drawing(figure, data), figure.label, figure.desc,

@@ -87,7 +87,7 @@ from typing import Any
 from sqlalchemy import case, distinct, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import links, pdf
+from .. import formatting, links
 from ..dialogue.models import FLAGS, Note, Passage, PassageTheme, Theme, ThemeCategory
 from ..dialogue.quotes import key as quote_key
 from ..dialogue.quotes import present
@@ -124,12 +124,12 @@ MAP_KEYS = ("ej_bokat", "bokat", "forsta", "bada")
 
 def num(n) -> str:
     """A count in the reader's language (Swedish: 1 234 with a non-breaking space)."""
-    return pdf.fmt_count(n, locale())
+    return formatting.fmt_count(n, locale())
 
 
 def pct(part: float | None) -> str:
     """A share (0..1) as a whole percentage ("38 %"); "–" without a denominator."""
-    return pdf.fmt_pct(part, locale())
+    return formatting.fmt_pct(part, locale())
 
 
 def share(part: int, whole: int) -> float | None:

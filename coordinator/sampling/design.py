@@ -55,8 +55,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    # numpy is imported by the functions that compute: the pages that only show a design (registry, sample)
+    # are served by web workers that need not hold it.
+    import numpy as np
 
 METHOD_NAME = "controlled-selection-lpm"
 METHOD_VERSION = "1"
@@ -355,6 +359,7 @@ class _Stream:
     """
 
     def __init__(self, seed: int) -> None:
+        import numpy as np
         self._rng = np.random.Generator(np.random.PCG64(seed))
         self._buf: list[int] = []
         self._pos = 0
@@ -488,6 +493,7 @@ def _find_cycle(
 
 def local_pivotal(points: np.ndarray, n: int, seed: int) -> list[int]:
     """Indices of n of the points, each with probability n/N, spread out (LPM2)."""
+    import numpy as np
     pts = np.asarray(points, dtype=float)
     return _local_pivotal(((pts[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2).tolist(), n, _Stream(seed))
 
@@ -528,10 +534,12 @@ def _local_pivotal(d2: Sequence[Sequence[float]], n: int, rng: _Stream) -> list[
 
 def project(units: Sequence[Unit]) -> np.ndarray:
     """Centroids as (x, y) in km."""
+    import numpy as np
     return np.array([[u.lon * KM_PER_DEG_LON, u.lat * KM_PER_DEG_LAT] for u in units], dtype=float)
 
 
 def _lpm_space(units: Sequence[Unit], settings: Settings, xy: np.ndarray) -> np.ndarray:
+    import numpy as np
     if not settings.balance_skr:
         return xy
     # SKR main group as one-hot coordinates: kommuner of different kind count as far apart.
@@ -547,6 +555,7 @@ def spatial_balance(pi: np.ndarray, xy: np.ndarray, sampled_idx: Sequence[int]) 
     Every unit gives its pi to its nearest sampled unit (ties split equally);
     B = mean over sampled units of (received - 1)^2. 0 is perfect balance.
     """
+    import numpy as np
     pi = np.asarray(pi, dtype=float)
     xy = np.asarray(xy, dtype=float)
     s = np.asarray(list(sampled_idx), dtype=int)
@@ -686,6 +695,7 @@ def draw(
     Randomness is used in this fixed order: stage 1, stage 2 cell by cell
     (sorted), district orders (sorted cities), reserve orders (sorted groups).
     """
+    import numpy as np
     prep = _prepare(frame, settings)
     table, units, groups = prep.table, frame.units, prep.table.groups
     rng = _Stream(seed)
@@ -792,6 +802,7 @@ def srs_sb(frame: Frame, settings: Settings, seeds: Sequence[int]) -> list[float
     Same groups and allocation, take-all groups included, pi = n_g / N_g, no
     län control; distances as in ``draw``.
     """
+    import numpy as np
     groups = assign_groups(frame, settings)
     xy = project(frame.units)
     by_group: dict[int, list[int]] = defaultdict(list)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import holidays
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
@@ -61,6 +60,8 @@ def public_holidays(start: date, end: date) -> list[tuple[date, str]]:
         return []
     language = "en_US" if str(get_locale()) == "en" else "sv"
     # include_sundays=False: ordinary Sundays are not listed (the SE calendar counts them as holidays).
+    import holidays  # here, not at start (see workdays.py)
+
     found = holidays.SE(years=range(start.year, end.year + 1), include_sundays=False, language=language)
     return sorted((d, name) for d, name in found.items() if start <= d <= end)
 

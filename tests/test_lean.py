@@ -1,0 +1,92 @@
+"""A lean process: the web worker and the cron commands start without the heavy libraries.
+
+The planner's solver (ortools, which brings pandas), reportlab's layout and drawing, python-docx and lxml,
+alembic, numpy, icalendar and pypdfium2 are imported by the functions that use them. Each check runs in a
+fresh Python process, as a gunicorn worker or a cron job starts, and looks at what that process has imported:
+a top-level `import ortools` (or any of the others) in a module loaded at start makes it fail.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import PASSWORD, USERS
+
+# What a process that serves pages, or sends the outbox, must not have imported.
+HEAVY = ("ortools", "pandas", "numpy", "reportlab.graphics", "reportlab.platypus", "reportlab.pdfgen", "docx",
+         "lxml", "alembic", "flask_migrate", "icalendar", "pypdfium2", "holidays", "PIL")
+
+# Run in the child process: the app as a web worker makes it, one page, then the modules it has loaded.
+WEB_WORKER = """
+import json, re, sys
+from coordinator import create_app
+app = create_app()
+client = app.test_client()
+token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/logga-in").text).group(1)
+login = client.post("/logga-in", data={"csrf_token": token, "email": sys.argv[1], "password": sys.argv[2]})
+assert login.status_code == 302, login.status_code
+pages = {path: client.get(path).status_code for path in sys.argv[3:]}
+print(json.dumps({"pages": pages, "modules": sorted(sys.modules)}))
+"""
+
+# The console command as cron runs it; the modules are reported when the command has exited.
+CLI = """
+import atexit, json, sys
+atexit.register(lambda: print("MODULES " + json.dumps(sorted(sys.modules))))
+sys.argv = ["coordinator", *sys.argv[1:]]
+from coordinator.cli import main
+main()
+"""
+
+
+def _env(app, tmp_path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "COORDINATOR_TODAY")}
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], COORDINATOR_INSTANCE=str(tmp_path),
+               SECRET_KEY="lean-test")
+    return env
+
+
+def heavy_in(modules: list[str]) -> list[str]:
+    return sorted({h for h in HEAVY for m in modules if m == h or m.startswith(h + ".")})
+
+
+def _run(code: str, args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_a_web_worker_serves_pages_without_the_heavy_libraries(app, tmp_path):
+    pages = ["/", "/besok/lista", "/dialog/", "/register/"]
+    result = _run(WEB_WORKER, [USERS["staff"], PASSWORD, *pages], _env(app, tmp_path), tmp_path)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["pages"] == {page: 200 for page in pages}
+    assert heavy_in(report["modules"]) == []
+    assert "coordinator.scheduling.views" in report["modules"]  # the app really was loaded
+
+
+def test_the_outbox_command_starts_without_the_heavy_libraries(app, tmp_path):
+    result = _run(CLI, ["outbox", "send", "--json"], _env(app, tmp_path), tmp_path)
+    out, _, modules = result.stdout.partition("MODULES ")
+    assert json.loads(out) == {"sent": 0, "failed": 0, "retried": 0}
+    assert heavy_in(json.loads(modules)) == []
+
+
+def test_the_check_sees_a_heavy_import(app, tmp_path):
+    """The same child process, told to import the solver at start as a careless module would: the check
+    names it. (So the two tests above would fail on a top-level `import ortools`.)"""
+    code = "import ortools.sat.python.cp_model\n" + WEB_WORKER
+    result = _run(code, [USERS["staff"], PASSWORD, "/"], _env(app, tmp_path), tmp_path)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {"ortools", "pandas"} <= set(heavy_in(report["modules"]))
+
+
+def test_the_migrations_still_load_alembic_when_asked(app, tmp_path):
+    """`coordinator db …` (Flask-Migrate's commands, registered without importing it) still works."""
+    result = _run(CLI, ["db", "current"], _env(app, tmp_path), tmp_path)
+    out, _, modules = result.stdout.partition("MODULES ")
+    assert "(head)" in out + result.stderr
+    assert "alembic" in heavy_in(json.loads(modules))
