@@ -36,8 +36,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
+from ..timeutil import utcnow
 from . import personnummer
 from .models import (EXTRA_SECTIONS, FLAGS, QUOTE_REASONS, DialogueQuestion, Note, NoteDraft, NoteRevision, Passage,
                      Theme)

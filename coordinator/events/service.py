@@ -22,12 +22,13 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..invites import ical, mail
 from ..invites import service as invites
 from ..invites.models import Attendee, OutboxMessage
+from ..timeutil import utcnow
 from ..versions import check_version
 from .models import (EVENT_KINDS, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANERAT, Event, EventOrganisation,
                      Organisation)

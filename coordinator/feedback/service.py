@@ -22,12 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..invites.models import PENDING, Contact, OutboxMessage
 from ..sampling.models import Site
 from ..scheduling.models import GENOMFORD, Visit
+from ..timeutil import utcnow
 from . import content as gathered
 from .models import APPROVED, DRAFT, SECTIONS, SENT, FeedbackLetter, FeedbackLink, FeedbackRevision
 

@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
-from ..audit import record, utcnow
+from ..audit import record
 from ..paging import page_of
 from ..auth import staff_required
 from ..extensions import db
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import GENOMFORD, INSTALLD, Visit
+from ..timeutil import utcnow
 from . import bp, outbox, service
 from .mailstatus import invitation_status, mail_status
 from .models import FAILED, PARTSTATS, PENDING, SENT, Attendee, FeedToken, OutboxMessage

@@ -21,13 +21,14 @@ from typing import Any, Iterable
 from sqlalchemy import case, func, select
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 # The kommun links' generic parts live in coordinator/links.py; named here as the plans' API.
 from ..i18n import _
 from ..links import ACTIVE, LinkRefused, aware, expires_at_for, last_valid_day, link_state, today  # noqa: F401
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
+from ..timeutil import utcnow
 from ..versions import check_version
 from .models import (ACTIVITY_STATUSES, AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanActivity, PlanGoal,
                      PlanLink)

@@ -28,9 +28,10 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
+from ..timeutil import utcnow
 from . import figures, rhythm, wording
 from .models import FINAL, FINAL_PERIOD, IssuedReport, Narrative, NarrativeRevision, sections_for
 

@@ -11,11 +11,12 @@ from typing import Sequence
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..registry import service as registry
 from ..registry.models import Kommun
+from ..timeutil import utcnow
 from . import design
 from .models import ADOPTED, DRAFT, Decline, Sample, SampleKommun, Site
 

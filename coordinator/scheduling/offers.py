@@ -29,10 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..forms import CONTROL, EARLIEST, LATEST
 from ..i18n import _
+from ..timeutil import utcnow
 from ..versions import check_version
 from . import planner
 from .models import (GENOMFORD, INSTALLD, OFFER_CHOSEN, OFFER_NONE_FITS, OFFER_OPEN, OFFER_WITHDRAWN, DateOffer,

@@ -17,9 +17,10 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
+from ..timeutil import utcnow
 from ..versions import check_version
 from .models import ANTECKNING, AVSTAMNING, EGEN, TASK_KINDS, UPPFOLJNING, Task
 
