@@ -283,14 +283,6 @@ def add_question(values: dict) -> DialogueQuestion:
 
 # --------------------------------------------------------------------------- pages: the codebook
 
-def _category_or_404(category_id: int) -> ThemeCategory:
-    return db.session.get(ThemeCategory, category_id) or abort(404)
-
-
-def _theme_or_404(theme_id: int) -> Theme:
-    return db.session.get(Theme, theme_id) or abort(404)
-
-
 def _category_choices(include: ThemeCategory | None = None) -> list[tuple[int, str]]:
     return [(c.id, c.name) for c in categories() if not c.retired or c is include]
 
@@ -342,7 +334,7 @@ def codebook_add_theme():
     if not form.validate_on_submit():
         return _codebook_page(theme_form=form, status=400)
     try:
-        theme = add_theme(_category_or_404(form.category.data), form.theme_name.data)
+        theme = add_theme(db.get_or_404(ThemeCategory, form.category.data), form.theme_name.data)
         db.session.commit()
     except (CodebookError, IntegrityError) as e:
         db.session.rollback()
@@ -369,7 +361,7 @@ def _theme_page(theme: Theme, form: ThemeForm | None = None, merge_form: MergeFo
 @bp.route("/teman/<int:theme_id>", methods=["GET", "POST"])
 @staff_required
 def codebook_theme(theme_id: int):
-    theme = _theme_or_404(theme_id)
+    theme = db.get_or_404(Theme, theme_id)
     if request.method == "GET":
         return _theme_page(theme)
     form = ThemeForm()
@@ -377,11 +369,11 @@ def codebook_theme(theme_id: int):
     if not form.validate_on_submit():
         return _theme_page(theme, form=form, status=400)
     try:
-        update_theme(theme, form.theme_name.data, _category_or_404(form.category.data))
+        update_theme(theme, form.theme_name.data, db.get_or_404(ThemeCategory, form.category.data))
         db.session.commit()
     except (CodebookError, IntegrityError) as e:
         db.session.rollback()
-        theme = _theme_or_404(theme_id)
+        theme = db.get_or_404(Theme, theme_id)
         form.theme_name.errors.append(str(e) if isinstance(e, CodebookError) else _("Namnet är upptaget."))
         return _theme_page(theme, form=form, status=409)
     flash(_("Temat är sparat."), "success")
@@ -391,7 +383,7 @@ def codebook_theme(theme_id: int):
 @bp.route("/teman/<int:theme_id>/status", methods=["POST"])
 @staff_required
 def codebook_theme_status(theme_id: int):
-    theme = _theme_or_404(theme_id)
+    theme = db.get_or_404(Theme, theme_id)
     form = RetireForm()
     if not form.validate_on_submit() or form.retired.data not in ("0", "1"):
         abort(400)
@@ -410,12 +402,12 @@ def codebook_theme_status(theme_id: int):
 @bp.route("/teman/<int:theme_id>/sla-ihop", methods=["POST"])
 @staff_required
 def codebook_merge(theme_id: int):
-    theme = _theme_or_404(theme_id)
+    theme = db.get_or_404(Theme, theme_id)
     form = MergeForm()
     form.target.choices = _merge_choices(theme)
     if not form.validate_on_submit():
         return _theme_page(theme, merge_form=form, status=400)
-    target = _theme_or_404(form.target.data)
+    target = db.get_or_404(Theme, form.target.data)
     try:
         if form.confirmed.data != "1":
             preview = merge_preview(theme, target)
@@ -445,7 +437,7 @@ def _category_page(category: ThemeCategory, form: CategoryForm | None = None, st
 @bp.route("/teman/kategori/<int:category_id>", methods=["GET", "POST"])
 @staff_required
 def codebook_category(category_id: int):
-    category = _category_or_404(category_id)
+    category = db.get_or_404(ThemeCategory, category_id)
     if request.method == "GET":
         return _category_page(category)
     form = CategoryForm()
@@ -456,7 +448,7 @@ def codebook_category(category_id: int):
         db.session.commit()
     except (CodebookError, IntegrityError) as e:
         db.session.rollback()
-        category = _category_or_404(category_id)
+        category = db.get_or_404(ThemeCategory, category_id)
         form.category_name.errors.append(str(e) if isinstance(e, CodebookError) else _("Namnet är upptaget."))
         return _category_page(category, form, status=409)
     flash(_("Kategorin är sparad."), "success")
@@ -466,7 +458,7 @@ def codebook_category(category_id: int):
 @bp.route("/teman/kategori/<int:category_id>/status", methods=["POST"])
 @staff_required
 def codebook_category_status(category_id: int):
-    category = _category_or_404(category_id)
+    category = db.get_or_404(ThemeCategory, category_id)
     form = RetireForm()
     if not form.validate_on_submit() or form.retired.data not in ("0", "1"):
         abort(400)

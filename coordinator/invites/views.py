@@ -82,13 +82,6 @@ def calendar_response(data: bytes, filename: str, method: str | None = None, dow
     return response
 
 
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    return visit
-
-
 # --------------------------------------------------------------------------- outbox
 
 OUTBOX_PAGE = 50
@@ -152,7 +145,7 @@ def outbox_retry(message_id: int):
 @bp.route("/besok/<int:visit_id>/inbjudan.ics")
 @staff_required
 def visit_ics(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     method = "CANCEL" if visit.status == INSTALLD else "REQUEST"  # a cancelled visit's file removes it
     try:
         data = service.calendar_for(visit, method)
@@ -203,7 +196,7 @@ def flash_reply_result(result: service.ReplyResult) -> None:
 @bp.route("/besok/<int:visit_id>/svar", methods=["GET", "POST"])
 @staff_required
 def replies(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     if request.method == "GET":
         return _replies_page(visit)
     pasted = (request.form.get("text") or "").strip()
@@ -245,7 +238,7 @@ def _remove_confirmation(visit: Visit, attendee: Attendee) -> confirm.Confirmati
 @staff_required
 def remove_attendee(visit_id: int, attendee_id: int):
     """Take a person off a visit; someone who had the invitation gets a cancellation for them alone."""
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     attendee = next((a for a in visit.attendees if a.id == attendee_id), None)
     if attendee is None:
         abort(404)
@@ -280,7 +273,7 @@ def remove_attendee(visit_id: int, attendee_id: int):
 @bp.route("/besok/<int:visit_id>/svar/<int:attendee_id>", methods=["POST"])
 @staff_required
 def set_partstat(visit_id: int, attendee_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     attendee = db.session.get(Attendee, attendee_id)
     if attendee is None or attendee.visit_id != visit.id:
         abort(404)
