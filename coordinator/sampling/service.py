@@ -32,6 +32,16 @@ def adopted_sample() -> Sample | None:
     return db.session.scalar(select(Sample).where(Sample.status == ADOPTED))
 
 
+@registry.kommun_sites.connect
+def _sites_of_kommun(kommunkod: str, **_kwargs) -> list[Site]:
+    """The kommun's visit sites in the adopted sample (a city may have its administration and districts)."""
+    sample = adopted_sample()
+    if sample is None:
+        return []
+    return list(db.session.scalars(select(Site).where(Site.sample_id == sample.id, Site.kommunkod == kommunkod)
+                                   .order_by(Site.active.desc(), Site.enhet)))
+
+
 def samples() -> list[Sample]:
     return list(db.session.scalars(select(Sample).order_by(Sample.created_at.desc(), Sample.id.desc())))
 
