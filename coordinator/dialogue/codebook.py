@@ -26,6 +26,7 @@ from ..extensions import db
 from . import bp
 from .codebook_forms import CategoryForm, MergeForm, QuestionForm, RetireForm, ThemeForm
 from .models import DialogueQuestion, Note, Passage, PassageTheme, Theme, ThemeCategory
+from .signals import theme_counted, theme_merged  # the plans' goals that name a theme
 
 
 class CodebookError(ValueError):
@@ -213,14 +214,8 @@ def merge_preview(source: Theme, target: Theme) -> dict[str, int]:
     return {"passages": passages, "visits": visits, "both": both or 0, "goals": _plan_goal_count(source.id)}
 
 
-def _plan_goals():
-    from ..plans.models import PlanGoal  # the plans' goals may name a theme (goal area)
-    return PlanGoal
-
-
 def _plan_goal_count(theme_id: int) -> int:
-    goal = _plan_goals()
-    return db.session.scalar(select(func.count()).select_from(goal).where(goal.theme_id == theme_id)) or 0
+    return sum(n for _receiver, n in theme_counted.send(theme_id))
 
 
 def merge(source: Theme, target: Theme) -> dict[str, int]:
@@ -242,8 +237,7 @@ def merge(source: Theme, target: Theme) -> dict[str, int]:
             ~exists().where(target_alias.passage_id == PassageTheme.passage_id, target_alias.theme_id == target.id))))
     moved = tags(target) - before  # (rowcount of INSERT … SELECT is not reliable across drivers)
     db.session.execute(delete(PassageTheme).where(PassageTheme.theme_id == source.id))
-    goal = _plan_goals()
-    goals = db.session.execute(update(goal).where(goal.theme_id == source.id).values(theme_id=target.id)).rowcount
+    goals = sum(n for _receiver, n in theme_merged.send(source.id, target_id=target.id))
     earlier = db.session.execute(update(Theme).where(Theme.merged_into_id == source.id)
                                  .values(merged_into_id=target.id)).rowcount
     source.retired, source.merged_into_id = True, target.id

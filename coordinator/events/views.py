@@ -22,7 +22,7 @@ from ..invites.models import PARTSTATS, OutboxMessage
 from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
 from ..invites import service as invites
 from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS, calendar_response, flash_reply_result, reply_data
-from ..plans.views import CONFLICT_TEXT  # the same words for every refused stale save
+from ..versions import CONFLICT_TEXT  # the same words for every refused stale save
 from . import bp, service
 from .forms import (KIND_LABELS, ORGANISATION_KIND_LABELS, STATUS_LABELS, AttendeeForm, CancelForm, EventForm,
                     OrganisationForm, VersionForm)
@@ -70,11 +70,12 @@ def index():
                            counts=counts, noted=_noted_events())
 
 
-def _noted_events() -> dict[int, int]:
+def _noted_events(event_ids: list[int] | None = None) -> dict[int, int]:
     """Event id -> passages in its note (events with a note only)."""
-    from ..dialogue.models import Note, Passage
-    return dict(db.session.execute(select(Note.event_id, func.count(Passage.id)).join(Passage)
-                                   .where(Note.event_id.isnot(None)).group_by(Note.event_id)).all())
+    counts: dict[int, int] = {}
+    for _receiver, found in service.event_passages.send(event_ids):
+        counts.update(found)
+    return counts
 
 
 # --------------------------------------------------------------------------- create and edit
@@ -188,8 +189,7 @@ def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, conf
         attendee_form = _attendee_form(event)
     elif conflict is not None:
         attendee_form.version.data = str(event.version)
-    from ..dialogue.models import Note, Passage
-    note_passages = db.session.scalar(select(func.count(Passage.id)).join(Note).where(Note.event_id == event.id))
+    note_passages = _noted_events([event.id]).get(event.id, 0)
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.event_id == event.id)
                                   .order_by(OutboxMessage.id.desc())).all()
     linked = {link.organisation_id: link for link in event.organisations}
