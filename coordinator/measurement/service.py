@@ -31,7 +31,7 @@ from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import INSTALLD, Visit
 from ..timeutil import utcnow
-from ..versions import check_version
+from ..versions import Stale, check_version
 from . import mailtext, rules
 from .tabulate import NUMBER_RE, number_text
 from .models import (MANY, NUMBER, ONE, OTHER_OPTION, QUESTION_KINDS, TEXT, MeasurementAnswer, MeasurementRequest,
@@ -54,7 +54,7 @@ class MeasurementError(Exception):
     """A request the rules refuse; the message is for the user."""
 
 
-class StaleError(MeasurementError):
+class StaleError(MeasurementError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 

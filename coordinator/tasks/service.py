@@ -21,7 +21,7 @@ from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..timeutil import utcnow
-from ..versions import check_version
+from ..versions import Stale, check_version
 from .models import ANTECKNING, AVSTAMNING, EGEN, TASK_KINDS, UPPFOLJNING, Task
 
 TITLE_MAX = 300
@@ -34,7 +34,7 @@ class TaskError(Exception):
     """A request the tasks' rules refuse; the message is for the user."""
 
 
-class StaleError(TaskError):
+class StaleError(TaskError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 
