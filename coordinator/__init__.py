@@ -184,6 +184,21 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     for code in errors:
         app.register_error_handler(code, error_page)
 
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from .versions import Stale
+
+    def stale_page(e):
+        """A save based on a version the record no longer has, where the view did not catch it (those that do
+        show the form again beside what is saved now): roll back and say so with 409, never a 500."""
+        db.session.rollback()
+        message = str(e) if isinstance(e, Stale) and str(e) else \
+            _("Någon annan har sparat en ändring sedan du öppnade sidan. Det du skickade har inte sparats.")
+        return render_template("error.html", heading=_("Någon annan hann före"), message=message), 409
+
+    app.register_error_handler(Stale, stale_page)
+    app.register_error_handler(StaleDataError, stale_page)
+
     from flask.globals import request_ctx
     from werkzeug.exceptions import SecurityError
 

@@ -1,15 +1,15 @@
 """The `coordinator` console command: Flask's CLI plus set-up and scripting commands."""
 from __future__ import annotations
 
-import json
 import secrets
-import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+
+from .clitools import fail
 
 
 class _Commands(FlaskGroup):
@@ -35,18 +35,6 @@ def main() -> None:
     from . import create_app
     cli = _Commands(create_app=create_app, help="coordinator: urval, besök och uppföljning av kommuner.")
     cli.main(prog_name="coordinator")
-
-
-def echo_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
-
-
-def fail(message: str, as_json: bool = False, code: int = 1):
-    if as_json:
-        echo_json({"error": message})
-    else:
-        click.echo(message, err=True)
-    sys.exit(code)
 
 
 def register_commands(app: Flask) -> None:

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from .audit import utcnow
 from .extensions import db
+from .timeutil import aware, utcnow  # noqa: F401 (aware: the links' API names it too)
 
 TZ = ZoneInfo("Europe/Stockholm")
 ACTIVE, EXPIRED, REVOKED = "aktiv", "utgangen", "aterkallad"
@@ -37,13 +37,6 @@ class LinkRow(Protocol):
 
 
 Row = TypeVar("Row")
-
-
-def aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
 def today() -> date:

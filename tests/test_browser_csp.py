@@ -12,10 +12,10 @@ from flask import url_for
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from coordinator.audit import utcnow
 from coordinator.extensions import db
 from coordinator.measurement import service as measurement
 from coordinator.measurement.models import MeasurementRequest
+from coordinator.timeutil import utcnow
 
 from .conftest import browser_login
 from .helpers import demo_ids

@@ -1,7 +1,7 @@
 """Audit log: who did what to which object, when. Never note contents or secrets."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, has_request_context, request
@@ -10,12 +10,9 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..timeutil import utcnow
 
 bp = Blueprint("audit", __name__, url_prefix="/logg")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class AuditEvent(db.Model):
@@ -72,5 +69,3 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
     db.session.add(event)
     return event
 
-
-from . import views  # noqa: E402,F401  (routes need the model above)

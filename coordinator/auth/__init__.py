@@ -27,4 +27,4 @@ def roles_required(*roles: str):
 staff_required = roles_required("admin", "staff")
 admin_required = roles_required("admin")
 
-from . import models, views  # noqa: E402,F401
+from . import auditlog, models, views  # noqa: E402,F401  (auditlog: the audit blueprint's page)

@@ -9,7 +9,7 @@ from sqlalchemy import delete, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..links import aware
+from ..timeutil import aware
 from .models import LoginLock, User
 
 _dummy_hash: str | None = None

@@ -8,8 +8,8 @@ from sqlalchemy import Boolean, DateTime, Integer, String, UniqueConstraint, sel
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..audit import utcnow
 from ..extensions import db, login_manager
+from ..timeutil import utcnow
 
 MIN_PASSWORD_LENGTH = 10
 

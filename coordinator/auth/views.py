@@ -7,8 +7,9 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db, limiter, login_manager
+from ..timeutil import utcnow
 from . import admin_required, bp, guard
 from .forms import AccountForm, LoginForm, PasswordForm, UserForm
 from .models import User, find_by_email

@@ -9,7 +9,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..cli import echo_json
+from ..clitools import echo_json
 from . import archive
 from .archive import BackupError
 

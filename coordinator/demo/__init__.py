@@ -13,7 +13,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 from ..dialogue.models import Note, Passage
 from ..events.models import GENOMFORT, Event
 from ..extensions import db

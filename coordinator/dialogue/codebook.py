@@ -26,6 +26,7 @@ from ..extensions import db
 from . import bp
 from .codebook_forms import CategoryForm, MergeForm, QuestionForm, RetireForm, ThemeForm
 from .models import DialogueQuestion, Note, Passage, PassageTheme, Theme, ThemeCategory
+from .signals import theme_counted, theme_merged  # the plans' goals that name a theme
 
 
 class CodebookError(ValueError):
@@ -213,14 +214,8 @@ def merge_preview(source: Theme, target: Theme) -> dict[str, int]:
     return {"passages": passages, "visits": visits, "both": both or 0, "goals": _plan_goal_count(source.id)}
 
 
-def _plan_goals():
-    from ..plans.models import PlanGoal  # the plans' goals may name a theme (goal area)
-    return PlanGoal
-
-
 def _plan_goal_count(theme_id: int) -> int:
-    goal = _plan_goals()
-    return db.session.scalar(select(func.count()).select_from(goal).where(goal.theme_id == theme_id)) or 0
+    return sum(n for _receiver, n in theme_counted.send(theme_id))
 
 
 def merge(source: Theme, target: Theme) -> dict[str, int]:
@@ -242,8 +237,7 @@ def merge(source: Theme, target: Theme) -> dict[str, int]:
             ~exists().where(target_alias.passage_id == PassageTheme.passage_id, target_alias.theme_id == target.id))))
     moved = tags(target) - before  # (rowcount of INSERT … SELECT is not reliable across drivers)
     db.session.execute(delete(PassageTheme).where(PassageTheme.theme_id == source.id))
-    goal = _plan_goals()
-    goals = db.session.execute(update(goal).where(goal.theme_id == source.id).values(theme_id=target.id)).rowcount
+    goals = sum(n for _receiver, n in theme_merged.send(source.id, target_id=target.id))
     earlier = db.session.execute(update(Theme).where(Theme.merged_into_id == source.id)
                                  .values(merged_into_id=target.id)).rowcount
     source.retired, source.merged_into_id = True, target.id
@@ -282,14 +276,6 @@ def add_question(values: dict) -> DialogueQuestion:
 
 
 # --------------------------------------------------------------------------- pages: the codebook
-
-def _category_or_404(category_id: int) -> ThemeCategory:
-    return db.session.get(ThemeCategory, category_id) or abort(404)
-
-
-def _theme_or_404(theme_id: int) -> Theme:
-    return db.session.get(Theme, theme_id) or abort(404)
-
 
 def _category_choices(include: ThemeCategory | None = None) -> list[tuple[int, str]]:
     return [(c.id, c.name) for c in categories() if not c.retired or c is include]
@@ -342,7 +328,7 @@ def codebook_add_theme():
     if not form.validate_on_submit():
         return _codebook_page(theme_form=form, status=400)
     try:
-        theme = add_theme(_category_or_404(form.category.data), form.theme_name.data)
+        theme = add_theme(db.get_or_404(ThemeCategory, form.category.data), form.theme_name.data)
         db.session.commit()
     except (CodebookError, IntegrityError) as e:
         db.session.rollback()
@@ -369,7 +355,7 @@ def _theme_page(theme: Theme, form: ThemeForm | None = None, merge_form: MergeFo
 @bp.route("/teman/<int:theme_id>", methods=["GET", "POST"])
 @staff_required
 def codebook_theme(theme_id: int):
-    theme = _theme_or_404(theme_id)
+    theme = db.get_or_404(Theme, theme_id)
     if request.method == "GET":
         return _theme_page(theme)
     form = ThemeForm()
@@ -377,11 +363,11 @@ def codebook_theme(theme_id: int):
     if not form.validate_on_submit():
         return _theme_page(theme, form=form, status=400)
     try:
-        update_theme(theme, form.theme_name.data, _category_or_404(form.category.data))
+        update_theme(theme, form.theme_name.data, db.get_or_404(ThemeCategory, form.category.data))
         db.session.commit()
     except (CodebookError, IntegrityError) as e:
         db.session.rollback()
-        theme = _theme_or_404(theme_id)
+        theme = db.get_or_404(Theme, theme_id)
         form.theme_name.errors.append(str(e) if isinstance(e, CodebookError) else _("Namnet är upptaget."))
         return _theme_page(theme, form=form, status=409)
     flash(_("Temat är sparat."), "success")
@@ -391,7 +377,7 @@ def codebook_theme(theme_id: int):
 @bp.route("/teman/<int:theme_id>/status", methods=["POST"])
 @staff_required
 def codebook_theme_status(theme_id: int):
-    theme = _theme_or_404(theme_id)
+    theme = db.get_or_404(Theme, theme_id)
     form = RetireForm()
     if not form.validate_on_submit() or form.retired.data not in ("0", "1"):
         abort(400)
@@ -410,12 +396,12 @@ def codebook_theme_status(theme_id: int):
 @bp.route("/teman/<int:theme_id>/sla-ihop", methods=["POST"])
 @staff_required
 def codebook_merge(theme_id: int):
-    theme = _theme_or_404(theme_id)
+    theme = db.get_or_404(Theme, theme_id)
     form = MergeForm()
     form.target.choices = _merge_choices(theme)
     if not form.validate_on_submit():
         return _theme_page(theme, merge_form=form, status=400)
-    target = _theme_or_404(form.target.data)
+    target = db.get_or_404(Theme, form.target.data)
     try:
         if form.confirmed.data != "1":
             preview = merge_preview(theme, target)
@@ -445,7 +431,7 @@ def _category_page(category: ThemeCategory, form: CategoryForm | None = None, st
 @bp.route("/teman/kategori/<int:category_id>", methods=["GET", "POST"])
 @staff_required
 def codebook_category(category_id: int):
-    category = _category_or_404(category_id)
+    category = db.get_or_404(ThemeCategory, category_id)
     if request.method == "GET":
         return _category_page(category)
     form = CategoryForm()
@@ -456,7 +442,7 @@ def codebook_category(category_id: int):
         db.session.commit()
     except (CodebookError, IntegrityError) as e:
         db.session.rollback()
-        category = _category_or_404(category_id)
+        category = db.get_or_404(ThemeCategory, category_id)
         form.category_name.errors.append(str(e) if isinstance(e, CodebookError) else _("Namnet är upptaget."))
         return _category_page(category, form, status=409)
     flash(_("Kategorin är sparad."), "success")
@@ -466,7 +452,7 @@ def codebook_category(category_id: int):
 @bp.route("/teman/kategori/<int:category_id>/status", methods=["POST"])
 @staff_required
 def codebook_category_status(category_id: int):
-    category = _category_or_404(category_id)
+    category = db.get_or_404(ThemeCategory, category_id)
     form = RetireForm()
     if not form.validate_on_submit() or form.retired.data not in ("0", "1"):
         abort(400)

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # Sections of a note besides the dialogue questions (whose keys are "fraga-<nr>").
 EXTRA_SECTIONS = ("fack", "barn", "ovrigt")

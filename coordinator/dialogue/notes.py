@@ -36,8 +36,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..audit import record, utcnow
+from ..audit import record
+from ..events.service import event_passages
 from ..extensions import db
+from ..timeutil import utcnow
 from . import personnummer
 from .models import (EXTRA_SECTIONS, FLAGS, QUOTE_REASONS, DialogueQuestion, Note, NoteDraft, NoteRevision, Passage,
                      Theme)
@@ -691,3 +693,12 @@ def note_statuses(subjects: list) -> list[NoteStatus]:
         rows.append(NoteStatus(v, n.id, counts.get(n.id, 0), n.updated_at if saved else None,
                                users.get(n.updated_by_id) if saved else None))
     return rows
+
+
+@event_passages.connect
+def _passages_by_event(event_ids: list[int] | None, **_kwargs) -> dict[int, int]:
+    """Event id -> passages in its note, for the events whose note has any (the events' pages ask)."""
+    query = select(Note.event_id, func.count(Passage.id)).join(Passage).where(Note.event_id.isnot(None))
+    if event_ids is not None:
+        query = query.where(Note.event_id.in_(event_ids))
+    return dict(db.session.execute(query.group_by(Note.event_id)).all())

@@ -6,8 +6,8 @@ from datetime import date, datetime, time
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # "utforskande_dialog": phase 1's exploratory dialogues with kommuner outside the sample (issue 13).
 EVENT_KINDS = ("nationell_dialog", "hearing", "rundabord", "konferens", "samrad", "utforskande_dialog")

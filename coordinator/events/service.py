@@ -19,16 +19,18 @@ import uuid
 from dataclasses import replace
 from datetime import date, datetime
 
+from blinker import Namespace
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..invites import ical, mail
 from ..invites import service as invites
 from ..invites.models import Attendee, OutboxMessage
-from ..versions import check_version
+from ..timeutil import utcnow
+from ..versions import Stale, check_version
 from .models import (EVENT_KINDS, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANERAT, Event, EventOrganisation,
                      Organisation)
 
@@ -50,12 +52,17 @@ KIND_WORDS = {
 }
 assert set(KIND_WORDS) == set(EVENT_KINDS)
 
+# The passages in the events' dialogue notes, for the events' pages: the dialogue, which builds on the events,
+# connects a receiver that takes a list of event ids (None: every event) and returns {event id: passages} for
+# the events whose note has any, so the events never import it.
+event_passages = Namespace().signal("event-passages")
+
 
 class EventError(Exception):
     """A change that is refused; the message is for the user (translated)."""
 
 
-class StaleError(EventError):
+class StaleError(EventError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 

@@ -22,7 +22,7 @@ from ..invites.models import PARTSTATS, OutboxMessage
 from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
 from ..invites import service as invites
 from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS, calendar_response, flash_reply_result, reply_data
-from ..plans.views import CONFLICT_TEXT  # the same words for every refused stale save
+from ..versions import CONFLICT_TEXT  # the same words for every refused stale save
 from . import bp, service
 from .forms import (KIND_LABELS, ORGANISATION_KIND_LABELS, STATUS_LABELS, AttendeeForm, CancelForm, EventForm,
                     OrganisationForm, VersionForm)
@@ -50,20 +50,6 @@ def organisation_kind_label(kind: str) -> str:
     return str(ORGANISATION_KIND_LABELS.get(kind, kind))
 
 
-def _event_or_404(event_id: int) -> Event:
-    event = db.session.get(Event, event_id)
-    if event is None:
-        abort(404)
-    return event
-
-
-def _organisation_or_404(organisation_id: int) -> Organisation:
-    organisation = db.session.get(Organisation, organisation_id)
-    if organisation is None:
-        abort(404)
-    return organisation
-
-
 def _field_error(form, e: service.FieldError) -> None:
     target = getattr(form, e.field, None)
     if target is not None:
@@ -84,11 +70,12 @@ def index():
                            counts=counts, noted=_noted_events())
 
 
-def _noted_events() -> dict[int, int]:
+def _noted_events(event_ids: list[int] | None = None) -> dict[int, int]:
     """Event id -> passages in its note (events with a note only)."""
-    from ..dialogue.models import Note, Passage
-    return dict(db.session.execute(select(Note.event_id, func.count(Passage.id)).join(Passage)
-                                   .where(Note.event_id.isnot(None)).group_by(Note.event_id)).all())
+    counts: dict[int, int] = {}
+    for _receiver, found in service.event_passages.send(event_ids):
+        counts.update(found)
+    return counts
 
 
 # --------------------------------------------------------------------------- create and edit
@@ -157,7 +144,7 @@ def _conflict_rows(form: EventForm, event: Event) -> list[tuple]:
 @bp.route("/dialogforum/<int:event_id>/andra", methods=["GET", "POST"])
 @staff_required
 def edit(event_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if request.method == "GET":
         return _form_page(event, _event_form(event))
     form = _event_form(event, request.form)
@@ -171,10 +158,10 @@ def edit(event_id: int):
     except service.FieldError as e:
         db.session.rollback()
         _field_error(form, e)
-        return _form_page(_event_or_404(event_id), form, status=400)
+        return _form_page(db.get_or_404(Event, event_id), form, status=400)
     except (service.StaleError, StaleDataError):
         db.session.rollback()
-        event = _event_or_404(event_id)
+        event = db.get_or_404(Event, event_id)
         db.session.refresh(event)
         return _form_page(event, form, conflict=_conflict_rows(form, event), status=409)
     if not changed:
@@ -202,8 +189,7 @@ def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, conf
         attendee_form = _attendee_form(event)
     elif conflict is not None:
         attendee_form.version.data = str(event.version)
-    from ..dialogue.models import Note, Passage
-    note_passages = db.session.scalar(select(func.count(Passage.id)).join(Note).where(Note.event_id == event.id))
+    note_passages = _noted_events([event.id]).get(event.id, 0)
     messages = db.session.scalars(select(OutboxMessage).where(OutboxMessage.event_id == event.id)
                                   .order_by(OutboxMessage.id.desc())).all()
     linked = {link.organisation_id: link for link in event.organisations}
@@ -222,13 +208,13 @@ def _event_page(event: Event, *, attendee_form: AttendeeForm | None = None, conf
 @bp.route("/dialogforum/<int:event_id>")
 @staff_required
 def event(event_id: int):
-    return _event_page(_event_or_404(event_id))
+    return _event_page(db.get_or_404(Event, event_id))
 
 
 def _refused(event_id: int, e: Exception, **forms):
     """A change the rules refused (400) or a stale one (409): the page again, as it is stored now."""
     db.session.rollback()
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     db.session.refresh(event)
     if isinstance(e, (service.StaleError, StaleDataError)):
         return _event_page(event, conflict=[], **forms, status=409)
@@ -243,7 +229,7 @@ def _done(event: Event, message: str, anchor: str | None = None):
 @bp.route("/dialogforum/<int:event_id>/personer", methods=["POST"])
 @staff_required
 def add_attendee(event_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     form = _attendee_form(event, request.form)
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
@@ -255,7 +241,7 @@ def add_attendee(event_id: int):
     except service.FieldError as e:
         db.session.rollback()
         _field_error(form, e)
-        return _event_page(_event_or_404(event_id), attendee_form=form, status=400)
+        return _event_page(db.get_or_404(Event, event_id), attendee_form=form, status=400)
     except (service.EventError, StaleDataError) as e:
         return _refused(event_id, e, attendee_form=form)
     return _done(event, _("%(name)s är tillagd bland de inbjudna.", name=attendee.name), "personer")
@@ -284,7 +270,7 @@ def _remove_attendee_confirmation(event: Event, attendee) -> confirm.Confirmatio
 @bp.route("/dialogforum/<int:event_id>/personer/<int:attendee_id>/ta-bort", methods=["GET", "POST"])
 @staff_required
 def remove_attendee(event_id: int, attendee_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     attendee = next((a for a in event.attendees if a.id == attendee_id), None)
     if attendee is None:
         abort(404)
@@ -307,7 +293,7 @@ def remove_attendee(event_id: int, attendee_id: int):
 @bp.route("/dialogforum/<int:event_id>/personer/<int:attendee_id>/svar", methods=["POST"])
 @staff_required
 def set_partstat(event_id: int, attendee_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if not FlaskForm().validate_on_submit():  # the CSRF token only
         abort(400)
     try:
@@ -324,7 +310,7 @@ def set_partstat(event_id: int, attendee_id: int):
 @bp.route("/dialogforum/<int:event_id>/inbjudan", methods=["POST"])
 @staff_required
 def invite(event_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -341,7 +327,7 @@ def invite(event_id: int):
 @bp.route("/dialogforum/<int:event_id>/inbjudan.ics")
 @staff_required
 def event_ics(event_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     try:
         data = service.calendar_for(event)
     except service.EventError as e:
@@ -354,7 +340,7 @@ def event_ics(event_id: int):
 @staff_required
 def replies(event_id: int):
     """A calendar answer (REPLY) uploaded or pasted, as for visits."""
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if not FlaskForm().validate_on_submit():  # the CSRF token only
         abort(400)
     data, problem = reply_data(request)
@@ -364,7 +350,7 @@ def replies(event_id: int):
         result = invites.apply_reply(data, current_user, owner=event)
     except invites.InviteError as e:
         db.session.rollback()
-        return _event_page(_event_or_404(event_id), errors=[str(e)], pasted=request.form.get("text") or "",
+        return _event_page(db.get_or_404(Event, event_id), errors=[str(e)], pasted=request.form.get("text") or "",
                            status=400)
     db.session.commit()
     flash_reply_result(result)
@@ -374,7 +360,7 @@ def replies(event_id: int):
 @bp.route("/dialogforum/<int:event_id>/genomfort", methods=["POST"])
 @staff_required
 def hold(event_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -395,7 +381,7 @@ def _cancel_page(event: Event, form: CancelForm, status: int = 200):
 @staff_required
 def cancel(event_id: int):
     """The confirmation step (GET, or a POST without `confirmed`) says who gets a cancellation; its POST cancels."""
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     if event.status != PLANERAT:
         flash(_("Bara planerade dialogforum kan ställas in."), "info")
         return redirect(url_for("events.event", event_id=event.id))
@@ -421,7 +407,7 @@ def cancel(event_id: int):
 @bp.route("/dialogforum/<int:event_id>/narvaro", methods=["POST"])
 @staff_required
 def attendance(event_id: int):
-    event = _event_or_404(event_id)
+    event = db.get_or_404(Event, event_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -477,7 +463,7 @@ def new_organisation():
 @bp.route("/dialogforum/organisationer/<int:organisation_id>", methods=["GET", "POST"])
 @staff_required
 def edit_organisation(organisation_id: int):
-    organisation = _organisation_or_404(organisation_id)
+    organisation = db.get_or_404(Organisation, organisation_id)
     if request.method == "GET":
         return _organisation_page(organisation, OrganisationForm(formdata=None, obj=organisation,
                                                                  version=str(organisation.version)))
@@ -491,10 +477,10 @@ def edit_organisation(organisation_id: int):
     except service.FieldError as e:
         db.session.rollback()
         _field_error(form, e)
-        return _organisation_page(_organisation_or_404(organisation_id), form, status=400)
+        return _organisation_page(db.get_or_404(Organisation, organisation_id), form, status=400)
     except (service.StaleError, StaleDataError):
         db.session.rollback()
-        organisation = _organisation_or_404(organisation_id)
+        organisation = db.get_or_404(Organisation, organisation_id)
         db.session.refresh(organisation)
         return _organisation_page(organisation, form, status=409, conflict=[
             (form.name.label.text, form.name.data, organisation.name),
@@ -512,7 +498,7 @@ def edit_organisation(organisation_id: int):
 @bp.route("/dialogforum/organisationer/<int:organisation_id>/status", methods=["POST"])
 @staff_required
 def organisation_status(organisation_id: int):
-    organisation = _organisation_or_404(organisation_id)
+    organisation = db.get_or_404(Organisation, organisation_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)

@@ -31,7 +31,7 @@ SUFFIXES = (".pdf", ".docx")
               help="Filen att skriva: .pdf eller .docx.")
 @with_appcontext
 def letter(kommunkod: str, round_: int, unit: str | None, out: Path) -> None:
-    from ..cli import fail
+    from ..clitools import fail
     from ..sites import story as stories
     from . import document, service
     from .models import DRAFT

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 DRAFT, APPROVED, SENT = "utkast", "godkant", "skickat"
 STATES = (DRAFT, APPROVED, SENT)

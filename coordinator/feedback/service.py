@@ -22,12 +22,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..invites.models import PENDING, Contact, OutboxMessage
 from ..sampling.models import Site
 from ..scheduling.models import GENOMFORD, Visit
+from ..timeutil import utcnow
+from ..versions import Stale
 from . import content as gathered
 from .models import APPROVED, DRAFT, SECTIONS, SENT, FeedbackLetter, FeedbackLink, FeedbackRevision
 
@@ -43,7 +45,7 @@ class LetterError(Exception):
     """A request the workflow refuses; the message is for the user."""
 
 
-class StaleError(LetterError):
+class StaleError(LetterError, Stale):
     """The form was based on an older version of the letter: nothing was changed."""
 
 

@@ -14,7 +14,7 @@ outbox_cli = click.Group("outbox", help="Utkorgen för e-post.")
 @click.option("--cancel", is_flag=True, help="Skriv ut återbudet (METHOD:CANCEL) i stället.")
 @with_appcontext
 def ics(visit_id: int, cancel: bool):
-    from ..cli import fail
+    from ..clitools import fail
     from ..extensions import db
     from ..scheduling.models import Visit
     from . import service
@@ -34,7 +34,7 @@ def ics(visit_id: int, cancel: bool):
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def send(limit: int, as_json: bool):
-    from ..cli import echo_json
+    from ..clitools import echo_json
     from . import outbox
 
     report = outbox.deliver_pending(current_app.config, limit=limit)
@@ -50,7 +50,7 @@ def send(limit: int, as_json: bool):
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def list_messages(status: str | None, limit: int, as_json: bool):
-    from ..cli import echo_json
+    from ..clitools import echo_json
     from . import outbox
 
     messages = outbox.messages(status, limit)
@@ -72,7 +72,7 @@ def list_messages(status: str | None, limit: int, as_json: bool):
 @click.argument("message_id", type=int)
 @with_appcontext
 def retry(message_id: int):
-    from ..cli import fail
+    from ..clitools import fail
     from ..extensions import db
     from . import outbox
     from .models import FAILED, OutboxMessage

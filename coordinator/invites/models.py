@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # (key, Swedish label): the roles the office invites (DOMAIN.md, "What happens around a visit").
 CONTACT_ROLES = (

@@ -29,8 +29,9 @@ from typing import Mapping
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
+from ..timeutil import utcnow
 from . import mail, mailstatus
 from .models import FAILED, PENDING, SENT, OutboxMessage
 

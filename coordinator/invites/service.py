@@ -10,19 +10,24 @@ import secrets
 from dataclasses import replace
 from datetime import datetime, timezone
 
+from blinker import Namespace
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..scheduling import defaults
 from ..sampling.models import Site
 from ..scheduling.models import BOOKED, FORSLAG, INSTALLD, Visit, VisitPart
+from ..timeutil import utcnow
 from . import ical, mail
 from .models import CONTACT_ROLES, PARTSTATS, PENDING, Attendee, FeedToken, OutboxMessage
 
 ROLE_LABELS = dict(CONTACT_ROLES)
+# Capabilities above this one add (text, link) pairs to a visit's invitation by connecting a receiver that takes the
+# visit and returns a list of them (measurement: the site's unanswered questionnaire), so invites never calls up.
+invitation_extras = Namespace().signal("invitation-extras")
 ORGANIZER_FALLBACK = ("Nationella samordnaren för den sociala barn- och ungdomsvården", "samordnaren@example.se")
 
 
@@ -195,8 +200,8 @@ def queue_request(visit: Visit, user=None) -> OutboxMessage:
     event = visit_event(visit)
     to = None if len(people) == len(visit.attendees) else \
         tuple(p for a, p in zip(visit.attendees, event.attendees) if a in people)
-    from ..measurement.service import invitation_links  # the site's unanswered questionnaire goes along
-    return queue(visit, ical.REQUEST, event, update, user, to=to, extra=tuple(invitation_links(visit)))
+    extra = tuple(pair for _receiver, pairs in invitation_extras.send(visit) for pair in pairs)
+    return queue(visit, ical.REQUEST, event, update, user, to=to, extra=extra)
 
 
 def cancel_owner(owner, build, user=None, wording: mail.Wording = mail.VISIT,

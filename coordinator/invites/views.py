@@ -17,13 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
-from ..audit import record, utcnow
+from ..audit import record
 from ..paging import page_of
 from ..auth import staff_required
 from ..extensions import db
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import GENOMFORD, INSTALLD, Visit
+from ..timeutil import utcnow
 from . import bp, outbox, service
 from .mailstatus import invitation_status, mail_status
 from .models import FAILED, PARTSTATS, PENDING, SENT, Attendee, FeedToken, OutboxMessage
@@ -79,13 +80,6 @@ def calendar_response(data: bytes, filename: str, method: str | None = None, dow
         response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    return visit
 
 
 # --------------------------------------------------------------------------- outbox
@@ -151,7 +145,7 @@ def outbox_retry(message_id: int):
 @bp.route("/besok/<int:visit_id>/inbjudan.ics")
 @staff_required
 def visit_ics(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     method = "CANCEL" if visit.status == INSTALLD else "REQUEST"  # a cancelled visit's file removes it
     try:
         data = service.calendar_for(visit, method)
@@ -202,7 +196,7 @@ def flash_reply_result(result: service.ReplyResult) -> None:
 @bp.route("/besok/<int:visit_id>/svar", methods=["GET", "POST"])
 @staff_required
 def replies(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     if request.method == "GET":
         return _replies_page(visit)
     pasted = (request.form.get("text") or "").strip()
@@ -244,7 +238,7 @@ def _remove_confirmation(visit: Visit, attendee: Attendee) -> confirm.Confirmati
 @staff_required
 def remove_attendee(visit_id: int, attendee_id: int):
     """Take a person off a visit; someone who had the invitation gets a cancellation for them alone."""
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     attendee = next((a for a in visit.attendees if a.id == attendee_id), None)
     if attendee is None:
         abort(404)
@@ -279,7 +273,7 @@ def remove_attendee(visit_id: int, attendee_id: int):
 @bp.route("/besok/<int:visit_id>/svar/<int:attendee_id>", methods=["POST"])
 @staff_required
 def set_partstat(visit_id: int, attendee_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     attendee = db.session.get(Attendee, attendee_id)
     if attendee is None or attendee.visit_id != visit.id:
         abort(404)

@@ -17,7 +17,7 @@ measurement_cli = click.Group("measurement", help="Mätningar före besöken.")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def remind(days: int, base_url: str | None, as_json: bool):
-    from ..cli import echo_json
+    from ..clitools import echo_json
     from ..extensions import db
     from . import service
 
@@ -46,7 +46,7 @@ def remind(days: int, base_url: str | None, as_json: bool):
 @click.option("--json", "as_json", is_flag=True, help="Skriv ut ett JSON-objekt.")
 @with_appcontext
 def estimate(questionnaire_id: str, rnd: int | None, as_json: bool):
-    from ..cli import echo_json, fail
+    from ..clitools import echo_json, fail
     from .tabulate import format_number
     from .weighted import UnknownQuestionnaire, national_estimates
 

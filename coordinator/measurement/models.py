@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # Question kinds: one choice, several choices, a number, free text.
 ONE, MANY, NUMBER, TEXT = "en", "flera", "tal", "text"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from flask import abort, render_template, request, send_file
+from flask import render_template, request, send_file
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -45,13 +45,6 @@ def results_num(x: float | None) -> str:
 @bp.context_processor
 def results_helpers():
     return {"option_label": lambda label: _("Annat, ange") if label == OTHER else label}
-
-
-def _questionnaire_or_404(questionnaire_id: int) -> Questionnaire:
-    questionnaire = db.session.get(Questionnaire, questionnaire_id)
-    if questionnaire is None:
-        abort(404)
-    return questionnaire
 
 
 def _filters() -> dict:
@@ -96,7 +89,7 @@ def _breakdown(questions, responses, how: str):
 @bp.route("/matningar/<int:questionnaire_id>/resultat")
 @staff_required
 def results(questionnaire_id: int):
-    ctx = _context(_questionnaire_or_404(questionnaire_id), _filters())
+    ctx = _context(db.get_or_404(Questionnaire, questionnaire_id), _filters())
     ctx["tables"] = tabulate(ctx["questions"], ctx["responses"])
     how = ctx["filters"]["fordelning"]
     ctx["breakdowns"] = _breakdown(ctx["questions"], ctx["responses"], how) if how else None
@@ -126,7 +119,7 @@ def _national(ctx: dict) -> None:
 @bp.route("/matningar/<int:questionnaire_id>/resultat/besoksplatser")
 @staff_required
 def results_sites(questionnaire_id: int):
-    ctx = _context(_questionnaire_or_404(questionnaire_id), _filters())
+    ctx = _context(db.get_or_404(Questionnaire, questionnaire_id), _filters())
     ctx["rows"] = matrix(ctx["questions"], ctx["responses"])
     return render_template("measurement/results_sites.html", **ctx)
 
@@ -144,7 +137,7 @@ def _round_two_candidates() -> list[tuple[Questionnaire, int]]:
 @staff_required
 def results_compare(questionnaire_id: int):
     """Round 1 of this questionnaire against round 2 of itself or (a copy) of another one."""
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     filters = _filters()
     filters["omgang"] = None  # both rounds, by definition
     first = [r for r in _filtered(load_responses(questionnaire.id), filters) if r.round == 1]
@@ -183,7 +176,7 @@ def _send_csv(questionnaire: Questionnaire, what: str, data: bytes, rows: int, f
 @staff_required
 def results_answers_csv(questionnaire_id: int):
     """Raw answers: one row per submitted request × question (respects the filters)."""
-    ctx = _context(_questionnaire_or_404(questionnaire_id), _filters())
+    ctx = _context(db.get_or_404(Questionnaire, questionnaire_id), _filters())
     data, rows = answers_csv(ctx["questions"], ctx["responses"])
     return _send_csv(ctx["questionnaire"], "svar", data, rows, ctx["filters"])
 
@@ -192,7 +185,7 @@ def results_answers_csv(questionnaire_id: int):
 @staff_required
 def results_table_csv(questionnaire_id: int):
     """The tabulation as on the page: the whole, and per group or län when a breakdown is chosen."""
-    ctx = _context(_questionnaire_or_404(questionnaire_id), _filters())
+    ctx = _context(db.get_or_404(Questionnaire, questionnaire_id), _filters())
     questions, responses, how = ctx["questions"], ctx["responses"], ctx["filters"]["fordelning"]
     whole = _("Samtliga")
     if how:

@@ -20,16 +20,18 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 from sqlalchemy import func, select
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..invites.mail import as_text
 from ..invites.models import PENDING, Contact, OutboxMessage
+from ..invites.service import invitation_extras
 from ..links import ACTIVE, EXPIRED, REVOKED, last_valid_day, link_state, today
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import INSTALLD, Visit
-from ..versions import check_version
+from ..timeutil import utcnow
+from ..versions import Stale, check_version
 from . import mailtext, rules
 from .tabulate import NUMBER_RE, number_text
 from .models import (MANY, NUMBER, ONE, OTHER_OPTION, QUESTION_KINDS, TEXT, MeasurementAnswer, MeasurementRequest,
@@ -52,7 +54,7 @@ class MeasurementError(Exception):
     """A request the rules refuse; the message is for the user."""
 
 
-class StaleError(MeasurementError):
+class StaleError(MeasurementError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 
@@ -516,6 +518,12 @@ def invitation_links(visit: Visit) -> list[tuple[str, str]]:
         _lock(req.questionnaire, "sent")
         record("measurement.sent_with_invitation", req, site_id=req.site_id, round=req.round, visit_id=visit.id)
     return [(mailtext.invitation_text(last_valid_day(req)), request_url(req))]
+
+
+@invitation_extras.connect
+def _questionnaire_with_invitation(visit: Visit, **_kwargs) -> list[tuple[str, str]]:
+    """The site's unanswered questionnaire goes along with a visit's invitation."""
+    return invitation_links(visit)
 
 
 # --------------------------------------------------------------------------- overview

@@ -62,13 +62,6 @@ for _name, _helper in {
 
 # --------------------------------------------------------------------------- helpers
 
-def _questionnaire_or_404(questionnaire_id: int) -> Questionnaire:
-    questionnaire = db.session.get(Questionnaire, questionnaire_id)
-    if questionnaire is None:
-        abort(404)
-    return questionnaire
-
-
 def _question_or_404(questionnaire: Questionnaire, question_id: int) -> Question:
     question = db.session.get(Question, question_id)
     if question is None or question.questionnaire_id != questionnaire.id:
@@ -250,7 +243,7 @@ def _refused(questionnaire: Questionnaire, e: Exception, **forms):
 @bp.route("/matningar/enkater/<int:questionnaire_id>", methods=["GET", "POST"])
 @staff_required
 def questionnaire(questionnaire_id: int):
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     if request.method == "GET":
         return _editor(questionnaire)
     form = QuestionnaireForm()
@@ -270,7 +263,7 @@ def questionnaire(questionnaire_id: int):
 @bp.route("/matningar/enkater/<int:questionnaire_id>/fragor", methods=["POST"])
 @staff_required
 def add_question(questionnaire_id: int):
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     form = _new_question_form(questionnaire, request.form)
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
@@ -308,7 +301,7 @@ def _question_page(questionnaire: Questionnaire, question: Question, *, form: Qu
 @bp.route("/matningar/enkater/<int:questionnaire_id>/fragor/<int:question_id>", methods=["GET", "POST"])
 @staff_required
 def question(questionnaire_id: int, question_id: int):
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     question = _question_or_404(questionnaire, question_id)
     if request.method == "GET":
         return _question_page(questionnaire, question)
@@ -366,7 +359,7 @@ def _remove_question_confirmation(questionnaire: Questionnaire, question: Questi
 @staff_required
 def question_action(questionnaire_id: int, question_id: int, action: str):
     """"ta-bort" removes the question (after its confirmation step, the GET), "upp"/"ned" moves it."""
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     question = _question_or_404(questionnaire, question_id)
     if action not in ("ta-bort", "upp", "ned") or (request.method == "GET" and action != "ta-bort"):
         abort(404)
@@ -398,7 +391,7 @@ def question_action(questionnaire_id: int, question_id: int, action: str):
 @staff_required
 def questionnaire_action(questionnaire_id: int, action: str):
     """"kopiera" copies (allowed when locked), "arkivera"/"aterstall" archives or restores."""
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     if action not in ("kopiera", "arkivera", "aterstall"):
         abort(404)
     form = VersionForm()
@@ -421,7 +414,7 @@ def questionnaire_action(questionnaire_id: int, action: str):
 @bp.route("/matningar/enkater/<int:questionnaire_id>/forhandsvisning")
 @staff_required
 def preview(questionnaire_id: int):
-    questionnaire = _questionnaire_or_404(questionnaire_id)
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
     return render_template("measurement/kommun.html", preview=True, questionnaire=questionnaire, site=None,
                            visit=None, req=None, token=None, form=None, sheet={}, errors={}, skip=set(),
                            last=len(questionnaire.questions), submitted=False)

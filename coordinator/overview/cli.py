@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 
 
 @click.command("digest", help="Vad som väntar: som JSON, eller som veckobrev till dem som valt det (--send).")

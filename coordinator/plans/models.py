@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # Activity status, shown green/yellow/red (and in words, never by colour alone).
 EJ_PABORJAD, PAGAR, GENOMFORD, AVBRUTEN = "ej_paborjad", "pagar", "genomford", "avbruten"

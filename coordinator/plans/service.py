@@ -18,17 +18,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
+from ..dialogue.signals import theme_counted, theme_merged
 from ..extensions import db
 # The kommun links' generic parts live in coordinator/links.py; named here as the plans' API.
 from ..i18n import _
 from ..links import ACTIVE, LinkRefused, aware, expires_at_for, last_valid_day, link_state, today  # noqa: F401
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
-from ..versions import check_version
+from ..timeutil import utcnow
+from ..versions import Stale, check_version
 from .models import (ACTIVITY_STATUSES, AVBRUTEN, EJ_PABORJAD, GENOMFORD, PAGAR, ActionPlan, PlanActivity, PlanGoal,
                      PlanLink)
 
@@ -48,7 +50,7 @@ class PlanError(Exception):
     """A request the plan's rules refuse; the message is for the user."""
 
 
-class StaleError(PlanError):
+class StaleError(PlanError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 
@@ -489,3 +491,15 @@ def resolve_token(token: str) -> PlanLink:
 
 def touch_link(link: PlanLink) -> None:
     link.last_used_at = utcnow()
+
+
+# The codebook counts and merges themes without knowing the plans: a goal's area is a theme.
+@theme_counted.connect
+def _goals_naming(theme_id: int, **_kwargs) -> int:
+    return db.session.scalar(select(func.count()).select_from(PlanGoal).where(PlanGoal.theme_id == theme_id)) or 0
+
+
+@theme_merged.connect
+def _goals_to_merged_theme(source_id: int, *, target_id: int, **_kwargs) -> int:
+    return db.session.execute(update(PlanGoal).where(PlanGoal.theme_id == source_id)
+                              .values(theme_id=target_id)).rowcount

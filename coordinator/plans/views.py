@@ -23,15 +23,13 @@ from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
 from ..sampling.service import adopted_sample
+from ..versions import CONFLICT_TEXT
 from . import bp, service
 from .forms import (STATUS_LABELS, ActivityForm, FollowupForm, GoalForm, KommunReportForm, LinkForm, MoveForm,
                     PlanForm, RemoveForm, VersionForm)
 from .models import ActionPlan, PlanActivity, PlanGoal, PlanLink
 
 CONFLICT_HEADING = _l("Någon annan har ändrat planen")
-CONFLICT_TEXT = _l("Någon annan sparade en ändring efter att du öppnade sidan, så det du skickade har inte sparats "
-                   "och ingenting har skrivits över. Det du skrev står kvar i formuläret; tabellen visar det mot det "
-                   "som är sparat nu. Spara igen om ditt ska gälla.")
 ACTIVITY_CONFLICT_HEADING = _l("Någon annan har ändrat aktiviteten")
 LINK_ENDPOINTS = ("plans.kommun_plan", "plans.kommun_report", "plans.kommun_pdf")
 

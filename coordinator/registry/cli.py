@@ -1,7 +1,7 @@
 import click
 from flask.cli import with_appcontext
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 from . import service
 from .reference import load_reference_data
 

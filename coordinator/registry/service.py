@@ -9,12 +9,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from blinker import Namespace
 from sqlalchemy import delete, func, select
 
 from ..database import PRIVATE_DIR, make_private
 from ..extensions import db
-from ..sampling.design import GroupRule
+from .groups import GroupRule
 from .models import Kommun, Lan, OjGroup, Population, PopulationImport, SamplingDefaults, Stadsdel
+
+
+# The visit sites of a kommun in the adopted sample, for its page: the sample, which builds on the registry,
+# connects a receiver that takes the kommunkod and returns them, so the registry never imports it.
+kommun_sites = Namespace().signal("kommun-sites")
 
 
 class RegistryError(Exception):

@@ -94,17 +94,7 @@ def kommun(kommunkod: str):
 
 def _sites_of(kommunkod: str) -> list:
     """The kommun's visit sites in the adopted sample (a city may have its administration and districts)."""
-    from sqlalchemy import select
-
-    from ..extensions import db
-    from ..sampling.models import Site
-    from ..sampling.service import adopted_sample
-
-    sample = adopted_sample()
-    if sample is None:
-        return []
-    return list(db.session.scalars(select(Site).where(Site.sample_id == sample.id, Site.kommunkod == kommunkod)
-                                   .order_by(Site.active.desc(), Site.enhet)))
+    return [site for _receiver, sites in service.kommun_sites.send(kommunkod) for site in sites]
 
 
 @bp.route("/grupper")

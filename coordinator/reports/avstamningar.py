@@ -26,7 +26,7 @@ from ..i18n import _
 from ..scheduling.defaults import assignment
 from ..tasks import service as tasks
 from ..tasks.models import AVSTAMNING, Task
-from ..versions import check_version
+from ..versions import Stale, check_version
 from .models import Avstamning, IssuedReport
 
 TEXT_MAX = 20_000
@@ -44,7 +44,7 @@ class AvstamningError(Exception):
         self.field = field
 
 
-class StaleError(AvstamningError):
+class StaleError(AvstamningError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 

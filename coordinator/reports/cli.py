@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 from .models import FINAL, FINAL_PERIOD
 
 report_cli = click.Group("report", help="Rapporterna till statsrådet (kvartalsrapporter med den förvalda rytmen) och "

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 QUARTERLY, FINAL = "kvartal", "slut"
 REPORT_KINDS = (QUARTERLY, FINAL)

@@ -17,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..auth.models import User
 from ..extensions import db
 from ..invites.mail import as_text
 from ..invites.models import PENDING, OutboxMessage
 from ..invites.service import organizer
 from ..scheduling.defaults import assignment
+from ..timeutil import utcnow
 from . import mailtext
 from .rhythm import DueReport, report_status
 

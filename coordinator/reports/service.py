@@ -28,9 +28,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
+from ..timeutil import utcnow
+from ..versions import Stale
 from . import figures, rhythm, wording
 from .models import FINAL, FINAL_PERIOD, IssuedReport, Narrative, NarrativeRevision, sections_for
 
@@ -51,7 +53,7 @@ class ReportError(Exception):
     """A request the workflow refuses; the message is for the user."""
 
 
-class StaleError(ReportError):
+class StaleError(ReportError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 from ..extensions import db
 from ..registry import service as registry
 from . import design, service

@@ -62,6 +62,8 @@ if TYPE_CHECKING:
     # are served by web workers that need not hold it.
     import numpy as np
 
+from ..registry.groups import GroupRule  # noqa: F401 (the design's API names it too)
+
 METHOD_NAME = "controlled-selection-lpm"
 METHOD_VERSION = "1"
 
@@ -125,22 +127,6 @@ class Frame:
 
     def lan_name(self, lanskod: str) -> str:
         return self.lan_names.get(lanskod, lanskod)
-
-
-@dataclass(frozen=True)
-class GroupRule:
-    number: int
-    lower: int  # inclusive
-    upper: int | None  # exclusive; None = no upper bound
-    allocation: int | None  # kommuner to draw; None = take all
-    districts_per_city: int = 2  # only used for take-all groups
-
-    @property
-    def take_all(self) -> bool:
-        return self.allocation is None
-
-    def contains(self, population: int) -> bool:
-        return population >= self.lower and (self.upper is None or population < self.upper)
 
 
 DEFAULT_GROUPS: tuple[GroupRule, ...] = (

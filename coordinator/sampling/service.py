@@ -11,11 +11,12 @@ from typing import Sequence
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
 from ..registry import service as registry
 from ..registry.models import Kommun
+from ..timeutil import utcnow
 from . import design
 from .models import ADOPTED, DRAFT, Decline, Sample, SampleKommun, Site
 
@@ -29,6 +30,16 @@ class SampleError(Exception):
 
 def adopted_sample() -> Sample | None:
     return db.session.scalar(select(Sample).where(Sample.status == ADOPTED))
+
+
+@registry.kommun_sites.connect
+def _sites_of_kommun(kommunkod: str, **_kwargs) -> list[Site]:
+    """The kommun's visit sites in the adopted sample (a city may have its administration and districts)."""
+    sample = adopted_sample()
+    if sample is None:
+        return []
+    return list(db.session.scalars(select(Site).where(Site.sample_id == sample.id, Site.kommunkod == kommunkod)
+                                   .order_by(Site.active.desc(), Site.enhet)))
 
 
 def samples() -> list[Sample]:

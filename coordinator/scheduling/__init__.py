@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("scheduling", __name__, url_prefix="/besok")
 
-from . import models, offer_views, pace, settings, staff, views  # noqa: E402,F401
+from . import decline_views, models, offer_views, pace, settings, staff, views  # noqa: E402,F401

@@ -2,7 +2,7 @@
 import click
 from flask.cli import with_appcontext
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 from ..extensions import db
 from . import service
 

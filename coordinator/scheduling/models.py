@@ -7,8 +7,8 @@ from sqlalchemy import (JSON, Boolean, Date, DateTime, Float, ForeignKey, Intege
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # Visit life cycle: förslag → inbjuden → bekräftad → genomförd, or inställd; "flyttad" is an
 # invited/confirmed visit whose time changed and which awaits the kommun's new answer.

@@ -77,20 +77,6 @@ def _panel(visit: Visit) -> dict:
             "url": offers.offer_url(current) if current is not None and current.status == OFFER_OPEN else None}
 
 
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    return visit
-
-
-def _offer_or_404(offer_id: int) -> DateOffer:
-    row = db.session.get(DateOffer, offer_id)
-    if row is None:
-        abort(404)
-    return row
-
-
 def _back(visit: Visit) -> str:
     return url_for("scheduling.visit", visit_id=visit.id, _anchor="datumerbjudande")
 
@@ -112,7 +98,7 @@ def _checked_dates(values: list[str]) -> list:
 @bp.route("/<int:visit_id>/erbjud-datum", methods=["POST"])
 @staff_required
 def offer_dates(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = OfferForm()
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
@@ -163,7 +149,7 @@ def offer_dates(visit_id: int):
 @bp.route("/erbjudande/<int:offer_id>/aterkalla", methods=["GET", "POST"])
 @staff_required
 def withdraw_offer(offer_id: int):
-    row = _offer_or_404(offer_id)
+    row = db.get_or_404(DateOffer, offer_id)
     visit = row.visit
     if not confirm.confirmed():
         errors = [] if row.status == OFFER_OPEN else [_("Erbjudandet är inte öppet längre.")]
@@ -196,7 +182,7 @@ def withdraw_offer(offer_id: int):
 @staff_required
 def pick_effect(visit_id: int):
     from flask import current_app
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     if not visit.agreed:  # nothing was picked: no re-plan to compute (the solver takes seconds)
         return render_template("scheduling/offer_effect.html", visit=visit, moved=[], error=None, offer=None,
                                not_picked=True)

@@ -29,11 +29,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .. import links
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..forms import CONTROL, EARLIEST, LATEST
 from ..i18n import _
-from ..versions import check_version
+from ..timeutil import utcnow
+from ..versions import Stale, check_version
 from . import planner
 from .models import (GENOMFORD, INSTALLD, OFFER_CHOSEN, OFFER_NONE_FITS, OFFER_OPEN, OFFER_WITHDRAWN, DateOffer,
                      Visit)
@@ -55,7 +56,7 @@ class OfferError(Exception):
     """A request the offers' rules refuse; the message is for the user (Swedish)."""
 
 
-class StaleError(OfferError):
+class StaleError(OfferError, Stale):
     """The form was based on an older version of the offer: nothing was changed."""
 
 

@@ -11,10 +11,11 @@ from datetime import time
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..invites import service as invites
 from ..invites.models import Attendee, Contact
+from ..timeutil import utcnow
 from .models import GENOMFORD, INSTALLD, PART_KINDS, Visit, VisitPart
 from .service import VisitError
 

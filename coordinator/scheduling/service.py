@@ -15,12 +15,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload, subqueryload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..invites import service as invites
 from ..invites.models import Attendee, Contact
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
+from ..timeutil import utcnow
 from . import planner, staffing
 from .defaults import assignment
 from .models import (BEKRAFTAD, BOOKED, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, MonthPace,

@@ -158,13 +158,6 @@ def _conflict(form: AssignmentForm, a: Assignment):
 
 # --------------------------------------------------------------------------- phases
 
-def _phase_or_404(phase_id: int) -> Phase:
-    phase = db.session.get(Phase, phase_id)
-    if phase is None:
-        abort(404)
-    return phase
-
-
 def _phase_form(phase: Phase | None) -> PhaseForm:
     taken = {p.number for p in phases() if phase is None or p.id != phase.id}
     return PhaseForm(assignment=_assignment(), taken_numbers=taken)
@@ -196,7 +189,7 @@ def settings_phase_new():
 @bp.route("/uppdrag/faser/<int:phase_id>", methods=["GET", "POST"])
 @admin_required
 def settings_phase_edit(phase_id: int):
-    phase = _phase_or_404(phase_id)
+    phase = db.get_or_404(Phase, phase_id)
     form = _phase_form(phase)
     if request.method == "GET":
         for n in PHASE_FIELDS:
@@ -221,7 +214,7 @@ def settings_phase_edit(phase_id: int):
 @bp.route("/uppdrag/faser/<int:phase_id>/ta-bort", methods=["GET", "POST"])
 @admin_required
 def settings_phase_delete(phase_id: int):
-    phase = _phase_or_404(phase_id)
+    phase = db.get_or_404(Phase, phase_id)
     if not confirm.confirmed():
         return confirm.page(confirm.Confirmation(
             heading=_("Ta bort fas %(n)s, %(name)s?", n=phase.number, name=phase.name),
@@ -247,13 +240,6 @@ def settings_phase_delete(phase_id: int):
 BLACKOUT_FIELDS = ("name", "start_date", "end_date")
 
 
-def _blackout_or_404(blackout_id: int) -> Blackout:
-    blackout = db.session.get(Blackout, blackout_id)
-    if blackout is None:
-        abort(404)
-    return blackout
-
-
 @bp.route("/uppdrag/uppehall/ny", methods=["GET", "POST"])
 @admin_required
 def settings_blackout_new():
@@ -274,7 +260,7 @@ def settings_blackout_new():
 @bp.route("/uppdrag/uppehall/<int:blackout_id>", methods=["GET", "POST"])
 @admin_required
 def settings_blackout_edit(blackout_id: int):
-    blackout = _blackout_or_404(blackout_id)
+    blackout = db.get_or_404(Blackout, blackout_id)
     form = BlackoutForm()
     if request.method == "GET":
         for n in BLACKOUT_FIELDS:
@@ -300,7 +286,7 @@ def settings_blackout_edit(blackout_id: int):
 @bp.route("/uppdrag/uppehall/<int:blackout_id>/ta-bort", methods=["GET", "POST"])
 @admin_required
 def settings_blackout_delete(blackout_id: int):
-    blackout = _blackout_or_404(blackout_id)
+    blackout = db.get_or_404(Blackout, blackout_id)
     if not confirm.confirmed():
         return confirm.page(confirm.Confirmation(
             heading=_("Ta bort uppehållet ”%(name)s”?", name=blackout.name),

@@ -48,13 +48,6 @@ def upcoming_absence(member: StaffMember, day) -> StaffAbsence | None:
     return next((x for x in member.absences if x.end_date >= day), None)
 
 
-def _member_or_404(staff_id: int) -> StaffMember:
-    member = db.session.get(StaffMember, staff_id)
-    if member is None:
-        abort(404)
-    return member
-
-
 def _second_coordinator(form: StaffForm, member: StaffMember | None) -> bool:
     """Refuse a second active coordinator on the form; True if refused."""
     if not form.coordinator.data or (member is not None and not member.active):
@@ -107,7 +100,7 @@ def _member_page(member: StaffMember, form: StaffForm | None, conflict=None, sta
 @bp.route("/uppdrag/personal/<int:staff_id>", methods=["GET", "POST"])
 @staff_required
 def staff_member(staff_id: int):
-    member = _member_or_404(staff_id)
+    member = db.get_or_404(StaffMember, staff_id)
     if current_user.role != "admin":
         if request.method == "POST":
             abort(403)
@@ -137,7 +130,7 @@ def staff_member(staff_id: int):
         db.session.commit()
     except StaleDataError:
         db.session.rollback()
-        return _conflict(form, _member_or_404(staff_id))
+        return _conflict(form, db.get_or_404(StaffMember, staff_id))
     flash(_("%(name)s är sparad.", name=member.name), "success")
     if "coordinator" in changed and not member.coordinator and member.active and not active_coordinators():
         flash(_("Ingen är markerad som samordnare nu. Markera den nya samordnaren, så att planeringen vet vem som "
@@ -163,7 +156,7 @@ def _conflict(form: StaffForm, member: StaffMember):
 
 
 def _active_change(staff_id: int, active: bool):
-    member = _member_or_404(staff_id)
+    member = db.get_or_404(StaffMember, staff_id)
     back = url_for("scheduling.staff_member", staff_id=member.id)
     endpoint = "scheduling.staff_activate" if active else "scheduling.staff_deactivate"
     errors = []
@@ -232,7 +225,7 @@ def staff_activate(staff_id: int):
 @bp.route("/uppdrag/personal/<int:staff_id>/franvaro/ny", methods=["GET", "POST"])
 @admin_required
 def staff_absence_new(staff_id: int):
-    member = _member_or_404(staff_id)
+    member = db.get_or_404(StaffMember, staff_id)
     form = AbsenceForm(others=member.absences)
     if request.method == "POST" and (form.validate_on_submit() or abort_if_bad_csrf(form)):
         absence = StaffAbsence(staff=member, start_date=form.start_date.data, end_date=form.end_date.data,
@@ -251,7 +244,7 @@ def staff_absence_new(staff_id: int):
 @bp.route("/uppdrag/personal/<int:staff_id>/franvaro/<int:absence_id>/ta-bort", methods=["GET", "POST"])
 @admin_required
 def staff_absence_delete(staff_id: int, absence_id: int):
-    member = _member_or_404(staff_id)
+    member = db.get_or_404(StaffMember, staff_id)
     absence = db.session.get(StaffAbsence, absence_id)
     if absence is None or absence.staff_id != member.id:
         abort(404)

@@ -67,13 +67,6 @@ def visit_helpers():
 
 # --------------------------------------------------------------------------- helpers
 
-def _visit_or_404(visit_id: int) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    return visit
-
-
 def _round_arg(value: str | None) -> int | None:
     return int(value) if value in ("1", "2") else None
 
@@ -265,12 +258,12 @@ def _stale(form, visit: Visit) -> bool:
 @bp.route("/<int:visit_id>")
 @staff_required
 def visit(visit_id: int):
-    return _visit_page(_visit_or_404(visit_id))
+    return _visit_page(db.get_or_404(Visit, visit_id))
 
 
 def _act(visit_id: int, action, done: str):
     """A life-cycle button: check the version, call the service, commit, say what happened."""
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -317,7 +310,7 @@ def send_programme(visit_id: int):
 @bp.route("/<int:visit_id>/flytta", methods=["POST"])
 @staff_required
 def move(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = MoveForm()
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
@@ -357,7 +350,7 @@ def move(visit_id: int):
 @staff_required
 def change_staff(visit_id: int):
     """Who goes on the visit, by hand: checkboxes of the active staff members."""
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = VersionForm()
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
@@ -386,7 +379,7 @@ def change_staff(visit_id: int):
 @bp.route("/<int:visit_id>/stall-in", methods=["GET", "POST"])
 @staff_required
 def cancel(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     if visit.status in (INSTALLD, GENOMFORD):
         flash(_("Besöket är redan inställt eller genomfört."), "info")
         return redirect(url_for("scheduling.visit", visit_id=visit.id))
@@ -419,7 +412,7 @@ def cancel(visit_id: int):
 @bp.route("/<int:visit_id>/program", methods=["POST"])
 @staff_required
 def save_programme(visit_id: int):
-    visit = _visit_or_404(visit_id)
+    visit = db.get_or_404(Visit, visit_id)
     form = _programme_form(visit, request.form)
     valid = form.validate_on_submit()
     abort_if_bad_csrf(form)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from ..cli import echo_json, fail
+from ..clitools import echo_json, fail
 
 site_cli = click.Group("site", help="Besöksplatser: allt om en plats.")
 

@@ -33,10 +33,6 @@ def site_helpers():
     return {"link_words": link_words, "role_name": role_label, "answer_word": answer_word}
 
 
-def _site_or_404(site_id: int) -> Site:
-    return db.get_or_404(Site, site_id)  # <int:> ids are bounded by the app's converter
-
-
 def describe(events):
     """The time line in words (the audit log's own wording)."""
     from ..audit.words import describe as words
@@ -63,7 +59,7 @@ def index():
 @bp.route("/<int:site_id>/")
 @staff_required
 def site(site_id: int):
-    s = _site_or_404(site_id)
+    s = db.get_or_404(Site, site_id)
     st = story(s, today(), timeline_page=request.args.get("sida", 1, type=int) or 1)
     return render_template("sites/site.html", s=st, site=s, timeline=describe(st.timeline), page=st.timeline_page,
                            link_state=link_state,
@@ -76,7 +72,7 @@ def briefing(site_id: int):
     """A one-page briefing to take along to the visit."""
     from .briefing import briefing_pdf
 
-    s = _site_or_404(site_id)
+    s = db.get_or_404(Site, site_id)
     data = briefing_pdf(story(s, today()))
     filename = f"underlag-{s.kommunkod}{'-' + s.enhet if s.enhet else ''}.pdf"
     from werkzeug.utils import secure_filename

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..audit import utcnow
 from ..extensions import db
+from ..timeutil import utcnow
 
 # Where a task comes from: typed by hand, decided at an avstämning with the minister, or made by
 # the app itself (a note to write after a held visit, a plan follow-up to prepare before visit 2).

@@ -17,10 +17,11 @@ from typing import Any, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..audit import record, utcnow
+from ..audit import record
 from ..extensions import db
 from ..i18n import _
-from ..versions import check_version
+from ..timeutil import utcnow
+from ..versions import Stale, check_version
 from .models import ANTECKNING, AVSTAMNING, EGEN, TASK_KINDS, UPPFOLJNING, Task
 
 TITLE_MAX = 300
@@ -33,7 +34,7 @@ class TaskError(Exception):
     """A request the tasks' rules refuse; the message is for the user."""
 
 
-class StaleError(TaskError):
+class StaleError(TaskError, Stale):
     """The form was based on an older version: someone else saved in between. Nothing was changed."""
 
 

@@ -33,10 +33,6 @@ CONFLICT = _l("Någon annan har ändrat uppgiften sedan du öppnade sidan. Det d
              "sidan visar uppgiften som den är sparad nu.")
 
 
-def _task_or_404(task_id: int) -> Task:
-    return db.get_or_404(Task, task_id)  # <int:> ids are bounded by the app's converter
-
-
 def _owner_choices(current: User | None = None) -> list[tuple[str, str]]:
     users = list(db.session.scalars(select(User).where(User.role.in_(("admin", "staff")), User.active)
                                     .order_by(User.name)))
@@ -137,7 +133,7 @@ def _task_page(task: Task, form: TaskForm | None = None, done_form: DoneForm | N
 @bp.route("/<int:task_id>", methods=["GET", "POST"])
 @staff_required
 def task(task_id: int):
-    task = _task_or_404(task_id)
+    task = db.get_or_404(Task, task_id)
     if request.method == "GET":
         return _task_page(task)
     form = _form(task, formdata=request.form)
@@ -167,7 +163,7 @@ def task(task_id: int):
 
 def _act(task_id: int, form, act, message: str, done_form: bool = False):
     """A POST that changes one task under its version: refused when stale, then back to the task."""
-    task = _task_or_404(task_id)
+    task = db.get_or_404(Task, task_id)
     if not form.validate_on_submit():
         abort_if_bad_csrf(form)
         if done_form:
@@ -211,7 +207,7 @@ def take(task_id: int):
 @bp.route("/<int:task_id>/ta-bort", methods=["GET", "POST"])
 @staff_required
 def delete(task_id: int):
-    task = _task_or_404(task_id)
+    task = db.get_or_404(Task, task_id)
     if task.automatic:
         flash(_("Appens egna uppgifter tas inte bort; markera den som klar i stället."), "error")
         return redirect(url_for("tasks.task", task_id=task.id))

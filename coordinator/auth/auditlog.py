@@ -1,6 +1,8 @@
 """The audit log page: what happened, in words, newest first; filtered by person, kind of object and date; paged.
 
-Thin view: the sentences come from words.describe, the page numbers from coordinator/paging.py.
+Thin view: the sentences come from words.describe, the page numbers from coordinator/paging.py. It lives with the
+accounts (it names them and is for admins) and adds its routes to the audit blueprint, so that the audit package,
+which every capability records into, imports nothing above it.
 """
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from zoneinfo import ZoneInfo
 from flask import render_template, request
 from sqlalchemy import func, or_, select
 
-from ..auth import roles_required
+from ..audit import AuditEvent, bp
+from ..audit.words import KINDS, SYSTEM_ACTORS, describe, kind_choices
 from ..extensions import db
 from ..i18n import _
 from ..paging import page_of
-from . import AuditEvent, bp
-from .words import KINDS, SYSTEM_ACTORS, describe, kind_choices
+from . import roles_required
+from .models import User
 
 PAGE = 50
 TZ = ZoneInfo("Europe/Stockholm")
@@ -50,7 +53,6 @@ def _start_of(day: date) -> datetime:
 @roles_required("admin")
 def index():
     args = request.args
-    from ..auth.models import User  # auth's models import the audit package: read them at request time
     users = db.session.scalars(select(User).order_by(User.name, User.id)).all()
     people = [(f"u{u.id}", u.name) for u in users] + [(SYSTEM, _("Systemet")), (LINKS, _("En kommun via sin länk"))]
     who = (args.get("vem") or "")[:20]
