@@ -231,9 +231,9 @@ def test_the_graph_reads_relative_imports_and_imports_inside_functions():
 # (coordinator.overview.due did not: links -> audit -> auth -> links). Importing any module pulls in most of the app,
 # so a clean interpreter per module for all of them takes minutes; these are the modules at the seams that were
 # cut. One interpreter loads the libraries once and forks a clean child per module.
-ALONE_MODULES = ("coordinator.overview.due", "coordinator.links", "coordinator.auth.guard", "coordinator.audit",
-                 "coordinator.timeutil", "coordinator.clitools", "coordinator.invites.service",
-                 "coordinator.measurement.service", "coordinator.registry.service", "coordinator.sampling.design")
+ALONE_MODULES = ("coordinator.overview.due", "coordinator.links", "coordinator.auth.guard",
+                 "coordinator.measurement.service", "coordinator.sampling.design", "coordinator.dialogue.notes",
+                 "coordinator.plans.service", "coordinator.scheduling.decline_views")
 ALONE = r"""
 import importlib, os, sys, traceback
 import flask, flask_babel, flask_login, flask_wtf, sqlalchemy, wtforms  # the libraries, shared by every child
@@ -271,6 +271,6 @@ def test_the_modules_at_the_seams_import_alone():
 
 
 def test_importing_alone_really_catches_a_failure():
-    failed, tracebacks = alone(["coordinator.timeutil", "coordinator.no_such_module"])
+    failed, tracebacks = alone(["coordinator.no_such_module"])
     assert failed == "coordinator.no_such_module"
     assert "ModuleNotFoundError" in tracebacks
