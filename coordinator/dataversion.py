@@ -120,6 +120,15 @@ def bump(session: Session, names) -> None:
                 name=name, n=1, token=secrets.token_hex(16)).on_conflict_do_nothing())
 
 
+def renew(connection) -> None:
+    """Give every counter a new token: after the whole database was replaced (a backup restored), the counters
+    may stand where they stood at an earlier moment of the same database, and a worker's cache must not take
+    the restored data for what it cached then."""
+    table = DataVersion.__table__
+    for name in connection.execute(select(table.c.name)).scalars().all():
+        connection.execute(update(table).where(table.c.name == name).values(token=secrets.token_hex(16)))
+
+
 def _insert(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

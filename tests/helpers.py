@@ -261,6 +261,10 @@ def restore_snapshot(app, key: tuple[str, ...]) -> str:
         (instance / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(snap["folder"] / "instance" / f, instance / f)
     limiter.reset()  # held in memory, not in the database: no failed logins counted, as after _reset
+    from coordinator.dataversion import renew
+
+    with app.app_context(), db.engine.begin() as connection:
+        renew(connection)  # the counters are back where the snapshot had them: no cache may take them for new
     return snap["output"]
 
 

@@ -41,6 +41,16 @@ def counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def version_tokens(url: str) -> dict[str, str]:
+    """The data versions' tokens (dataversion.py), by counter."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(text("SELECT name, token FROM data_version")).all())
+    finally:
+        engine.dispose()
+
+
 def dispose(app) -> None:
     with app.app_context():
         db.session.remove()
@@ -127,6 +137,7 @@ def test_round_trip_into_an_empty_database_keeps_every_row_and_the_kommun_links(
     assert code == 0, manifest
     assert mode(out) == 0o600
     before = counts(source_url)
+    tokens_before = version_tokens(source_url)
     assert manifest["tables"] == before
     assert manifest["database"] == demo.config["BACKEND"]
     with source.app_context():
@@ -148,6 +159,10 @@ def test_round_trip_into_an_empty_database_keeps_every_row_and_the_kommun_links(
 
     after = counts(target_url)
     assert after == before
+    # The same counters, under new tokens: a worker that cached the source's data never takes these for it.
+    tokens_after = version_tokens(target_url)
+    assert tokens_before and set(tokens_after) == set(tokens_before)
+    assert all(tokens_after[name] != token for name, token in tokens_before.items())
     assert sum(after.values()) > 5000  # the demo's data, not an empty schema
     fresh = tmp_path / "fresh"
     assert (fresh / "secret_key").read_text() == (tmp_path / "source" / "secret_key").read_text()

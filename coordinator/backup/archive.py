@@ -308,6 +308,10 @@ def restore_database(backup: Backup, engine: Engine) -> dict[str, int]:
     if counts != backup.manifest.get("tables"):
         raise BackupError("Den återställda databasen stämmer inte med säkerhetskopians innehållsförteckning.",
                           detail=f"expected {backup.manifest.get('tables')}, found {counts}")
+    from ..dataversion import renew
+
+    with engine.begin() as connection:
+        renew(connection)  # the running workers' caches must not serve what they cached before the restore
     return counts
 
 
