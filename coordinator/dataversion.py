@@ -124,6 +124,10 @@ def renew(connection) -> None:
     """Give every counter a new token: after the whole database was replaced (a backup restored), the counters
     may stand where they stood at an earlier moment of the same database, and a worker's cache must not take
     the restored data for what it cached then."""
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table(DataVersion.__tablename__):  # an older backup, before its migration
+        return
     table = DataVersion.__table__
     for name in connection.execute(select(table.c.name)).scalars().all():
         connection.execute(update(table).where(table.c.name == name).values(token=secrets.token_hex(16)))

@@ -21,7 +21,7 @@ ARGS = ["demo", "--json"]
 # A fresh build stamps some values with the moment it runs; the demo's own world ends years before that.
 CLOCK = datetime.now() - timedelta(days=1)
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([+-]\d\d:\d\d)?")
-RANDOM = {"nonce", "uid"}  # secrets.token_urlsafe and uuid4: a fresh build draws new ones
+RANDOM = {"nonce", "uid", "token"}  # token_urlsafe, uuid4, and the data versions' tokens (renewed on restore)
 
 
 def dump(app) -> dict[str, list[tuple]]:
