@@ -39,7 +39,6 @@ class _Entry:
 
 _lock = threading.Lock()
 _entries: OrderedDict[tuple, _Entry] = OrderedDict()
-_by_data: dict[int, _Entry] = {}   # id(entry.data) -> entry, for the charts the template asks for
 stats = {"computed": 0, "hits": 0, "charts_drawn": 0, "bodies_rendered": 0}  # read by tests and the benchmark
 
 
@@ -66,19 +65,23 @@ def compute(period_key: str) -> dict[str, Any]:
     stats["computed"] += 1
     with _lock:
         if key not in _entries:
-            _entries[key] = entry = _Entry(data)
-            _by_data[id(data)] = entry
+            _entries[key] = _Entry(data)
             while len(_entries) > MAX_ENTRIES:
-                _k, old = _entries.popitem(last=False)
-                _by_data.pop(id(old.data), None)
+                _entries.popitem(last=False)
         return _entries[key].data
+
+
+def _entry_of(data: dict[str, Any]) -> _Entry | None:
+    """The cached entry holding this very figures dict, if any (a few entries: a scan is cheaper than a second
+    map to keep in step). Called with the lock held."""
+    return next((entry for entry in _entries.values() if entry.data is data), None)
 
 
 def chart_svg(key: tuple, data: dict[str, Any], draw) -> Markup:
     """The SVG of one chart of `data`: drawn by draw() once per cached figures dict, every time for any other."""
     with _lock:
-        entry = _by_data.get(id(data))
-        svg = entry.svgs.get(key) if entry is not None and entry.data is data else None
+        entry = _entry_of(data)
+        svg = entry.svgs.get(key) if entry is not None else None
     if svg is not None:
         return svg
     svg = draw()
@@ -94,9 +97,7 @@ def body(data: dict[str, Any], narratives: dict[str, str], status: dict[str, Any
     figures dict and texts (the narratives are read on every view, so an edited text is a new key)."""
     key = (tuple(sorted(narratives.items())), tuple(sorted((k, str(v)) for k, v in status.items())))
     with _lock:
-        entry = _by_data.get(id(data))
-        if entry is not None and entry.data is not data:
-            entry = None
+        entry = _entry_of(data)
         html = entry.bodies.get(key) if entry is not None else None
         if html is not None:
             entry.bodies.move_to_end(key)
@@ -115,4 +116,3 @@ def clear() -> None:
     """Forget every cached draft (tests, and a benchmark's cold views)."""
     with _lock:
         _entries.clear()
-        _by_data.clear()
