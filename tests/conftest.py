@@ -167,7 +167,7 @@ def _reset(app) -> None:
         db.session.execute(delete(User).where(User.email.notin_(USERS.values())))
         for role, email in USERS.items():
             db.session.execute(update(User).where(User.email == email).values(
-                role=role, active=True))
+                name=f"Test {role}", role=role, active=True))
         reset_groups()
         from coordinator.registry.models import SamplingDefaults
         db.session.execute(delete(SamplingDefaults))
