@@ -64,6 +64,28 @@ def adopt_sample(app) -> int:
     return sample_id
 
 
+def hold_a_quarter(app) -> list[int]:
+    """An adopted sample with its visits, three round-1 visits of which fall in 2015 Q3: two held
+    (18 Aug, 2 Sep) and one booked (22 Sep). Returns their ids in that order; the caller commits."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from coordinator.sampling.models import Sample
+    from coordinator.scheduling.models import Visit
+    from coordinator.scheduling.service import ensure_visits
+
+    sample_id = adopt_sample(app)
+    assert db.session.get(Sample, sample_id).active_sites
+    ensure_visits()
+    db.session.flush()
+    ids = list(db.session.scalars(select(Visit.id).where(Visit.round == 1).order_by(Visit.id).limit(3)))
+    for vid, day, status in zip(ids, (date(2015, 8, 18), date(2015, 9, 2), date(2015, 9, 22)),
+                                ("genomford", "genomford", "bekraftad")):
+        db.session.execute(update(Visit).where(Visit.id == vid).values(date=day, status=status))
+    return ids
+
+
 def audit_events(app, prefix: str) -> list[AuditEvent]:
     """The audit log's entries whose action starts with `prefix`, oldest first (detached, readable after)."""
     with app.app_context():

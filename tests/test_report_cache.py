@@ -7,7 +7,6 @@ SQLite and PostgreSQL (the `app` fixture).
 from __future__ import annotations
 
 import csv
-import io
 import re
 from datetime import date, datetime, timezone
 from html import unescape
@@ -24,10 +23,10 @@ from coordinator.plans import service as plans
 from coordinator.plans.models import PlanActivity
 from coordinator.registry.reference import DATA_DIR
 from coordinator.reports import drafts
-from coordinator.sampling.models import Sample, Site
+from coordinator.sampling.models import Site
 from coordinator.scheduling.models import Visit
 
-from .helpers import adopt_sample
+from .helpers import hold_a_quarter
 
 PERIOD = "2015Q3"
 DRAFT = f"/rapporter/{PERIOD}/"
@@ -39,17 +38,8 @@ def quarter(app):
     """An adopted sample with its visits; three round-1 visits in 2015 Q3 (two held, one booked), the first
     with a note. Returns the visit ids and the first visit's site id."""
     drafts.clear()
-    sample_id = adopt_sample(app)
     with app.app_context():
-        from coordinator.scheduling.service import ensure_visits
-
-        assert db.session.get(Sample, sample_id).active_sites
-        ensure_visits()
-        db.session.flush()
-        ids = list(db.session.scalars(select(Visit.id).where(Visit.round == 1).order_by(Visit.id).limit(3)))
-        for vid, day, status in zip(ids, (date(2015, 8, 18), date(2015, 9, 2), date(2015, 9, 22)),
-                                    ("genomford", "genomford", "bekraftad")):
-            db.session.execute(update(Visit).where(Visit.id == vid).values(date=day, status=status))
+        ids = hold_a_quarter(app)
         note = Note(visit_id=ids[0])
         db.session.add(note)
         db.session.flush()

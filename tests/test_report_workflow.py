@@ -13,21 +13,19 @@ import html as htmllib
 import io
 import json
 import re
-from datetime import date
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, select
 
 from coordinator.audit import AuditEvent
 from coordinator.auth.models import User
 from coordinator.extensions import db
 from coordinator.reports import figures, service
 from coordinator.reports.models import FINAL, QUARTERLY, IssuedReport, Narrative, NarrativeRevision
-from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import Visit
 
-from .helpers import adopt_sample, form_fields
+from .helpers import form_fields, hold_a_quarter
 
 PERIOD = "2015Q3"
 STAFF = "staff@test.se"
@@ -40,18 +38,10 @@ def quarter_visits(app):
     """An adopted sample with its visits; three round-1 visits fall in 2015 Q3: two held, one booked.
 
     Returns the ids (held, held, booked); the first has a dialogue note with one passage."""
-    sample_id = adopt_sample(app)
     with app.app_context():
         from coordinator.dialogue import notes
-        from coordinator.scheduling.service import ensure_visits
 
-        assert db.session.get(Sample, sample_id).active_sites
-        ensure_visits()
-        db.session.flush()
-        ids = list(db.session.scalars(select(Visit.id).where(Visit.round == 1).order_by(Visit.id).limit(3)))
-        for vid, day, status in zip(ids, (date(2015, 8, 18), date(2015, 9, 2), date(2015, 9, 22)),
-                                    ("genomford", "genomford", "bekraftad")):
-            db.session.execute(update(Visit).where(Visit.id == vid).values(date=day, status=status))
+        ids = hold_a_quarter(app)
         user = db.session.scalar(select(User).where(User.email == STAFF))
         note = notes.get_or_create_note(db.session.get(Visit, ids[0]))
         db.session.flush()
