@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from ..extensions import db
 from ..feedback.models import DRAFT as LETTER_DRAFT, FeedbackLetter
@@ -356,8 +356,10 @@ def _letter_items(ov: Overview, visits: list[Visit], active_ids: set[int]) -> No
             and v.site_id in active_ids]
     if not held:
         return
+    # Only what the list shows: the letters' texts and frozen content (JSON) would cost more than the page.
     letters = {(row.site_id, row.round): row for row in db.session.scalars(
-        select(FeedbackLetter).where(FeedbackLetter.site_id.in_({v.site_id for v in held})))}
+        select(FeedbackLetter).where(FeedbackLetter.site_id.in_({v.site_id for v in held}))
+        .options(load_only(FeedbackLetter.site_id, FeedbackLetter.round, FeedbackLetter.status, raiseload=True)))}
     for v in held:
         letter = letters.get((v.site_id, v.round))
         if letter is None or letter.status == LETTER_DRAFT:
