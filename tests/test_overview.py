@@ -150,6 +150,28 @@ def test_a_note_missing_after_a_held_visit_appears_with_its_due_day_and_goes_onc
         assert task is not None and task.done and task.done_by_id is None
 
 
+def test_a_note_with_text_only_outside_the_questions_is_incomplete_and_every_question_is_missing(app, sample):
+    """notes_missing counts each note's answered questions in SQL and reads the sections of the incomplete
+    notes only: no note, text under "Övriga iakttagelser" only, half written and complete each come out right."""
+    from coordinator.tasks.auto import notes_missing
+
+    with app.app_context():
+        sites = sites_of(sample)[:4]
+        held = [hold(visit_of(site, 1), date(2016, 10, 24)) for site in sites]
+        db.session.flush()
+        other = notes.get_or_create_note(held[1])
+        notes.apply(other, {"sections": {"ovrigt": [{**notes.empty_passage(), "text": "Bara övrigt."}]}}, None,
+                    other.version)
+        write_note(held[2], questions=[1, 2, 3])
+        write_note(held[3])
+        db.session.commit()
+        nrs = list(db.session.scalars(select(DialogueQuestion.nr).where(DialogueQuestion.active)
+                                      .order_by(DialogueQuestion.nr)))
+        items = {n.visit.id: (n.state, n.missing_questions) for n in notes_missing(held, TODAY, 5)}
+        assert items == {held[0].id: ("saknas", nrs), held[1].id: ("ofullstandig", nrs),
+                         held[2].id: ("ofullstandig", [nr for nr in nrs if nr not in (1, 2, 3)])}
+
+
 def test_a_note_past_its_due_day_is_marked_late_counting_working_days_only(app, sample, staff):
     with app.app_context():
         site = sites_of(sample)[1]

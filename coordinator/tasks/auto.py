@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, null, select
 from sqlalchemy.orm import joinedload
 
 from ..dialogue.models import DialogueQuestion, Note, Passage
@@ -55,19 +55,27 @@ def notes_missing(visits: list[Visit], on: date, working_days: int) -> list[Note
         return []
     questions = list(db.session.scalars(select(DialogueQuestion.nr).where(DialogueQuestion.active)
                                         .order_by(DialogueQuestion.nr)))
-    notes = dict(db.session.execute(select(Note.visit_id, Note.id).where(Note.visit_id.isnot(None))).all())
-    sections: dict[int, set[str]] = defaultdict(set)
-    for note_id, section in db.session.execute(
-            select(Passage.note_id, Passage.section).join(Note, Note.id == Passage.note_id)
-            .where(Note.visit_id.isnot(None)).distinct()):
-        sections[note_id].add(section)
+    keys = [f"fraga-{nr}" for nr in questions]
+    # Per visit with a note: how many of the active questions it answers and how many passages it has (one
+    # row a note); then the sections of just the notes that lack some. Complete notes' passages are never read.
+    answered = case((Passage.section.in_(keys), Passage.section)) if keys else null()
+    counts = {visit_id: (n_answered, n_passages) for visit_id, n_answered, n_passages in db.session.execute(
+        select(Note.visit_id, func.count(answered.distinct()), func.count(Passage.id))
+        .join(Passage, Passage.note_id == Note.id).where(Note.visit_id.isnot(None)).group_by(Note.visit_id))}
+    held_ids = {v.id for v in held}
+    partial = [vid for vid, (n, _) in counts.items() if n < len(keys) and vid in held_ids]
+    written_by_visit: dict[int, set[str]] = defaultdict(set)
+    for visit_id, section in db.session.execute(  # also when none: the page's statements stay the same
+            select(Note.visit_id, Passage.section).join(Passage, Passage.note_id == Note.id)
+            .where(Note.visit_id.in_(partial)).distinct()):
+        written_by_visit[visit_id].add(section)
     out = []
     for v in held:
-        note_id = notes.get(v.id)
-        written = sections.get(note_id, set()) if note_id else set()
-        missing = [nr for nr in questions if f"fraga-{nr}" not in written]
-        if written and not missing:
+        n_answered, n_passages = counts.get(v.id, (0, 0))
+        if n_passages and n_answered == len(keys):
             continue
+        written = written_by_visit.get(v.id, set())
+        missing = [nr for nr in questions if f"fraga-{nr}" not in written]
         due = note_due(v.date, working_days, is_working_day)
         out.append(NoteItem(v, "ofullstandig" if written else "saknas", due, due < on, missing))
     out.sort(key=lambda n: (n.due, n.visit.id))
@@ -100,16 +108,30 @@ def wanted(on: date, visits: list[Visit] | None = None) -> list[dict[str, Any]]:
     return out
 
 
+_in_step: list[tuple] = []  # (data version, day) at which this process last found the tasks up to date
+
+
 def sync_now(on: date, visits: list[Visit] | None = None) -> bool:
     """Bring the app's own tasks up to date; True if that changed (and committed) anything, which expires
-    the rows read so far. A concurrent sync that got there first is fine."""
+    the rows read so far. A concurrent sync that got there first is fine.
+
+    The tasks follow from the data and the day alone, so once they were found up to date, the same data
+    version on the same day skips the work (the start page calls this on every view)."""
     from sqlalchemy.exc import IntegrityError, OperationalError
     from sqlalchemy.orm.exc import StaleDataError
 
+    from .. import dataversion
     from .service import sync
+
+    version = dataversion.current()
+    key = (version, on)
+    if version is not None and key in _in_step:
+        return False
     try:
         report = sync(on, wanted(on, visits))
         if not (report.created or report.moved or report.closed):
+            if version is not None:
+                _in_step[:] = [key]
             return False
         db.session.commit()
     except (IntegrityError, StaleDataError, OperationalError):
