@@ -54,11 +54,15 @@ def test_every_service_stale_error_is_a_stale():
         assert issubclass(module.StaleError, Stale), module.__name__
 
 
-def test_a_stale_error_from_a_service_gives_the_409_page_and_changes_nothing(stale_app):
-    response = stale_app.test_client().get("/prov/gammal-version")
+def the_409_page(response) -> str:
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "Någon annan hann före" in html
+    assert "Någon annan hann före" in html and "Det du skickade har inte sparats." in html
+    return html
+
+
+def test_a_stale_error_from_a_service_gives_the_409_page_and_changes_nothing(stale_app):
+    html = the_409_page(stale_app.test_client().get("/prov/gammal-version"))
     assert "Någon annan har sparat en ändring sedan du öppnade sidan. Det du skickade har inte sparats." in html
     with stale_app.app_context():
         assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "prov.before_refusal")) is None
@@ -68,11 +72,7 @@ def test_a_stale_row_in_the_database_gives_the_409_page_and_changes_nothing(stal
     with stale_app.app_context():
         before = db.session.scalar(select(Assignment))
         version, offers = before.version, before.offer_count
-    response = stale_app.test_client().get("/prov/rad-andrad")
-    assert response.status_code == 409
-    html = response.get_data(as_text=True)
-    assert "Någon annan hann före" in html
-    assert "Det du skickade har inte sparats." in html
+    the_409_page(stale_app.test_client().get("/prov/rad-andrad"))
     with stale_app.app_context():
         after = db.session.scalar(select(Assignment))
         assert (after.version, after.offer_count) == (version, offers)
