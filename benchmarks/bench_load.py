@@ -208,6 +208,7 @@ def drive(port: int, paths: list[str], cookie: str, seconds: float | None = None
     Returns (requests per second, latencies in ms, count of answers that were not 200)."""
     latencies: list[float] = []
     errors = [0]
+    kinds: dict[str, int] = {}  # what the failures were: a status code, or the connection error's name
     lock = threading.Lock()
     issued = [0]
     start = time.perf_counter()
@@ -226,19 +227,25 @@ def drive(port: int, paths: list[str], cookie: str, seconds: float | None = None
                         break
                     issued[0] += 1
             t = time.perf_counter()
-            try:
-                conn.request("GET", paths[i % len(paths)], headers=headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                status = 0
+            status = 0
+            for attempt in (1, 2):
+                try:
+                    conn.request("GET", paths[i % len(paths)], headers=headers)
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                    break
+                except (OSError, http.client.HTTPException) as e:
+                    # A keep-alive connection the server closed as the request went out: asked again once on a
+                    # new connection, as a browser does; a second failure counts.
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                    failure = type(e).__name__
             mine.append((time.perf_counter() - t) * 1000)
             if status != 200:
                 with lock:
                     errors[0] += 1
+                    kinds[str(status or failure)] = kinds.get(str(status or failure), 0) + 1
             i += 1
         conn.close()
         with lock:
@@ -250,6 +257,9 @@ def drive(port: int, paths: list[str], cookie: str, seconds: float | None = None
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
+    if kinds:
+        print(f"    ({paths[0] if len(paths) == 1 else 'mixed'}: not 200: "
+              + ", ".join(f"{n} x {kind}" for kind, n in sorted(kinds.items())) + ")", flush=True)
     return len(latencies) / elapsed, latencies, errors[0]
 
 
@@ -305,8 +315,10 @@ def run_one(backend: str, size: str, args, code: Path | None) -> list[dict]:
     (folder / "hello.py").write_text(HELLO)
     app_port, hello_port = free_port(), free_port()
     server = ["--workers", str(args.workers), "--threads", str(args.threads)]
+    # The app's error log is kept (serve.log in the instance folder) to tell what a failed request was.
+    log = open(folder / "serve.log", "w")  # noqa: SIM115  closed with the server below
     app = subprocess.Popen([sys.executable, "-m", "coordinator", "serve", "--port", str(app_port), *server],
-                           env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=log)
     # The same gunicorn settings as `coordinator serve` (gthread, workers, threads, access log on).
     hello = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{hello_port}",
                               "--worker-class", "gthread", *server, "--access-logfile", "-",
@@ -353,6 +365,7 @@ def run_one(backend: str, size: str, args, code: Path | None) -> list[dict]:
     finally:
         stop(app)
         stop(hello)
+        log.close()
     return rows
 
 
