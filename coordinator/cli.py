@@ -1,10 +1,10 @@
 """The `coordinator` console command: Flask's CLI plus set-up and scripting commands.
 
 The command imports only what the command that is run needs. The app's own commands are named here with the
-module that holds them (COMMANDS) and imported when they are run; a command marked `database_only` (clitools) gets the
-app of create_cli_app (settings and database, no pages), every other one the whole app of create_app when it
-first needs it. `coordinator --help` lists the commands from SHORT_HELP without importing them or making an
-app (tests/test_cli_start.py checks that the list is the app's, word for word).
+module that holds them (COMMANDS) and imported when they are run; a command marked `database_only` (clitools)
+gets the app of create_cli_app (settings and database, no pages), every other one the whole app of create_app
+when it first needs it. `coordinator --help` lists the commands from SHORT_HELP without importing them or
+making an app (tests/test_cli_start.py checks that the list is Flask's for the whole app, word for word).
 """
 from __future__ import annotations
 
