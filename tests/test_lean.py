@@ -94,7 +94,7 @@ def test_the_outbox_command_starts_without_the_heavy_libraries(app, tmp_path):
     assert web_in(modules) == []
     assert "coordinator.invites.outbox" in modules and "coordinator.invites.views" not in modules
     assert {m.split(".")[1] for m in modules if m.startswith("coordinator.")} <= {
-        "invites", "audit", "cli", "clitools", "config", "database", "dataversion", "extensions", "i18n", "server",
+        "invites", "cli", "clitools", "config", "database", "dataversion", "extensions", "i18n", "server",
         "timeutil"}
 
 

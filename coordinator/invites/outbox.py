@@ -29,7 +29,6 @@ from typing import Mapping
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from ..audit import record
 from ..extensions import db
 from ..timeutil import utcnow
 from . import mail, mailstatus
@@ -323,6 +322,7 @@ def retry(message: OutboxMessage, user=None) -> OutboxMessage:
     if message.status != FAILED:
         return message
     message.status, message.attempts, message.next_attempt_at = PENDING, 0, utcnow()
+    from ..audit import record  # here: the delivery, which the cron command runs, records nothing
     from .service import _actor
     record("outbox.retry", message, visit_id=message.visit_id, **_actor(user))
     return message
