@@ -4,13 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, has_request_context, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from . import config
 from .database import PRIVATE_DIR, configure_sqlite, make_private
-from .extensions import babel, csrf, db, limiter, login_manager, migrate
-from .forms import CleanRequest
+
+# What the web needs (the extensions, the forms, the blueprints) is imported in create_app, not here: the package
+# is imported by every command, and the cron command `coordinator outbox send` runs on create_cli_app.
 
 __version__ = "0.1.0"
 
@@ -40,7 +40,11 @@ class TextConverter(UnicodeConverter):
         self.regex = self.regex.replace("[^/]", "[^/\\x00-\\x1f\\x7f]")
 
 
-def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
+def _database_app(test_config: dict | None, instance_path: str | Path | None) -> Flask:
+    """What every app has: the instance folder, the settings, and the database with its SQLite PRAGMAs and
+    the data versions' listeners."""
+    from .extensions import db
+
     app = Flask(
         __name__,
         instance_path=str(instance_path or config.INSTANCE_PATH),
@@ -49,22 +53,45 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     )
     app.url_map.converters["int"] = IdConverter  # before any route is added
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
-    app.request_class = CleanRequest  # no control characters in any query-string or form value
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     make_private(Path(app.instance_path), PRIVATE_DIR)  # the secret key and uploads with personal data
     app.config.from_mapping(config.from_environment(Path(app.instance_path)))
     if test_config:
         app.config.update(test_config)
+
+    db.init_app(app)
+    from . import dataversion  # noqa: F401  (its model, and the listeners that count every committed change)
+    with app.app_context():
+        configure_sqlite(db.engine, busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT"] * 1000))
+    return app
+
+
+def create_cli_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
+    """The app of a command that only works on the database with already written data (`coordinator outbox
+    send`, which sends the stored messages as they are): the settings and the database as in create_app, no
+    pages, no login, no forms, no translations. The models are those the command imports; a command run on it
+    must not use the ORM on a model whose relationships name models it has not imported (the mappers could not
+    be configured), so it works through the tables (coordinator/invites/outbox.py)."""
+    app = _database_app(test_config, instance_path)
+    from .server import install_log_redaction
+    install_log_redaction(app)
+    return app
+
+
+def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
+    from flask_babel import get_locale
+
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .forms import CleanRequest
+
+    app = _database_app(test_config, instance_path)
+    app.request_class = CleanRequest  # no control characters in any query-string or form value
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
-    db.init_app(app)
-    from . import dataversion  # noqa: F401  (its model, and the listeners that count every committed change)
-    with app.app_context():
-        configure_sqlite(db.engine, busy_timeout_ms=int(app.config["SQLITE_BUSY_TIMEOUT"] * 1000))
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
@@ -79,7 +106,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     from .events import bp as events_bp
     from .measurement import bp as measurement_bp
     from .reports import bp as reports_bp
-    from .invites import bp as invites_bp
+    from .invites import blueprint as invites_blueprint
     from .plans import bp as plans_bp
     from .sampling import bp as sampling_bp
     from .scheduling import bp as scheduling_bp
@@ -92,7 +119,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     app.register_blueprint(registry_bp)
     app.register_blueprint(sampling_bp)
     app.register_blueprint(scheduling_bp)
-    app.register_blueprint(invites_bp)
+    app.register_blueprint(invites_blueprint())
     app.register_blueprint(dialogue_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(measurement_bp)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:  # the package imports this module, and `coordinator --help` needs no SQLAlchemy
+    from sqlalchemy.engine import Engine
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -50,6 +51,8 @@ def write_private(path: Path, data: bytes) -> None:
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """Set the PRAGMAs on every new connection of a SQLite engine (does nothing for other databases)."""
+    from sqlalchemy import event
+
     if engine.dialect.name != "sqlite":
         return
     path = sqlite_path(engine)

@@ -1,13 +1,13 @@
-"""Flask extensions, created once and bound to the app in create_app()."""
+"""Flask extensions, created once and bound to the app in create_app().
+
+`db` is made at import. The web's extensions (login_manager, csrf, babel, limiter) are made when first asked
+for (`from .extensions import limiter`): a cron command that only reads and writes the database
+(`coordinator outbox send`) does not import Flask-Login, Flask-WTF, Flask-Babel or Flask-Limiter.
+"""
 from functools import cached_property
 
 import click
-from flask_babel import Babel
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -68,8 +68,41 @@ class Migrate:
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-login_manager = LoginManager()
-csrf = CSRFProtect()
-babel = Babel()
-# No default limits: only the login is throttled (auth/views.py); storage and limits are settings.
-limiter = Limiter(key_func=get_remote_address)
+
+
+def _login_manager():
+    from flask_login import LoginManager
+
+    return LoginManager()
+
+
+def _csrf():
+    from flask_wtf.csrf import CSRFProtect
+
+    return CSRFProtect()
+
+
+def _babel():
+    from flask_babel import Babel
+
+    return Babel()
+
+
+def _limiter():
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    # No default limits: only the login is throttled (auth/views.py); storage and limits are settings.
+    return Limiter(key_func=get_remote_address)
+
+
+_MADE_ON_FIRST_USE = {"login_manager": _login_manager, "csrf": _csrf, "babel": _babel, "limiter": _limiter}
+
+
+def __getattr__(name: str):
+    """login_manager, csrf, babel, limiter: made once, on first use (PEP 562)."""
+    make = _MADE_ON_FIRST_USE.get(name)
+    if make is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = globals()[name] = make()
+    return value

@@ -253,8 +253,9 @@ def empty_database(app, tmp_path):
 
 @pytest.mark.parametrize("command", [("report", "final", "--out", "slutrapport.pdf"),
                                      ("feedback", "examples", "--out", "exempel.pdf"),
-                                     ("measurement", "estimate", "1", "--json")],
-                         ids=["report final", "feedback examples", "measurement estimate"])
+                                     ("measurement", "estimate", "1", "--json"),
+                                     ("outbox", "send", "--json")],  # on the light app of create_cli_app
+                         ids=["report final", "feedback examples", "measurement estimate", "outbox send"])
 def test_a_command_on_a_database_not_set_up_says_so_in_words(empty_database, tmp_path, command):
     """Before `coordinator setup` a command says what to do, not a traceback from the database."""
     env = {**os.environ, "DATABASE_URL": empty_database, "COORDINATOR_INSTANCE": str(tmp_path / "instance"),

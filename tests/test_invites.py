@@ -644,6 +644,44 @@ def test_cli_outbox_send_and_list(app, sites, smtp):
     assert len(smtp.handler.received) == 1
 
 
+def test_the_cron_command_sends_the_stored_mail_as_it_is(app, sites, smtp, tmp_path):
+    """`coordinator outbox send` as cron runs it: a process of its own, on the light app (create_cli_app, no
+    pages). The SMTP server receives the stored message as the app sends it, and the outbox says it was sent."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import coordinator
+
+    with app.app_context():
+        service.queue_request(make_visit(sites[0]))
+        db.session.commit()
+        (stored,) = db.session.scalars(select(OutboxMessage)).all()
+        text, recipients, organizer = stored.message, stored.recipients.split(","), service.organizer()
+    env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "COORDINATOR_TODAY")}
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], COORDINATOR_INSTANCE=str(tmp_path),
+               SECRET_KEY="cron-test", SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port), SMTP_TIMEOUT="5",
+               SMTP_STARTTLS="", SMTP_SSL="", SMTP_USERNAME="", SMTP_PASSWORD="", MAIL_FROM="",
+               PYTHONPATH=str(Path(coordinator.__file__).resolve().parent.parent))
+    done = subprocess.run([sys.executable, "-m", "coordinator", "outbox", "send", "--json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"sent": 1, "failed": 0, "retried": 0}
+    ((mail_from, rcpt_tos, content),) = smtp.handler.received
+    def lines(data: bytes) -> bytes:  # the message's lines, however the line ends were written
+        return data.replace(b"\r\n", b"\n").rstrip(b"\n")
+
+    assert lines(content) == lines(text.encode())
+    assert sorted(rcpt_tos) == sorted(r.strip() for r in recipients) and mail_from == organizer[1]
+    with app.app_context():
+        db.session.expire_all()
+        message = db.session.scalars(select(OutboxMessage)).one()
+        assert (message.status, message.attempts, message.last_error) == (SENT, 1, "")
+        assert message.sent_at is not None
+
+
 # --------------------------------------------------------------------------- pages: .ics, replies, access
 
 def test_staff_pages_need_login_and_staff_role(app, sites, anon, reader):

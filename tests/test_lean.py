@@ -11,8 +11,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+import coordinator
 
 from .conftest import PASSWORD, USERS
+
+ROOT = Path(coordinator.__file__).resolve().parent.parent  # the checkout under test, for the child processes
 
 # What a process that serves pages, or sends the outbox, must not have imported.
 HEAVY = ("ortools", "pandas", "numpy", "reportlab.graphics", "reportlab.platypus", "reportlab.pdfgen", "docx",
@@ -44,12 +49,23 @@ main()
 def _env(app, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "COORDINATOR_TODAY")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], COORDINATOR_INSTANCE=str(tmp_path),
-               SECRET_KEY="lean-test")
+               SECRET_KEY="lean-test", PYTHONPATH=str(ROOT))
     return env
 
 
 def heavy_in(modules: list[str]) -> list[str]:
     return sorted({h for h in HEAVY for m in modules if m == h or m.startswith(h + ".")})
+
+
+# What only the web needs: the extensions of the pages (login, forms, translations, rate limits).
+WEB = ("flask_login", "flask_wtf", "wtforms", "flask_babel", "babel", "flask_limiter")
+
+
+def web_in(modules: list[str]) -> list[str]:
+    """The web's libraries, and the app's pages (the modules that define views), among the modules."""
+    libraries = {w for w in WEB for m in modules if m == w or m.startswith(w + ".")}
+    pages = {m for m in modules if m.startswith("coordinator.") and m.rsplit(".", 1)[-1].endswith("views")}
+    return sorted(libraries | pages)
 
 
 def _run(code: str, args: list[str], env: dict[str, str], tmp_path) -> subprocess.CompletedProcess:
@@ -72,7 +88,32 @@ def test_the_outbox_command_starts_without_the_heavy_libraries(app, tmp_path):
     result = _run(CLI, ["outbox", "send", "--json"], _env(app, tmp_path), tmp_path)
     out, _, modules = result.stdout.partition("MODULES ")
     assert json.loads(out) == {"sent": 0, "failed": 0, "retried": 0}
-    assert heavy_in(json.loads(modules)) == []
+    modules = json.loads(modules)
+    assert heavy_in(modules) == []
+    # The light app (create_cli_app): no page, no web extension, no other capability's models.
+    assert web_in(modules) == []
+    assert "coordinator.invites.outbox" in modules and "coordinator.invites.views" not in modules
+    assert {m.split(".")[1] for m in modules if m.startswith("coordinator.")} <= {
+        "invites", "cli", "clitools", "config", "database", "dataversion", "extensions", "i18n", "server",
+        "timeutil"}
+
+
+def test_the_help_makes_no_app(app, tmp_path):
+    """`coordinator --help` lists the commands without importing them or making an app."""
+    result = _run(CLI, ["--help"], _env(app, tmp_path), tmp_path)
+    out, _, modules = result.stdout.partition("MODULES ")
+    assert "outbox" in out and "Utkorgen för e-post." in out
+    assert {m for m in json.loads(modules) if m.startswith("coordinator")} == {
+        "coordinator", "coordinator.cli", "coordinator.clitools", "coordinator.config", "coordinator.database"}
+
+
+def test_the_check_sees_the_pages(app, tmp_path):
+    """The check of the light app names the pages and the web's libraries when the whole app is made."""
+    result = _run(CLI, ["outbox", "list", "--json"], _env(app, tmp_path), tmp_path)
+    out, _, modules = result.stdout.partition("MODULES ")
+    assert json.loads(out) == {"messages": []}
+    found = web_in(json.loads(modules))
+    assert {"flask_login", "flask_wtf", "coordinator.invites.views", "coordinator.scheduling.views"} <= set(found)
 
 
 def test_the_check_sees_a_heavy_import(app, tmp_path):

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, has_request_context, request
-from flask_login import current_user
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,6 +51,8 @@ def record(action: str, obj: Any = None, *, object_type: str | None = None,
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
     user_id = None
     if actor is None:
+        from flask_login import current_user  # a request's user; the cron commands record as "system"
+
         if has_request_context() and current_user.is_authenticated:
             user_id, actor = current_user.id, current_user.email
         else:

@@ -3,4 +3,9 @@ from flask import Blueprint
 
 bp = Blueprint("invites", __name__)
 
-from . import contacts, models, views  # noqa: E402,F401
+
+def blueprint() -> Blueprint:
+    """The blueprint with its pages (create_app registers it). The pages are imported here, not with the
+    package, so that the outbox's cron command loads the models and the delivery without them."""
+    from . import contacts, models, views  # noqa: F401
+    return bp

@@ -5,6 +5,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..clitools import database_only
+
 invites_cli = click.Group("invites", help="Kalenderinbjudningar.")
 outbox_cli = click.Group("outbox", help="Utkorgen för e-post.")
 
@@ -29,6 +31,7 @@ def ics(visit_id: int, cancel: bool):
     click.echo(data, nl=False)  # the bytes as generated: UTF-8, CRLF line ends
 
 
+@database_only  # it sends the stored messages as they are: no page, template or translation is needed
 @outbox_cli.command("send", help="Skicka de meddelanden i utkorgen som står på tur (via SMTP).")
 @click.option("--limit", type=int, default=100, show_default=True, help="Högst så många meddelanden.")
 @click.option("--json", "as_json", is_flag=True)

@@ -29,12 +29,15 @@ from typing import Mapping
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from ..audit import record
 from ..extensions import db
 from ..timeutil import utcnow
 from . import mail, mailstatus
 from .models import FAILED, PENDING, SENT, OutboxMessage
 
+# Delivery works on the table, not through the ORM: the cron command runs on create_cli_app, which has not
+# imported the models that OutboxMessage's relationships name (Visit, Event), so the mappers cannot be configured
+# there. The statements are the same either way.
+OUTBOX = OutboxMessage.__table__
 SENDING = "sending"
 STATUSES = (PENDING, SENDING, SENT, FAILED)
 LEASE = timedelta(minutes=10)
@@ -155,38 +158,35 @@ def describe_error(e: BaseException, conf: dict) -> str:
 
 
 def _due(now: datetime):
-    return and_(OutboxMessage.status.in_((PENDING, SENDING)), OutboxMessage.next_attempt_at <= now)
+    return and_(OUTBOX.c.status.in_((PENDING, SENDING)), OUTBOX.c.next_attempt_at <= now)
 
 
 def _claim(session: Session, now: datetime, lease_until: datetime) -> tuple[int, str] | None:
     """Take one due message for this worker; returns (id, previous status) or None."""
-    order = (OutboxMessage.next_attempt_at, OutboxMessage.id)
+    order = (OUTBOX.c.next_attempt_at, OUTBOX.c.id)
     if session.get_bind().dialect.name == "postgresql":
         row = session.execute(
-            select(OutboxMessage.id, OutboxMessage.status).where(_due(now)).order_by(*order).limit(1)
+            select(OUTBOX.c.id, OUTBOX.c.status).where(_due(now)).order_by(*order).limit(1)
             .with_for_update(skip_locked=True)).first()
         if row is None:
             session.rollback()
             return None
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
-                           .values(status=SENDING, next_attempt_at=lease_until)
-                           .execution_options(synchronize_session=False))
+        session.execute(update(OUTBOX).where(OUTBOX.c.id == row.id).values(status=SENDING, next_attempt_at=lease_until))
         session.commit()
         return row.id, row.status
     skipped: list[int] = []
     while True:
-        query = select(OutboxMessage.id, OutboxMessage.status).where(_due(now)).order_by(*order).limit(1)
+        query = select(OUTBOX.c.id, OUTBOX.c.status).where(_due(now)).order_by(*order).limit(1)
         if skipped:
-            query = query.where(OutboxMessage.id.notin_(skipped))
+            query = query.where(OUTBOX.c.id.notin_(skipped))
         row = session.execute(query).first()
         if row is None:
             session.rollback()
             return None
         result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, OutboxMessage.status == row.status, _due(now))
-            .values(status=SENDING, next_attempt_at=lease_until)
-            .execution_options(synchronize_session=False))
+            update(OUTBOX)
+            .where(OUTBOX.c.id == row.id, OUTBOX.c.status == row.status, _due(now))
+            .values(status=SENDING, next_attempt_at=lease_until))
         session.commit()
         if result.rowcount == 1:
             return row.id, row.status
@@ -195,10 +195,10 @@ def _claim(session: Session, now: datetime, lease_until: datetime) -> tuple[int,
 
 def _finish(session: Session, message_id: int, lease_until: datetime, **values) -> None:
     """Record the outcome, unless the lease was lost (then another worker owns the message)."""
-    session.execute(update(OutboxMessage)
-                       .where(OutboxMessage.id == message_id, OutboxMessage.status == SENDING,
-                              OutboxMessage.next_attempt_at == lease_until)
-                       .values(**values).execution_options(synchronize_session=False))
+    session.execute(update(OUTBOX)
+                    .where(OUTBOX.c.id == message_id, OUTBOX.c.status == SENDING,
+                           OUTBOX.c.next_attempt_at == lease_until)
+                    .values(**values))
     session.commit()
 
 
@@ -251,7 +251,8 @@ def deliver_pending(app_config: Mapping, now: datetime | None = None, limit: int
             if claimed is None:
                 break
             message_id, previous = claimed
-            message = session.get(OutboxMessage, message_id)
+            message = session.execute(select(OUTBOX.c.recipients, OUTBOX.c.attempts, OUTBOX.c.message)
+                                      .where(OUTBOX.c.id == message_id)).one()
             recipients = [r.strip() for r in message.recipients.split(",") if r.strip()]
             attempts = (message.attempts or 0) + 1
             text = message.message
@@ -321,6 +322,7 @@ def retry(message: OutboxMessage, user=None) -> OutboxMessage:
     if message.status != FAILED:
         return message
     message.status, message.attempts, message.next_attempt_at = PENDING, 0, utcnow()
+    from ..audit import record  # here: the delivery, which the cron command runs, records nothing
     from .service import _actor
     record("outbox.retry", message, visit_id=message.visit_id, **_actor(user))
     return message
