@@ -35,7 +35,7 @@ def ics(visit_id: int, cancel: bool):
 @with_appcontext
 def send(limit: int, as_json: bool):
     from ..clitools import echo_json
-    from . import outbox
+    from ..outbox import delivery as outbox
 
     report = outbox.deliver_pending(current_app.config, limit=limit)
     if as_json:
@@ -51,7 +51,7 @@ def send(limit: int, as_json: bool):
 @with_appcontext
 def list_messages(status: str | None, limit: int, as_json: bool):
     from ..clitools import echo_json
-    from . import outbox
+    from ..outbox import delivery as outbox
 
     messages = outbox.messages(status, limit)
     if as_json:
@@ -74,8 +74,8 @@ def list_messages(status: str | None, limit: int, as_json: bool):
 def retry(message_id: int):
     from ..clitools import fail
     from ..extensions import db
-    from . import outbox
-    from .models import FAILED, OutboxMessage
+    from ..outbox import delivery as outbox
+    from ..outbox.models import FAILED, OutboxMessage
 
     message = db.session.get(OutboxMessage, message_id)
     if message is None:

@@ -1,8 +1,9 @@
 """Invitations for the visits: calendars and mails from the database, queued in the outbox.
 
-Called by the visits code in the same transaction as the change it announces: nothing here
-commits. The calendar and the mail are always in Swedish (the recipients are Swedish kommuner),
-whatever language the member of staff uses; messages for staff go through gettext.
+Asked by the visits through their signals (coordinator/scheduling/signals.py, answered after queue_cancel
+below), in the same transaction as the change it announces: nothing here commits. The calendar and the mail
+are always in Swedish (the recipients are Swedish kommuner), whatever language the member of staff uses;
+messages for staff go through gettext.
 """
 from __future__ import annotations
 
@@ -15,20 +16,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
+from ..contacts.models import CONTACT_ROLES, PARTSTATS, Attendee
 from ..extensions import db
 from ..i18n import _
-from ..scheduling import defaults
+from ..outbox import letters
+from ..outbox.models import PENDING, OutboxMessage
 from ..sampling.models import Site
+from ..scheduling import signals as visit_signals
+from ..scheduling.defaults import organizer
 from ..scheduling.models import BOOKED, FORSLAG, INSTALLD, Visit, VisitPart
+from ..scheduling.service import VisitError
 from ..timeutil import utcnow
 from . import ical, mail
-from .models import CONTACT_ROLES, PARTSTATS, PENDING, Attendee, FeedToken, OutboxMessage
+from .models import FeedToken
 
 ROLE_LABELS = dict(CONTACT_ROLES)
 # Capabilities above this one add (text, link) pairs to a visit's invitation by connecting a receiver that takes the
 # visit and returns a list of them (measurement: the site's unanswered questionnaire), so invites never calls up.
 invitation_extras = Namespace().signal("invitation-extras")
-ORGANIZER_FALLBACK = ("Nationella samordnaren för den sociala barn- och ungdomsvården", "samordnaren@example.se")
 
 
 class InviteError(Exception):
@@ -52,13 +57,6 @@ def _actor(user) -> dict:
 
 
 # --- the calendar event of a visit -------------------------------------------------------
-
-def organizer() -> tuple[str, str]:
-    settings = defaults.assignment()
-    if settings is None:
-        return ORGANIZER_FALLBACK
-    return settings.organizer_name, settings.organizer_email
-
 
 def programme(visit: Visit, with_people: bool = True) -> tuple[ical.ProgrammeItem, ...]:
     items = []
@@ -149,7 +147,8 @@ def queue(owner, method: str, event: ical.Event, update: bool, user=None, wordin
     message = OutboxMessage(
         kind=method.lower(), sequence=event.sequence,
         recipients=", ".join(p.email for p in recipients),
-        subject=mail.one_line(mail.subject(event, method, update, removed, wording))[:300], message=mail.as_text(msg),
+        subject=letters.one_line(mail.subject(event, method, update, removed, wording))[:300],
+        message=letters.as_text(msg),
         status=PENDING, attempts=0, next_attempt_at=now, last_error="", **{owner.__tablename__: owner})
     db.session.add(message)
     owner.sent_sequence = event.sequence
@@ -277,6 +276,24 @@ def coming_invitations(contact) -> list[Visit]:
     from ..scheduling.models import GENOMFORD
     return list(db.session.scalars(select(Visit).join(Attendee, Attendee.visit_id == Visit.id).where(
         Attendee.contact_id == contact.id, Visit.status.notin_((INSTALLD, GENOMFORD))).order_by(Visit.date)))
+
+
+@visit_signals.invitation_due.connect
+def _visit_invitation_due(visit: Visit, user=None, **_kwargs) -> None:
+    """A visit invited, moved or with a new programme: its REQUEST. The visits show a refusal as their own."""
+    try:
+        queue_request(visit, user)
+    except InviteError as e:
+        raise VisitError(str(e)) from e
+
+
+@visit_signals.cancellation_due.connect
+def _visit_cancellation_due(visit: Visit, user=None, **_kwargs) -> None:
+    """A visit cancelled after its invitation went out: its CANCEL."""
+    try:
+        queue_cancel(visit, user)
+    except InviteError as e:
+        raise VisitError(str(e)) from e
 
 
 # --- answers -----------------------------------------------------------------------------
