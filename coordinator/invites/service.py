@@ -15,7 +15,7 @@ from blinker import Namespace
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..audit import record
+from ..audit import actor_of, record
 from ..contacts.models import CONTACT_ROLES, PARTSTATS, Attendee
 from ..extensions import db
 from ..i18n import _
@@ -44,16 +44,6 @@ def _ical_error(e: ical.ICalError) -> InviteError:
     # Parameters that are themselves marked words ("saknas") are translated too.
     params = {k: _(v) if v in ical.MARKED_WORDS else v for k, v in e.params.items()}
     return InviteError(_(e.message, **params))
-
-
-def _actor(user) -> dict:
-    """Who to name in the audit log: the logged-in user is found by record() itself (with the
-    user id); outside a request (CLI, worker) the given user's e-mail, else "system"."""
-    from flask import has_request_context
-    from flask_login import current_user
-    if has_request_context() and current_user.is_authenticated:
-        return {}
-    return {"actor": user.email} if user is not None and getattr(user, "email", None) else {}
 
 
 # --- the calendar event of a visit -------------------------------------------------------
@@ -157,7 +147,7 @@ def queue(owner, method: str, event: ical.Event, update: bool, user=None, wordin
             attendee.sent_sequence = event.sequence
     db.session.flush()
     record("invite.queued", owner, method=method, sequence=event.sequence, outbox_id=message.id,
-           recipients=len(recipients), **({"removed": True} if removed else {}), **_actor(user))
+           recipients=len(recipients), **({"removed": True} if removed else {}), **actor_of(user))
     return message
 
 
@@ -213,7 +203,7 @@ def cancel_owner(owner, build, user=None, wording: mail.Wording = mail.VISIT,
     """
     owner.sequence = (owner.sequence or 0) + 1
     if owner.sent_sequence is None or not owner.attendees or not sendable:
-        record("invite.cancel_not_sent", owner, sequence=owner.sequence, **_actor(user))
+        record("invite.cancel_not_sent", owner, sequence=owner.sequence, **actor_of(user))
         return None
     return queue(owner, ical.CANCEL, build(owner), False, user, wording)
 
@@ -244,7 +234,7 @@ def visit_uninvite(visit: Visit, attendee: Attendee, user=None) -> OutboxMessage
     message = uninvite(visit, attendee, visit_event, user, sendable=visit.date is not None)
     visit.updated_at = utcnow()  # the visit row changes: its version rises, a form loaded before is stale
     record("visit.attendee_removed", visit, attendee_id=attendee.id, cancel_sent=message is not None,
-           **_actor(user))
+           **actor_of(user))
     return message
 
 
@@ -308,7 +298,7 @@ def record_partstat(attendee: Attendee, partstat: str, comment: str = "", user=N
     attendee.responded_at = utcnow()
     # The comment may hold personal details: the log says only whether there was one.
     owner = {"event_id": attendee.event_id} if attendee.event_id is not None else {"visit_id": attendee.visit_id}
-    record("invite.partstat", attendee, **owner, partstat=partstat, comment=bool(comment), **_actor(user))
+    record("invite.partstat", attendee, **owner, partstat=partstat, comment=bool(comment), **actor_of(user))
     return attendee
 
 
@@ -396,7 +386,7 @@ def apply_reply(ics_bytes: bytes | str, user=None, owner=None, visit: Visit | No
         attendee.reply_stamp = reply.dtstamp
         owner_id = {"event_id": attendee.event_id} if attendee.event_id is not None else {"visit_id": attendee.visit_id}
         record("invite.reply", attendee, **owner_id, partstat=reply.partstat, sequence=reply.sequence,
-               **_actor(user))
+               **actor_of(user))
         if attendee not in result:
             result.append(attendee)
     return result
@@ -466,14 +456,14 @@ def create_feed(site=None, user=None) -> FeedToken:
     db.session.add(feed)
     db.session.flush()
     # Never the token itself: it is the secret.
-    record("feed.created", feed, site_id=feed.site_id, **_actor(user))
+    record("feed.created", feed, site_id=feed.site_id, **actor_of(user))
     return feed
 
 
 def revoke_feed(feed: FeedToken, user=None) -> FeedToken:
     if feed.revoked_at is None:
         feed.revoked_at = utcnow()
-        record("feed.revoked", feed, site_id=feed.site_id, **_actor(user))
+        record("feed.revoked", feed, site_id=feed.site_id, **actor_of(user))
     return feed
 
 

@@ -29,7 +29,7 @@ from typing import Mapping
 from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
-from ..audit import record
+from ..audit import actor_of, record
 from ..extensions import db
 from ..timeutil import utcnow
 from . import letters, mailstatus
@@ -321,8 +321,7 @@ def retry(message: OutboxMessage, user=None) -> OutboxMessage:
     if message.status != FAILED:
         return message
     message.status, message.attempts, message.next_attempt_at = PENDING, 0, utcnow()
-    from .service import _actor
-    record("outbox.retry", message, visit_id=message.visit_id, **_actor(user))
+    record("outbox.retry", message, visit_id=message.visit_id, **actor_of(user))
     return message
 
 
