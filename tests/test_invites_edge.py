@@ -17,6 +17,7 @@ from sqlalchemy import select
 from coordinator.contacts.models import Attendee, Contact
 from coordinator.extensions import db
 from coordinator.invites import ical, mail, service
+from coordinator.outbox import letters
 from coordinator.outbox.mailstatus import mail_status
 from coordinator.outbox.models import FAILED, SENT, OutboxMessage
 from coordinator.scheduling.models import INBJUDEN, Visit
