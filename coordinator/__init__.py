@@ -71,7 +71,7 @@ def create_cli_app(test_config: dict | None = None, instance_path: str | Path | 
     send`, which sends the stored messages as they are): the settings and the database as in create_app, no
     pages, no login, no forms, no translations. The models are those the command imports; a command run on it
     must not use the ORM on a model whose relationships name models it has not imported (the mappers could not
-    be configured), so it works through the tables (coordinator/invites/outbox.py)."""
+    be configured), so it works through the tables (coordinator/outbox/delivery.py)."""
     app = _database_app(test_config, instance_path)
     from .server import install_log_redaction
     install_log_redaction(app)

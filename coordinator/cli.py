@@ -27,7 +27,7 @@ COMMANDS = {
     "feedback": "coordinator.feedback.cli:feedback_cli",
     "invites": "coordinator.invites.cli:invites_cli",
     "measurement": "coordinator.measurement.cli:measurement_cli",
-    "outbox": "coordinator.invites.cli:outbox_cli",
+    "outbox": "coordinator.outbox.cli:outbox_cli",
     "registry": "coordinator.registry.cli:registry_cli",
     "report": "coordinator.reports.cli:report_cli",
     "restore": "coordinator.backup.cli:restore",

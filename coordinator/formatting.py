@@ -17,6 +17,16 @@ def esc(text) -> str:
 
 # --- numbers and dates -------------------------------------------------------------------------
 
+MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
+          "oktober", "november", "december")
+WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
+def swedish_date(d) -> str:
+    """'torsdag 24 mars 2016': the day in the mails and calendars, which are Swedish whatever the reader's language."""
+    return f"{WEEKDAYS[d.weekday()]} {d.day} {MONTHS[d.month - 1]} {d.year}"
+
+
 def _group(digits: str) -> str:
     out = []
     while len(digits) > 3:

@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from coordinator.contacts.models import Contact
 from coordinator.extensions import db
-from coordinator.invites.models import Contact, OutboxMessage
+from coordinator.outbox.models import OutboxMessage
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import Visit
 

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 
 from coordinator import links
 from coordinator.auth.models import User
+from coordinator.contacts.models import Attendee, Contact
 from coordinator.dialogue.models import NoteDraft
 from coordinator.events.models import Event
 from coordinator.extensions import db
 from coordinator.invites import service as invites
-from coordinator.invites.models import Attendee, Contact, FeedToken
+from coordinator.invites.models import FeedToken
 from coordinator.measurement.models import MeasurementRequest, Question
 from coordinator.plans.models import PlanActivity, PlanGoal, PlanLink
 from coordinator.reports.models import IssuedReport

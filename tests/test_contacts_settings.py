@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts import service as contact_service
+from coordinator.contacts.models import CONTACT_ROLES, Contact
 from coordinator.extensions import db
-from coordinator.invites import contact_service
-from coordinator.invites.models import CONTACT_ROLES, Contact
 from coordinator.sampling.models import Site
 from coordinator.sampling.service import adopted_sample
 from coordinator.scheduling.models import Assignment, Blackout, Phase

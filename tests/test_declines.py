@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts.models import Contact
 from coordinator.dialogue import notes
 from coordinator.extensions import db
-from coordinator.invites.models import PENDING, SENT, Contact, OutboxMessage
 from coordinator.measurement import service as measurement
 from coordinator.measurement.models import Questionnaire
+from coordinator.outbox.models import PENDING, SENT, OutboxMessage
 from coordinator.registry.models import Kommun
 from coordinator.sampling import service as sampling
 from coordinator.sampling.models import Decline, Sample, Site

@@ -15,14 +15,15 @@ import pytest
 from sqlalchemy import func, select
 
 from coordinator.auth.models import User
+from coordinator.contacts.models import Attendee, Contact
 from coordinator.demo import texts
 from coordinator.dialogue import personnummer
 from coordinator.dialogue.models import Note, Passage, Theme
 from coordinator.events.models import GENOMFORT, Event
 from coordinator.extensions import db
-from coordinator.invites.models import PENDING, Attendee, Contact, OutboxMessage
 from coordinator.measurement.models import MeasurementRequest
 from coordinator.measurement.rules import skipped
+from coordinator.outbox.models import PENDING, OutboxMessage
 from coordinator.plans.models import ActionPlan, PlanActivity
 from coordinator.registry.models import Kommun, Population
 from coordinator.registry.reference import read_csv

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts.models import Attendee, Contact
 from coordinator.dialogue.models import Note, Passage
 from coordinator.extensions import db
-from coordinator.invites.models import Attendee, Contact
 from coordinator.measurement.models import MeasurementAnswer, MeasurementRequest
 from coordinator.plans.models import ActionPlan, PlanActivity, PlanGoal
 from coordinator.sampling.models import ADOPTED, Sample, Site

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts.models import Attendee
 from coordinator.events import service
 from coordinator.events.defaults import load_organisation_defaults
 from coordinator.events.models import GENOMFORT, INSTALLT, Event, EventOrganisation, Organisation
 from coordinator.extensions import db
-from coordinator.invites.models import SENT, Attendee, OutboxMessage
+from coordinator.outbox.models import SENT, OutboxMessage
 from tests.test_invites import assert_imip_structure, calendar_of, deliver, method_of, read_back, smtp  # noqa: F401
 from tests.helpers import confirm_through_page, form_fields
 

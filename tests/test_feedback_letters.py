@@ -28,8 +28,8 @@ CHILDREN = "Ett samtal med ett barn om hemmet"
 
 def _held_without_letter(app, skip: int = 0):
     """(site id, round, site label) of a held visit with active contacts and no letter yet."""
+    from coordinator.contacts.models import Contact
     from coordinator.feedback.models import FeedbackLetter
-    from coordinator.invites.models import Contact
     from coordinator.scheduling.models import GENOMFORD, Visit
     with app.app_context():
         taken = {(r.site_id, r.round) for r in db.session.scalars(select(FeedbackLetter))}
@@ -92,7 +92,7 @@ def mailserver(demo):
 @pytest.fixture(scope="module")
 def sent(demo, mailserver):
     """A letter taken through the whole flow by staff on the pages, and its mail delivered over SMTP."""
-    from coordinator.invites import outbox
+    from coordinator.outbox import delivery as outbox
     app = demo
     site_id, round_, label = _held_without_letter(app)
     _plant_passages(app, site_id, round_)

@@ -13,9 +13,9 @@ from sqlalchemy import select, text as sql
 
 from coordinator import create_app
 from coordinator.auth.models import User
+from coordinator.contacts.models import Contact
 from coordinator.events.models import Event
 from coordinator.extensions import db
-from coordinator.invites.models import Contact
 from coordinator.plans.models import PlanLink
 from coordinator.registry.models import PopulationImport
 

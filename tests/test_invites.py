@@ -20,9 +20,13 @@ from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts.models import Attendee, Contact
 from coordinator.extensions import db
-from coordinator.invites import ical, mail, outbox, service
-from coordinator.invites.models import FAILED, PENDING, SENT, Attendee, Contact, FeedToken, OutboxMessage
+from coordinator.invites import ical, mail, service
+from coordinator.invites.models import FeedToken
+from coordinator.outbox import delivery as outbox
+from coordinator.outbox import letters
+from coordinator.outbox.models import FAILED, PENDING, SENT, OutboxMessage
 from coordinator.sampling.models import Sample
 from coordinator.scheduling.models import BEKRAFTAD, FORSLAG, INBJUDEN, INSTALLD, Visit, VisitPart
 
@@ -314,7 +318,7 @@ def test_mail_structure_headers_and_swedish_body():
     ev = event()
     cal = ical.to_bytes(ical.request(ev))
     msg = mail.build_message(ev, "REQUEST", cal)
-    text = mail.as_text(msg)
+    text = letters.as_text(msg)
     text.encode("ascii")  # transfer-encoded: goes through any SMTP server
     parsed = email.message_from_string(text, policy=policy.default)
     assert_imip_structure(parsed, "REQUEST")
@@ -335,7 +339,7 @@ def test_mail_structure_headers_and_swedish_body():
 def test_cancel_mail():
     ev = event(sequence=1)
     msg = mail.build_message(ev, "CANCEL", ical.to_bytes(ical.cancel(ev)))
-    parsed = email.message_from_string(mail.as_text(msg), policy=policy.default)
+    parsed = email.message_from_string(letters.as_text(msg), policy=policy.default)
     assert_imip_structure(parsed, "CANCEL")
     assert parsed["Subject"].startswith("Inställt:")
     assert "inställt" in parsed.get_body(("plain",)).get_content()

@@ -14,10 +14,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
+from coordinator.contacts.models import Attendee, Contact
 from coordinator.extensions import db
 from coordinator.invites import ical, mail, service
-from coordinator.invites.mailstatus import mail_status
-from coordinator.invites.models import FAILED, SENT, Attendee, Contact, OutboxMessage
+from coordinator.outbox import letters
+from coordinator.outbox.mailstatus import mail_status
+from coordinator.outbox.models import FAILED, SENT, OutboxMessage
 from coordinator.scheduling.models import INBJUDEN, Visit
 
 from .helpers import free_port
@@ -131,17 +133,17 @@ def test_a_stored_message_is_ascii_unless_an_address_needs_utf8():
                        location="", description="", organizer_name="Samordnaren\r\nX",
                        organizer_email="s@example.se",
                        attendees=(ical.Person("Per\nEk", "per@växjö.se"),))
-    text = mail.as_text(mail.build_message(event, ical.REQUEST, ical.to_bytes(ical.request(event))))
+    text = letters.as_text(mail.build_message(event, ical.REQUEST, ical.to_bytes(ical.request(event))))
     assert text.isascii() and "xn--vxj-qla6g.se" in text
     parsed = email.message_from_string(text, policy=policy.default)
     assert parsed["Subject"].startswith("Inbjudan: Möte rad två") and parsed["From"].addresses[0].display_name == \
         "Samordnaren X"
     wide = ical.Event(**{**event.__dict__, "attendees": (ical.Person("Åsa", "åsa@kommun.se"),
                                                          ical.Person("Per", "per@kommun.se"))})
-    text = mail.as_text(mail.build_message(wide, ical.REQUEST, ical.to_bytes(ical.request(wide))))
+    text = letters.as_text(mail.build_message(wide, ical.REQUEST, ical.to_bytes(ical.request(wide))))
     head, _, body = text.partition("\r\n\r\n")
     assert body.isascii() and [line for line in head.split("\r\n") if not line.isascii()][0].startswith("To:")
-    narrow = mail.without_utf8_recipients(text)
+    narrow = letters.without_utf8_recipients(text)
     assert narrow.isascii() and "per@kommun.se" in narrow and "åsa" not in narrow
     assert narrow.partition("\r\n\r\n")[2] == body
 
@@ -149,7 +151,7 @@ def test_a_stored_message_is_ascii_unless_an_address_needs_utf8():
 def test_an_address_with_a_ring_before_the_at_is_refused_at_entry_unless_the_server_takes_it(app, sites, staff):
     """Contact form and CSV import refuse å/ä/ö before the @ with a plain Swedish message unless SMTP_UTF8 is
     on; a non-ASCII domain is always accepted (it goes as IDNA)."""
-    from coordinator.invites import contact_service
+    from coordinator.contacts import service as contact_service
     from coordinator.sampling.models import Site
 
     app.config["SMTP_UTF8"] = False

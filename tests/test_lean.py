@@ -92,9 +92,9 @@ def test_the_outbox_command_starts_without_the_heavy_libraries(app, tmp_path):
     assert heavy_in(modules) == []
     # The light app (create_cli_app): no page, no web extension, no other capability's models.
     assert web_in(modules) == []
-    assert "coordinator.invites.outbox" in modules and "coordinator.invites.views" not in modules
+    assert "coordinator.outbox.delivery" in modules and "coordinator.invites.views" not in modules
     assert {m.split(".")[1] for m in modules if m.startswith("coordinator.")} <= {
-        "invites", "cli", "clitools", "config", "database", "dataversion", "extensions", "i18n", "server",
+        "outbox", "cli", "clitools", "config", "database", "dataversion", "extensions", "i18n", "server",
         "timeutil"}
 
 

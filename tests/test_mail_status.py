@@ -14,8 +14,8 @@ from sqlalchemy import event, select
 
 from coordinator.extensions import db
 from coordinator.invites import service
-from coordinator.invites.mailstatus import invitation_status, mail_status, split_error
-from coordinator.invites.models import FAILED, PENDING, SENT, OutboxMessage
+from coordinator.outbox.mailstatus import invitation_status, mail_status, split_error
+from coordinator.outbox.models import FAILED, PENDING, SENT, OutboxMessage
 from coordinator.scheduling.models import Visit
 
 from . import test_invites

@@ -17,10 +17,11 @@ import pytest
 from sqlalchemy import select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts.models import Contact
 from coordinator.extensions import db
-from coordinator.invites.models import Contact, OutboxMessage
 from coordinator.measurement import service, tabulate
 from coordinator.measurement.models import OTHER_OPTION, STANDARD_OPTIONS, MeasurementRequest, Question, Questionnaire
+from coordinator.outbox.models import OutboxMessage
 from coordinator.sampling.models import Site
 from coordinator.scheduling.models import FORSLAG, Visit
 

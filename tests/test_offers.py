@@ -48,7 +48,7 @@ def original(demo):
 
 
 def _clear(app, original) -> None:
-    from coordinator.invites.models import OutboxMessage
+    from coordinator.outbox.models import OutboxMessage
     from coordinator.scheduling.models import DateOffer, Visit
     with app.app_context():
         db.session.execute(delete(DateOffer))
@@ -183,7 +183,7 @@ def test_rank_is_pure_and_breaks_ties_by_the_current_date_then_the_day():
 # --------------------------------------------------------------------------- the life cycle through the pages
 
 def test_the_office_offers_dates_and_the_kommun_picks_one(fresh, mailserver, original):
-    from coordinator.invites import outbox
+    from coordinator.outbox import delivery as outbox
     app = fresh
     visit_id = original[0][0]
     v = _visit(app, visit_id)
@@ -359,7 +359,7 @@ def test_offers_are_refused_for_fixed_visits_and_dates_already_offered_are_left_
 
 def test_reminders_after_the_set_days_and_not_twice_in_a_row(fresh, original):
     from coordinator import links
-    from coordinator.invites.models import OutboxMessage
+    from coordinator.outbox.models import OutboxMessage
     from coordinator.scheduling import offers
     app = fresh
     made = _make_offer(app, original[0][0])

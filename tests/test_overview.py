@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy import event, select
 
 from coordinator.auth.models import User
+from coordinator.contacts.models import Attendee, Contact
 from coordinator.dialogue import notes
 from coordinator.dialogue.models import DialogueQuestion
 from coordinator.extensions import db
-from coordinator.invites.models import FAILED, Attendee, Contact, OutboxMessage
+from coordinator.outbox.models import FAILED, OutboxMessage
 from coordinator.plans import service as plans
 from coordinator.reports.models import Avstamning
 from coordinator.sampling.models import Sample, Site
@@ -427,7 +428,7 @@ def test_a_task_by_hand_kept_when_invalid_refused_when_stale_and_deleted_after_c
 
 def test_the_weekly_digest_reaches_a_real_smtp_server_once_a_week_and_says_what_the_overview_says(
         app, sample, staff, smtp):  # noqa: F811
-    from coordinator.invites.outbox import deliver_pending
+    from coordinator.outbox.delivery import deliver_pending
 
     with app.app_context():
         a, b = sites_of(sample)[:2]

@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from coordinator.audit import AuditEvent
 from coordinator.auth.models import User
 from coordinator.extensions import db
-from coordinator.invites.models import PENDING, SENT, OutboxMessage
+from coordinator.outbox.models import PENDING, SENT, OutboxMessage
 from coordinator.reports import figures, rhythm, service
 from coordinator.reports.models import Narrative
 from coordinator.scheduling.models import Assignment

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from coordinator.extensions import db
-from coordinator.invites.models import OutboxMessage
+from coordinator.outbox.models import OutboxMessage
 from coordinator.scheduling.models import StaffAbsence, StaffMember, Visit
 
 from .helpers import adopt_sample, audit_events, form_fields

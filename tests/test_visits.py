@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import func, select
 
 from coordinator.audit import AuditEvent
+from coordinator.contacts.models import Contact
 from coordinator.extensions import db
-from coordinator.invites.models import FAILED, Contact, OutboxMessage
+from coordinator.outbox.models import FAILED, OutboxMessage
 from coordinator.sampling.models import Sample, Site
 from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout,
@@ -429,6 +430,36 @@ def test_invite_needs_a_date_and_contacts(app, sites, staff):
     # A confirm before the invitation breaks the life cycle: said in Swedish.
     wrong = staff.post(f"/besok/{visit_id}/bekrafta", {"version": version_of(app, visit_id)})
     assert wrong.status_code == 422 and "Bara inbjudna eller flyttade besök kan bekräftas" in text(wrong)
+
+
+def test_a_resend_the_invitations_refuse_is_said_on_the_visit_and_changes_nothing(app, sites, staff):
+    """The visits ask the invitations for the REQUEST through a signal; when nobody is left to send the programme
+    to (all said no), the refusal comes back as the visits' own error: the page says why, nothing is queued."""
+    visit_id = dated_visit(app, sites[4], date(2015, 3, 10))
+    add_contacts(app, sites[4], 2)
+    assert staff.post(f"/besok/{visit_id}/bjud-in", {"version": version_of(app, visit_id)}).status_code == 302
+    with app.app_context():
+        for attendee in db.session.get(Visit, visit_id).attendees:
+            attendee.partstat = "DECLINED"
+        db.session.commit()
+    before = version_of(app, visit_id)
+    refused = staff.post(f"/besok/{visit_id}/skicka-program", {"version": before})
+    assert refused.status_code == 422 and "Alla inbjudna har tackat nej" in text(refused)
+    with app.app_context():
+        visit = db.session.get(Visit, visit_id)
+        assert visit.status == INBJUDEN and visit.sequence == 0 and str(visit.version) == before
+        assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_a_visit_signal_nobody_answers_is_an_error_and_the_invitations_answer_both():
+    """A mail that no receiver writes would be lost without a word, so the visits refuse to go on without one."""
+    from blinker import Namespace
+
+    import coordinator.invites.service  # noqa: F401  (connects its receivers, as the app factory does)
+    from coordinator.scheduling import signals
+    with pytest.raises(RuntimeError, match="nobody-listens"):
+        signals.send(Namespace().signal("nobody-listens"), object())
+    assert signals.invitation_due.receivers and signals.cancellation_due.receivers
 
 
 def test_a_stale_form_is_refused_and_nothing_is_overwritten(app, sites, staff):

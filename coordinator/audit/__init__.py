@@ -43,6 +43,17 @@ def site_of(obj: Any) -> int | None:
     return None
 
 
+def actor_of(user) -> dict:
+    """Who record() names for a change made for `user`: in a request, the logged-in user (record() finds them
+    itself, with the user id); outside one (CLI, worker) the given user's e-mail, else "system"."""
+    if has_request_context():
+        from flask_login import current_user  # here, as in record(): a command's light app has no login
+
+        if current_user.is_authenticated:
+            return {}
+    return {"actor": user.email} if user is not None and getattr(user, "email", None) else {}
+
+
 def record(action: str, obj: Any = None, *, object_type: str | None = None,
            object_id: Any = None, actor: str | None = None, **details: Any) -> AuditEvent:
     """Add an audit event to the current transaction (committed with the change it describes)."""

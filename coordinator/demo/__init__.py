@@ -14,10 +14,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from ..clitools import echo_json, fail
+from ..contacts.models import Contact
 from ..dialogue.models import Note, Passage
 from ..events.models import GENOMFORT, Event
 from ..extensions import db
-from ..invites.models import Contact
 from ..measurement.models import MeasurementRequest
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
 from ..reports import wording

@@ -24,12 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit import record
+from ..contacts import service as contact_service
 from ..dialogue.models import Theme
 from ..events.defaults import load_organisation_defaults
 from ..extensions import db
-from ..invites import contact_service
 from ..invites import service as invites
-from ..invites.models import SENT, OutboxMessage
+from ..outbox.models import SENT, OutboxMessage
 from ..registry.models import Kommun
 from ..sampling import service as sampling
 from ..sampling.models import Site

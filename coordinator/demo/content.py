@@ -16,11 +16,11 @@ from datetime import date, time, timedelta
 from sqlalchemy import func, select
 
 from ..auth.models import User
+from ..contacts.models import Attendee
 from ..dialogue import notes
 from ..dialogue.models import Note, Theme
 from ..events.models import GENOMFORT, PLANERAT, Event, EventOrganisation, Organisation
 from ..extensions import db
-from ..invites.models import Attendee
 from ..measurement.models import (MANY, NUMBER, ONE, OTHER_OPTION, TEXT, MeasurementAnswer, MeasurementRequest,
                                   Question, Questionnaire)
 from ..measurement.rules import skipped

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from ..audit import AuditEvent
+from ..contacts.models import Attendee
 from ..dialogue.models import Note
 from ..extensions import db
-from ..invites.models import Attendee
 from ..links import aware
 from ..plans.models import ActionPlan, PlanActivity, PlanGoal
 from ..sampling.models import Decline

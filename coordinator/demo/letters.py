@@ -16,7 +16,7 @@ from ..auth.models import User
 from ..extensions import db
 from ..feedback import service
 
-from ..invites.models import SENT
+from ..outbox.models import SENT
 from ..scheduling.models import GENOMFORD, Visit
 from .build import Demo, at, backdate, marked
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ..audit import AuditEvent
 from ..extensions import db
-from ..invites.models import OutboxMessage
+from ..outbox.models import OutboxMessage
 from ..scheduling import offers
 from ..scheduling import service as visits
 from ..scheduling.models import FORSLAG

@@ -11,7 +11,7 @@ from ..forms import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ..invites.contact_service import utf8_message, utf8_refused, valid_email
+from ..contacts.service import utf8_message, utf8_refused, valid_email
 from ..scheduling.forms import MultiCheckboxField
 from ..scheduling.settings_forms import SvDateField, SvTimeField
 from .models import EVENT_KINDS, EVENT_STATUSES, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANERAT

@@ -24,11 +24,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..audit import record
+from ..contacts.models import Attendee
 from ..extensions import db
 from ..i18n import _
 from ..invites import ical, mail
 from ..invites import service as invites
-from ..invites.models import Attendee, OutboxMessage
+from ..outbox.models import OutboxMessage
 from ..timeutil import utcnow
 from ..versions import Stale, check_version
 from .models import (EVENT_KINDS, GENOMFORT, INSTALLT, ORGANISATION_KINDS, PLANERAT, Event, EventOrganisation,

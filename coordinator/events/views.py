@@ -16,12 +16,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
 from ..auth import staff_required
+from ..contacts.models import PARTSTATS
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
-from ..invites.models import PARTSTATS, OutboxMessage
-from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
 from ..invites import service as invites
+from ..invites.views import KIND_LABELS as MESSAGE_KIND_LABELS
 from ..invites.views import OUTBOX_STATUS_LABELS, PARTSTAT_LABELS, calendar_response, flash_reply_result, reply_data
+from ..outbox.models import OutboxMessage
 from ..versions import CONFLICT_TEXT  # the same words for every refused stale save
 from . import bp, service
 from .forms import (KIND_LABELS, ORGANISATION_KIND_LABELS, STATUS_LABELS, AttendeeForm, CancelForm, EventForm,

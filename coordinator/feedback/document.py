@@ -80,7 +80,7 @@ def _date(iso: str | None) -> str:
     if not locale().startswith("sv"):
         from flask_babel import format_date
         return format_date(date.fromisoformat(iso), "EEEE d MMMM y")
-    from ..invites.ical import swedish_date
+    from ..formatting import swedish_date
     return swedish_date(date.fromisoformat(iso))
 
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 
-from ..invites import mail
-from ..invites.ical import swedish_date
+from ..formatting import swedish_date
+from ..outbox import letters
 
 
 @dataclass(frozen=True)
@@ -59,5 +59,5 @@ def html_body(m: Mail) -> str:
 
 
 def build_message(m: Mail, recipients: list[tuple[str, str]], now: datetime | None = None) -> EmailMessage:
-    return mail.letter(subject(m), (m.organizer_name, m.organizer_email), recipients, plain_body(m), html_body(m),
+    return letters.letter(subject(m), (m.organizer_name, m.organizer_email), recipients, plain_body(m), html_body(m),
                        now)

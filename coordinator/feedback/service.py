@@ -23,9 +23,10 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import links
 from ..audit import record
+from ..contacts.models import Contact
 from ..extensions import db
 from ..i18n import _
-from ..invites.models import PENDING, Contact, OutboxMessage
+from ..outbox.models import PENDING, OutboxMessage
 from ..sampling.models import Site
 from ..scheduling.models import GENOMFORD, Visit
 from ..timeutil import utcnow
@@ -226,8 +227,8 @@ def active_link(letter: FeedbackLetter) -> FeedbackLink | None:
 
 def send(letter: FeedbackLetter, base_version, user=None, today: date | None = None) -> OutboxMessage:
     """Make the kommun's link and queue the mail that announces the letter. Does not commit."""
-    from ..invites.mail import as_text
-    from ..invites.service import organizer
+    from ..outbox.letters import as_text
+    from ..scheduling.defaults import organizer
     from . import mailtext
     _check(base_version, letter.version)
     problems = send_problems(letter)

@@ -18,7 +18,7 @@ from .. import confirm, links
 from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, fits_integer
-from ..invites.mailstatus import mail_status
+from ..outbox.mailstatus import mail_status
 from ..sampling.models import Site
 from . import bp, document, service
 from .forms import SECTION_HINTS, LetterForm, VersionForm

@@ -19,11 +19,11 @@ from ..extensions import db
 from ..database import write_private
 from ..registry.service import clean_filename
 from .. import confirm
+from ..contacts import service
+from ..contacts.forms import FIELDS, ConfirmContactImportForm, ContactForm, ContactImportForm, VersionForm
+from ..contacts.models import Contact
 from . import bp
-from . import contact_service as service
 from . import service as invitations
-from .contact_forms import FIELDS, ConfirmContactImportForm, ContactForm, ContactImportForm, VersionForm
-from .models import Contact
 
 STASH_MAX_AGE = 24 * 3600  # an unconfirmed upload (personal data) is removed after a day
 

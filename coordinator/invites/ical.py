@@ -32,10 +32,6 @@ ROLES = ("CHAIR", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT")
 CANCELLED_PREFIX = "INSTÄLLT: "
 REPLY_PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED", "NEEDS-ACTION")
 
-MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
-          "oktober", "november", "december")
-WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-
 
 def N_(message: str) -> str:
     """Mark a message for extraction; it is translated where it is shown."""
@@ -122,11 +118,6 @@ class ICalError(ValueError):
 
 def hhmm(t: time | datetime | None) -> str:
     return "" if t is None else f"{t.hour:02d}.{t.minute:02d}"
-
-
-def swedish_date(d) -> str:
-    """'torsdag 24 mars 2016'."""
-    return f"{WEEKDAYS[d.weekday()]} {d.day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def programme_lines(programme: Sequence[ProgrammeItem], with_people: bool = True) -> list[str]:

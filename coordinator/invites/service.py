@@ -1,8 +1,9 @@
 """Invitations for the visits: calendars and mails from the database, queued in the outbox.
 
-Called by the visits code in the same transaction as the change it announces: nothing here
-commits. The calendar and the mail are always in Swedish (the recipients are Swedish kommuner),
-whatever language the member of staff uses; messages for staff go through gettext.
+Asked by the visits through their signals (coordinator/scheduling/signals.py, answered after queue_cancel
+below), in the same transaction as the change it announces: nothing here commits. The calendar and the mail
+are always in Swedish (the recipients are Swedish kommuner), whatever language the member of staff uses;
+messages for staff go through gettext.
 """
 from __future__ import annotations
 
@@ -14,21 +15,25 @@ from blinker import Namespace
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..audit import record
+from ..audit import actor_of, record
+from ..contacts.models import CONTACT_ROLES, PARTSTATS, Attendee
 from ..extensions import db
 from ..i18n import _
-from ..scheduling import defaults
+from ..outbox import letters
+from ..outbox.models import PENDING, OutboxMessage
 from ..sampling.models import Site
+from ..scheduling import signals as visit_signals
+from ..scheduling.defaults import organizer
 from ..scheduling.models import BOOKED, FORSLAG, INSTALLD, Visit, VisitPart
+from ..scheduling.service import VisitError
 from ..timeutil import utcnow
 from . import ical, mail
-from .models import CONTACT_ROLES, PARTSTATS, PENDING, Attendee, FeedToken, OutboxMessage
+from .models import FeedToken
 
 ROLE_LABELS = dict(CONTACT_ROLES)
 # Capabilities above this one add (text, link) pairs to a visit's invitation by connecting a receiver that takes the
 # visit and returns a list of them (measurement: the site's unanswered questionnaire), so invites never calls up.
 invitation_extras = Namespace().signal("invitation-extras")
-ORGANIZER_FALLBACK = ("Nationella samordnaren för den sociala barn- och ungdomsvården", "samordnaren@example.se")
 
 
 class InviteError(Exception):
@@ -41,24 +46,7 @@ def _ical_error(e: ical.ICalError) -> InviteError:
     return InviteError(_(e.message, **params))
 
 
-def _actor(user) -> dict:
-    """Who to name in the audit log: the logged-in user is found by record() itself (with the
-    user id); outside a request (CLI, worker) the given user's e-mail, else "system"."""
-    from flask import has_request_context
-    from flask_login import current_user
-    if has_request_context() and current_user.is_authenticated:
-        return {}
-    return {"actor": user.email} if user is not None and getattr(user, "email", None) else {}
-
-
 # --- the calendar event of a visit -------------------------------------------------------
-
-def organizer() -> tuple[str, str]:
-    settings = defaults.assignment()
-    if settings is None:
-        return ORGANIZER_FALLBACK
-    return settings.organizer_name, settings.organizer_email
-
 
 def programme(visit: Visit, with_people: bool = True) -> tuple[ical.ProgrammeItem, ...]:
     items = []
@@ -149,7 +137,8 @@ def queue(owner, method: str, event: ical.Event, update: bool, user=None, wordin
     message = OutboxMessage(
         kind=method.lower(), sequence=event.sequence,
         recipients=", ".join(p.email for p in recipients),
-        subject=mail.one_line(mail.subject(event, method, update, removed, wording))[:300], message=mail.as_text(msg),
+        subject=letters.one_line(mail.subject(event, method, update, removed, wording))[:300],
+        message=letters.as_text(msg),
         status=PENDING, attempts=0, next_attempt_at=now, last_error="", **{owner.__tablename__: owner})
     db.session.add(message)
     owner.sent_sequence = event.sequence
@@ -158,7 +147,7 @@ def queue(owner, method: str, event: ical.Event, update: bool, user=None, wordin
             attendee.sent_sequence = event.sequence
     db.session.flush()
     record("invite.queued", owner, method=method, sequence=event.sequence, outbox_id=message.id,
-           recipients=len(recipients), **({"removed": True} if removed else {}), **_actor(user))
+           recipients=len(recipients), **({"removed": True} if removed else {}), **actor_of(user))
     return message
 
 
@@ -214,7 +203,7 @@ def cancel_owner(owner, build, user=None, wording: mail.Wording = mail.VISIT,
     """
     owner.sequence = (owner.sequence or 0) + 1
     if owner.sent_sequence is None or not owner.attendees or not sendable:
-        record("invite.cancel_not_sent", owner, sequence=owner.sequence, **_actor(user))
+        record("invite.cancel_not_sent", owner, sequence=owner.sequence, **actor_of(user))
         return None
     return queue(owner, ical.CANCEL, build(owner), False, user, wording)
 
@@ -245,7 +234,7 @@ def visit_uninvite(visit: Visit, attendee: Attendee, user=None) -> OutboxMessage
     message = uninvite(visit, attendee, visit_event, user, sendable=visit.date is not None)
     visit.updated_at = utcnow()  # the visit row changes: its version rises, a form loaded before is stale
     record("visit.attendee_removed", visit, attendee_id=attendee.id, cancel_sent=message is not None,
-           **_actor(user))
+           **actor_of(user))
     return message
 
 
@@ -279,6 +268,24 @@ def coming_invitations(contact) -> list[Visit]:
         Attendee.contact_id == contact.id, Visit.status.notin_((INSTALLD, GENOMFORD))).order_by(Visit.date)))
 
 
+@visit_signals.invitation_due.connect
+def _visit_invitation_due(visit: Visit, user=None, **_kwargs) -> None:
+    """A visit invited, moved or with a new programme: its REQUEST. The visits show a refusal as their own."""
+    try:
+        queue_request(visit, user)
+    except InviteError as e:
+        raise VisitError(str(e)) from e
+
+
+@visit_signals.cancellation_due.connect
+def _visit_cancellation_due(visit: Visit, user=None, **_kwargs) -> None:
+    """A visit cancelled after its invitation went out: its CANCEL."""
+    try:
+        queue_cancel(visit, user)
+    except InviteError as e:
+        raise VisitError(str(e)) from e
+
+
 # --- answers -----------------------------------------------------------------------------
 
 def record_partstat(attendee: Attendee, partstat: str, comment: str = "", user=None) -> Attendee:
@@ -291,7 +298,7 @@ def record_partstat(attendee: Attendee, partstat: str, comment: str = "", user=N
     attendee.responded_at = utcnow()
     # The comment may hold personal details: the log says only whether there was one.
     owner = {"event_id": attendee.event_id} if attendee.event_id is not None else {"visit_id": attendee.visit_id}
-    record("invite.partstat", attendee, **owner, partstat=partstat, comment=bool(comment), **_actor(user))
+    record("invite.partstat", attendee, **owner, partstat=partstat, comment=bool(comment), **actor_of(user))
     return attendee
 
 
@@ -379,7 +386,7 @@ def apply_reply(ics_bytes: bytes | str, user=None, owner=None, visit: Visit | No
         attendee.reply_stamp = reply.dtstamp
         owner_id = {"event_id": attendee.event_id} if attendee.event_id is not None else {"visit_id": attendee.visit_id}
         record("invite.reply", attendee, **owner_id, partstat=reply.partstat, sequence=reply.sequence,
-               **_actor(user))
+               **actor_of(user))
         if attendee not in result:
             result.append(attendee)
     return result
@@ -449,14 +456,14 @@ def create_feed(site=None, user=None) -> FeedToken:
     db.session.add(feed)
     db.session.flush()
     # Never the token itself: it is the secret.
-    record("feed.created", feed, site_id=feed.site_id, **_actor(user))
+    record("feed.created", feed, site_id=feed.site_id, **actor_of(user))
     return feed
 
 
 def revoke_feed(feed: FeedToken, user=None) -> FeedToken:
     if feed.revoked_at is None:
         feed.revoked_at = utcnow()
-        record("feed.revoked", feed, site_id=feed.site_id, **_actor(user))
+        record("feed.revoked", feed, site_id=feed.site_id, **actor_of(user))
     return feed
 
 

@@ -18,16 +18,19 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
 from ..audit import record
-from ..paging import page_of
 from ..auth import staff_required
+from ..contacts.models import PARTSTATS, Attendee
 from ..extensions import db
+from ..outbox import delivery as outbox
+from ..outbox.mailstatus import invitation_status, mail_status
+from ..outbox.models import FAILED, PENDING, SENT, OutboxMessage
+from ..paging import page_of
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import GENOMFORD, INSTALLD, Visit
 from ..timeutil import utcnow
-from . import bp, outbox, service
-from .mailstatus import invitation_status, mail_status
-from .models import FAILED, PARTSTATS, PENDING, SENT, Attendee, FeedToken, OutboxMessage
+from . import bp, service
+from .models import FeedToken
 
 PARTSTAT_LABELS = {
     "NEEDS-ACTION": _l("Inte svarat"),
@@ -42,7 +45,7 @@ ATTENDEE_ROLE_LABELS = {
     "CHAIR": _l("Ordförande"),
     "NON-PARTICIPANT": _l("För kännedom"),
 }
-# A mail's status in words (coordinator/invites/mailstatus.py): "skickad" only once delivered.
+# A mail's status in words (coordinator/outbox/mailstatus.py): "skickad" only once delivered.
 OUTBOX_STATUS_LABELS = {
     PENDING: _l("väntar i utkorgen"),
     outbox.SENDING: _l("väntar i utkorgen"),

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 
-from ..invites.ical import swedish_date
-from ..invites import mail
+from ..formatting import swedish_date
+from ..outbox import letters
 
 
 @dataclass(frozen=True)
@@ -77,5 +77,5 @@ def html_body(letter: Letter) -> str:
 
 def build_message(letter: Letter, recipients: list[tuple[str, str]], now: datetime | None = None) -> EmailMessage:
     """The mail to `recipients` [(name, e-mail)], from the organizer."""
-    return mail.letter(subject(letter), (letter.organizer_name, letter.organizer_email), recipients,
+    return letters.letter(subject(letter), (letter.organizer_name, letter.organizer_email), recipients,
                        plain_body(letter), html_body(letter), now)

@@ -21,12 +21,13 @@ from sqlalchemy import func, select
 
 from .. import links
 from ..audit import record
+from ..contacts.models import Contact
 from ..extensions import db
 from ..i18n import _
-from ..invites.mail import as_text
-from ..invites.models import PENDING, Contact, OutboxMessage
 from ..invites.service import invitation_extras
 from ..links import ACTIVE, EXPIRED, REVOKED, last_valid_day, link_state, today
+from ..outbox.letters import as_text
+from ..outbox.models import PENDING, OutboxMessage
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..scheduling.models import INSTALLD, Visit

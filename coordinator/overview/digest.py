@@ -22,9 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from ..auth.models import User
 from ..extensions import db
 from ..i18n import _
-from ..invites.mail import as_text, letter
-from ..invites.models import PENDING, OutboxMessage
 from ..links import external_url
+from ..outbox.letters import as_text, letter
+from ..outbox.models import PENDING, OutboxMessage
 from ..tasks.service import title_of
 from .due import Overview, missing_word
 
@@ -218,7 +218,7 @@ class Queued:
 def queue(ov: Overview, now: datetime | None = None) -> Queued:
     """One digest per recipient and ISO week into the outbox; commits each so one failure loses nothing else."""
     from ..audit import record
-    from ..invites.service import organizer
+    from ..scheduling.defaults import organizer
 
     now = now or datetime.now(timezone.utc)
     result = Queued([], [])

@@ -31,12 +31,13 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload, load_only
 
+from ..contacts.models import Contact
 from ..extensions import db
 from ..feedback.models import DRAFT as LETTER_DRAFT, FeedbackLetter
 from ..i18n import _
-from ..invites.models import FAILED, PENDING, SENT, Contact, OutboxMessage
 from ..links import last_valid_day
 from ..measurement.models import MeasurementRequest
+from ..outbox.models import FAILED, PENDING, SENT, OutboxMessage
 from ..plans.models import AVBRUTEN, GENOMFORD as ACTIVITY_DONE, ActionPlan, PlanActivity, PlanGoal
 from ..reports.models import Avstamning, IssuedReport
 from ..sampling.models import Site

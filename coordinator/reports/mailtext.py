@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 
-from ..invites.ical import swedish_date
-from ..invites import mail
+from ..formatting import swedish_date
+from ..outbox import letters
 
 
 @dataclass(frozen=True)
@@ -55,5 +55,5 @@ def plain_body(letter: Letter) -> str:
 
 def build_message(letter: Letter, recipient: tuple[str, str], now: datetime | None = None) -> EmailMessage:
     """The mail to one person (name, e-mail), from the organizer."""
-    return mail.letter(subject(letter), (letter.organizer_name, letter.organizer_email), [recipient],
+    return letters.letter(subject(letter), (letter.organizer_name, letter.organizer_email), [recipient],
                        plain_body(letter), now=now)

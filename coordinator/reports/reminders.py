@@ -20,10 +20,9 @@ from .. import links
 from ..audit import record
 from ..auth.models import User
 from ..extensions import db
-from ..invites.mail import as_text
-from ..invites.models import PENDING, OutboxMessage
-from ..invites.service import organizer
-from ..scheduling.defaults import assignment
+from ..outbox.letters import as_text
+from ..outbox.models import PENDING, OutboxMessage
+from ..scheduling.defaults import assignment, organizer
 from ..timeutil import utcnow
 from . import mailtext
 from .rhythm import DueReport, report_status

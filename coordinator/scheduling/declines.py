@@ -15,9 +15,10 @@ from datetime import date
 from sqlalchemy import func, select
 
 from ..audit import AuditEvent, record
+from ..contacts.models import Contact
 from ..extensions import db
 from ..i18n import _
-from ..invites.models import PENDING, Contact, OutboxMessage
+from ..outbox.models import PENDING, OutboxMessage
 from ..sampling import service as sampling
 from ..sampling.models import Decline, Sample, Site
 from . import service

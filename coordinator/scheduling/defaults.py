@@ -61,3 +61,14 @@ def assignment() -> Assignment:
     # (the organiser of every calendar entry in a feed) would query the row again each time.
     db.session.info["assignment"] = found
     return found
+
+
+ORGANIZER_FALLBACK = ("Nationella samordnaren för den sociala barn- och ungdomsvården", "samordnaren@example.se")
+
+
+def organizer() -> tuple[str, str]:
+    """(name, e-mail) that every mail and calendar from the office is sent from: the assignment's."""
+    settings = assignment()
+    if settings is None:
+        return ORGANIZER_FALLBACK
+    return settings.organizer_name, settings.organizer_email

@@ -30,12 +30,17 @@ from sqlalchemy.orm import joinedload
 
 from .. import links
 from ..audit import record
+from ..contacts.models import Contact
 from ..extensions import db
+from ..formatting import swedish_date
 from ..forms import CONTROL, EARLIEST, LATEST
 from ..i18n import _
+from ..outbox import letters
+from ..outbox.models import PENDING, OutboxMessage
 from ..timeutil import utcnow
 from ..versions import Stale, check_version
 from . import planner
+from .defaults import organizer
 from .models import (GENOMFORD, INSTALLD, OFFER_CHOSEN, OFFER_NONE_FITS, OFFER_OPEN, OFFER_WITHDRAWN, DateOffer,
                      Visit)
 
@@ -187,7 +192,6 @@ def rank_dates(visit: Visit, count: int | None = None, today: date | None = None
 
 
 def contacts_of(site_id: int) -> list:
-    from ..invites.models import Contact
     return list(db.session.scalars(select(Contact).where(Contact.site_id == site_id, Contact.active.is_(True))
                                    .order_by(Contact.id)))
 
@@ -247,7 +251,6 @@ def offer_problems(visit: Visit) -> list[str]:
 # --------------------------------------------------------------------------- the mail
 
 def _mail_facts(offer: DateOffer) -> tuple[str, str, str]:
-    from ..invites.service import organizer
     name, email = organizer()
     return name, email, offer_url(offer)
 
@@ -255,8 +258,6 @@ def _mail_facts(offer: DateOffer) -> tuple[str, str, str]:
 def _mail_text(offer: DateOffer, reminder: bool) -> tuple[str, str, str]:
     """Subject, plain text and HTML of the mail (always Swedish: the recipients are Swedish kommuner)."""
     import html
-
-    from ..invites.ical import swedish_date
     visit = offer.visit
     name, email, url = _mail_facts(offer)
     which = "första" if visit.round == 1 else "andra"
@@ -284,15 +285,12 @@ def _mail_text(offer: DateOffer, reminder: bool) -> tuple[str, str, str]:
 
 
 def _queue_mail(offer: DateOffer, contacts: list, reminder: bool, now: datetime):
-    from ..invites import mail
-    from ..invites.models import PENDING, OutboxMessage
-    from ..invites.service import organizer
     subject, plain, body = _mail_text(offer, reminder)
-    msg = mail.letter(subject, organizer(), [(c.name, c.email) for c in contacts], plain, body, now)
+    msg = letters.letter(subject, organizer(), [(c.name, c.email) for c in contacts], plain, body, now)
     topic = f"{REMINDER_KIND}:{offer.id}:{offer.reminders + 1}" if reminder else f"{MAIL_KIND}:{offer.id}"
     message = OutboxMessage(kind=REMINDER_KIND if reminder else MAIL_KIND, topic=topic,
                             recipients=", ".join(c.email for c in contacts), subject=subject[:300],
-                            message=mail.as_text(msg), status=PENDING, attempts=0, next_attempt_at=now,
+                            message=letters.as_text(msg), status=PENDING, attempts=0, next_attempt_at=now,
                             last_error="")
     db.session.add(message)
     db.session.flush()
@@ -301,7 +299,6 @@ def _queue_mail(offer: DateOffer, contacts: list, reminder: bool, now: datetime)
 
 def mail_state(offer: DateOffer) -> str | None:
     """The offer mail's outbox status (pending, sending, sent, failed), or None."""
-    from ..invites.models import OutboxMessage
     if offer.outbox_message_id is None:
         return None
     message = db.session.get(OutboxMessage, offer.outbox_message_id)

@@ -15,8 +15,9 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..contacts.models import Attendee, Contact
 from ..extensions import db
-from ..invites.models import FAILED, Attendee, Contact, OutboxMessage
+from ..outbox.models import FAILED, OutboxMessage
 from ..registry.models import Kommun
 from ..sampling.models import Site
 from . import planner

@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..audit import record
+from ..contacts.models import Attendee, Contact
 from ..extensions import db
-from ..invites import service as invites
-from ..invites.models import Attendee, Contact
 from ..timeutil import utcnow
+from . import signals
 from .models import GENOMFORD, INSTALLD, PART_KINDS, Visit, VisitPart
 from .service import VisitError
 
@@ -100,10 +100,7 @@ def send_update(visit: Visit, user=None) -> int:
                                                 partstat="NEEDS-ACTION"))
                 have.add(c.id)
                 added += 1
-    try:
-        invites.queue_request(visit, user)
-    except invites.InviteError as e:
-        raise VisitError(str(e)) from e
+    signals.send(signals.invitation_due, visit, user)  # a refusal comes back as VisitError
     visit.updated_at = utcnow()
     record("visit.programme_sent", visit, sequence=visit.sequence, added_attendees=added)
     return added

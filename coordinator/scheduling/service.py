@@ -1,7 +1,7 @@
 """Visits of the adopted sample: creation, planning through planner.py, and the life cycle.
 
 Every change that the kommun has been told about goes out as an iTIP message through the
-outbox, written in the same transaction as the change itself.
+outbox, written in the same transaction as the change itself (by the invitations, asked through signals.py).
 """
 from __future__ import annotations
 
@@ -16,13 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload, subqueryload
 
 from ..audit import record
+from ..contacts.models import Attendee, Contact
 from ..extensions import db
-from ..invites import service as invites
-from ..invites.models import Attendee, Contact
 from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..timeutil import utcnow
-from . import planner, staffing
+from . import planner, signals, staffing
 from .defaults import assignment
 from .models import (BEKRAFTAD, BOOKED, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout, MonthPace,
                      Phase, StaffMember, Visit, VisitPart)
@@ -392,7 +391,7 @@ def invite(visit: Visit, user=None) -> None:
     _attendees_from_contacts(visit)
     if not visit.attendees:
         raise VisitError(_("Besöksplatsen har inga aktiva kontakter att bjuda in. Lägg till kontakter först."))
-    invites.queue_request(visit, user)
+    signals.send(signals.invitation_due, visit, user)
     visit.status = INBJUDEN
     record("visit.invited", visit, date=visit.date.isoformat())
 
@@ -424,7 +423,7 @@ def move(visit: Visit, new_date: date, start: time | None = None, end: time | No
     visit.date, visit.start_time, visit.end_time, visit.location = new_date, start, end, location
     if visit.sent_sequence is not None:
         visit.sequence += 1
-        invites.queue_request(visit, user)
+        signals.send(signals.invitation_due, visit, user)
         visit.status = FLYTTAD
     record("visit.moved", visit, old=old.isoformat() if old else None, new=new_date.isoformat(),
            warnings=len(warnings))
@@ -435,7 +434,7 @@ def cancel(visit: Visit, user=None, reason: str = "") -> None:
     if visit.status in (INSTALLD, GENOMFORD):
         raise VisitError(_("Besöket är redan inställt eller genomfört."))
     if visit.sent_sequence is not None and visit.attendees:
-        invites.queue_cancel(visit, user)
+        signals.send(signals.cancellation_due, visit, user)
     visit.status = INSTALLD
     record("visit.cancelled", visit, reason=reason or None)
 

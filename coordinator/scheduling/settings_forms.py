@@ -15,7 +15,7 @@ from ..forms import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
-from ..invites.contact_service import valid_email
+from ..contacts.service import valid_email
 
 # Sweden's bounding box (WGS84), with a little margin: Smygehuk 55.34 N, Treriksröset 69.06 N,
 # Koster 10.96 E, Haparanda 24.17 E.

@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, Length
 
+from ..contacts.service import valid_email
 from ..forms import FlaskForm
-from ..invites.contact_service import valid_email
 from .settings_forms import SvDateField, _missing_values, _required, _strip
 
 

@@ -17,11 +17,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
 from ..auth import staff_required
+from ..contacts.service import role_label
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
-from ..invites import service as invites
-from ..invites.models import OutboxMessage
-from ..invites.contact_service import role_label
+from ..outbox.models import OutboxMessage
 from ..registry.mapsvg import load_boundaries, render_svg
 from ..registry.reference import DATA_DIR
 from ..sampling.service import adopted_sample
@@ -272,7 +271,7 @@ def _act(visit_id: int, action, done: str):
     try:
         action(visit)
         db.session.commit()
-    except (service.VisitError, invites.InviteError) as e:
+    except service.VisitError as e:
         db.session.rollback()
         return _visit_page(visit, errors=[str(e)], status=422)
     except StaleDataError:
@@ -331,7 +330,7 @@ def move(visit_id: int):
     try:
         service.move(visit, *new, user=current_user)
         db.session.commit()
-    except (service.VisitError, invites.InviteError) as e:
+    except service.VisitError as e:
         db.session.rollback()
         return _visit_page(visit, move_form=form, errors=[str(e)], status=422)
     except StaleDataError:
@@ -396,7 +395,7 @@ def cancel(visit_id: int):
     try:
         service.cancel(visit, current_user, reason=(form.reason.data or "").strip())
         db.session.commit()
-    except (service.VisitError, invites.InviteError) as e:
+    except service.VisitError as e:
         db.session.rollback()
         return _visit_page(visit, errors=[str(e)], status=422)
     except StaleDataError:

@@ -88,7 +88,7 @@ def _build(s: SiteStory, generated: datetime, max_contacts: int, max_goals: int,
 
     contacts = [c for c in s.contacts if c.active]
     if contacts:
-        from ..invites.contact_service import role_label
+        from ..contacts.service import role_label
         answers = {a.contact_id: a.partstat for a in v.attendees if a.contact_id}
         story.append(Paragraph(pdf.esc(_("Kontakter")), st["h2"]))
         rows = [[_("Roll"), _("Namn"), _("E-post och telefon"), _("Svar")]]

@@ -20,15 +20,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..audit import AuditEvent
+from ..contacts.models import Attendee, Contact
 from ..dialogue.models import FLAGS, DialogueQuestion, Note, Passage, PassageTheme, Theme
 from ..events.models import Event
 from ..extensions import db
 from ..i18n import _
-from ..invites.models import Attendee, Contact, FeedToken
+from ..invites.models import FeedToken
 from ..links import last_valid_day, link_state
 from ..measurement.models import MeasurementAnswer, MeasurementRequest
-from ..plans.models import AVBRUTEN, GENOMFORD as ACTIVITY_DONE, ActionPlan, PlanGoal, PlanLink
 from ..paging import PARAM, Page, page_of
+from ..plans.models import AVBRUTEN, GENOMFORD as ACTIVITY_DONE, ActionPlan, PlanGoal, PlanLink
 from ..plans.service import Tally, tally
 from ..registry.models import Kommun, Population
 from ..sampling.models import Decline, SampleKommun, Site

@@ -20,7 +20,7 @@ from .story import story
 def site_helpers():
     from flask_babel import gettext as _
 
-    from ..invites.contact_service import role_label
+    from ..contacts.service import role_label
     from ..links import ACTIVE, REVOKED
 
     def link_words(state, valid_through, revoked_at) -> str:

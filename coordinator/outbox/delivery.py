@@ -9,7 +9,7 @@ OUTBOX_MAX_ATTEMPTS. A worker that dies between claim and commit leaves a `sendi
 whose lease runs out; it is then sent again (the only case of a double delivery, and the only
 alternative would be to risk losing it).
 
-Addresses with å/ä/ö (mail.needs_utf8): the message goes with SMTPUTF8 when the server offers it.
+Addresses with å/ä/ö (letters.needs_utf8): the message goes with SMTPUTF8 when the server offers it.
 When it does not, the message still goes to every other recipient, with its To header rewritten
 without the addresses the server cannot take, and is recorded as sent with those recipients named
 as not reached (code `utf8_partly`); only a message whose every recipient needs SMTPUTF8 fails
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..timeutil import utcnow
-from . import mail, mailstatus
+from . import letters, mailstatus
 from .models import FAILED, PENDING, SENT, OutboxMessage
 
 # Delivery works on the table, not through the ORM: the cron command runs on create_cli_app, which has not
@@ -204,9 +204,9 @@ def _finish(session: Session, message_id: int, lease_until: datetime, **values) 
 
 def envelope_sender(message_text: str, conf: dict) -> str:
     if conf["mail_from"]:
-        return mail.smtp_address(conf["mail_from"])
+        return letters.smtp_address(conf["mail_from"])
     headers = HeaderParser().parsestr(message_text, headersonly=True)
-    return mail.smtp_address(parseaddr(str(headers.get("From", "")))[1])
+    return letters.smtp_address(parseaddr(str(headers.get("From", "")))[1])
 
 
 class NoUtf8Recipient(Exception):
@@ -221,15 +221,15 @@ def send_message(connection: SmtpConnection, text: str, recipients: list[str], c
     """Send one stored message. Returns (the recipients the server refused, those that were left out because
     their address needs SMTPUTF8 and the server lacks it). Raises what smtplib raises, or NoUtf8Recipient."""
     sender = envelope_sender(text, conf)
-    wide = [r for r in recipients if mail.needs_utf8(r)]
+    wide = [r for r in recipients if letters.needs_utf8(r)]
     if (wide or not text.isascii()) and connection.offers_utf8():
-        return connection.send(sender, [mail.smtp_address(r) for r in recipients], text.encode("utf-8"),
+        return connection.send(sender, [letters.smtp_address(r) for r in recipients], text.encode("utf-8"),
                                utf8=True), []
     if wide:
         if len(wide) == len(recipients):
             raise NoUtf8Recipient(wide)
-        text = mail.without_utf8_recipients(text)
-    narrow = [mail.smtp_address(r) for r in recipients if r not in wide]
+        text = letters.without_utf8_recipients(text)
+    narrow = [letters.smtp_address(r) for r in recipients if r not in wide]
     return connection.send(sender, narrow, text.encode("utf-8")), wide
 
 
@@ -322,9 +322,8 @@ def retry(message: OutboxMessage, user=None) -> OutboxMessage:
     if message.status != FAILED:
         return message
     message.status, message.attempts, message.next_attempt_at = PENDING, 0, utcnow()
-    from ..audit import record  # here: the delivery, which the cron command runs, records nothing
-    from .service import _actor
-    record("outbox.retry", message, visit_id=message.visit_id, **_actor(user))
+    from ..audit import actor_of, record  # here: the delivery, which the cron command runs, records nothing
+    record("outbox.retry", message, visit_id=message.visit_id, **actor_of(user))
     return message
 
 

@@ -8,7 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from .contact_service import MAX_LENGTHS, role_choices, utf8_message, utf8_refused, valid_email, valid_phone
+from .service import MAX_LENGTHS, role_choices, utf8_message, utf8_refused, valid_email, valid_phone
 
 FIELDS = ("role", "name", "email", "phone", "organisation")
 
