@@ -325,6 +325,55 @@ def test_results_page_breaks_down_per_lan_and_filters_per_group(staff, example):
     assert "Grupp 5 0 2 2 1 (50,0 %) 1 (50,0 %) 0 (0,0 %) 0 (0,0 %)" in per_group
 
 
+def test_results_page_is_computed_once_per_data_version_and_shows_the_next_committed_change(app, staff, example):
+    from sqlalchemy import event
+
+    from coordinator.measurement import results_cache
+
+    results_cache.clear()
+    qid, (q1, q2, _q3, _q4) = example["questionnaire"], example["questions"]
+    url = f"/matningar/{qid}/resultat?omgang=1"
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    def get(path):
+        statements.clear()
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            return staff.get(path), len(statements)
+        finally:
+            with app.app_context():
+                event.remove(db.engine, "before_cursor_execute", count)
+
+    before = dict(results_cache.stats)
+    first, cold = get(url)
+    assert results_cache.stats["computed"] == before["computed"] + 1
+    second, warm = get(url)
+    assert results_cache.stats["computed"] == before["computed"] + 1
+    assert results_cache.stats["hits"] == before["hits"] + 1
+    assert text(second) == text(first)
+    assert warm < cold  # neither the answers nor the design's weights are read again
+    # Another filter is another entry; the first one stays.
+    assert counts(staff.get(f"{url}&fordelning=lan"), q1)["answered"] == 4
+    assert results_cache.stats["computed"] == before["computed"] + 2
+
+    # Upplands Väsby's round-1 answer to question 1 goes from Nej to Ja, committed as the form would.
+    with app.app_context():
+        req = db.session.scalar(select(MeasurementRequest).where(
+            MeasurementRequest.site_id == example["sites"]["0114"], MeasurementRequest.round == 1))
+        row = db.session.scalar(select(MeasurementAnswer).where(MeasurementAnswer.request_id == req.id,
+                                                                MeasurementAnswer.question_id == q1))
+        row.value = "Ja"
+        db.session.commit()
+    third = staff.get(url)
+    assert results_cache.stats["computed"] == before["computed"] + 3
+    assert "Nej 1 25,0 %" in text(third) and "Nej 2 50,0 %" in text(first)
+    assert counts(third, q2) == {"submitted": 5, "skipped": 1, "asked": 4, "answered": 2, "no-answer": 2}
+
+
 def test_answers_per_site_page_shows_each_answer_and_the_skips(staff, example):
     page = text(staff.get(f"/matningar/{example['questionnaire']}/resultat/besoksplatser?omgang=1"))
     assert "Upplands Väsby Stockholms län 2 1 Nej överhoppad enligt regel 8 inget svar" in page

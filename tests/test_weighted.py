@@ -306,12 +306,16 @@ def test_sample_protocol_says_replacements_inherit_the_weight(app, staff):
 
 
 def test_results_page_statements_do_not_grow_with_the_answers(app, fixture, staff):
-    """The weighted figures read the sites, weights and positions in a fixed number of statements."""
+    """The weighted figures read the sites, weights and positions in a fixed number of statements (computed
+    anew each time: the page is kept per data version, results_cache.py)."""
     from sqlalchemy import event
+
+    from coordinator.measurement import results_cache
 
     qid = fixture["questionnaire"]
 
     def statements() -> int:
+        results_cache.clear()
         seen = []
         with app.app_context():
             engine = db.engine

@@ -14,13 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, subqueryload
 
 from ..csvexport import csv_bytes
 from ..extensions import db
-from ..registry.models import Kommun
+from ..registry.models import Kommun, Lan
 from ..sampling.models import Site
-from .models import NUMBER, TEXT, MeasurementRequest, Questionnaire
+from .models import NUMBER, TEXT, MeasurementAnswer, MeasurementRequest, Questionnaire
 from .tabulate import OTHER, Answer, Q, Response, Table, format_number, matrix, tabulate
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -39,27 +38,37 @@ def local_date(dt: datetime) -> date:
 
 def load_responses(questionnaire_id: int | None = None, *, submitted_only: bool = True) -> list[Response]:
     """The requests (of one questionnaire, or all) as responses; unsubmitted ones have submitted_at None
-    and are only included when asked for (the tabulation never counts them)."""
-    stmt = (select(MeasurementRequest)
-            # subqueryload: one statement for all answers however many requests (selectinload sends one per
-            # 500 requests, so its count grows with the data).
-            .options(subqueryload(MeasurementRequest.answers),
-                     joinedload(MeasurementRequest.site).joinedload(Site.kommun).joinedload(Kommun.lan))
-            .order_by(MeasurementRequest.id))
+    and are only included when asked for (the tabulation never counts them).
+
+    Two statements whatever the number of requests: the requests with their site, kommun and län as plain
+    rows, then every answer of those requests. Plain rows, not ORM objects: a questionnaire at ten times
+    the demo has a thousand requests and ten thousand answers, and nothing here is changed or navigated."""
+    conditions = []
     if questionnaire_id is not None:
-        stmt = stmt.where(MeasurementRequest.questionnaire_id == questionnaire_id)
+        conditions.append(MeasurementRequest.questionnaire_id == questionnaire_id)
     if submitted_only:
-        stmt = stmt.where(MeasurementRequest.submitted_at.isnot(None))
-    return [_response(req) for req in db.session.scalars(stmt).unique()]
-
-
-def _response(req: MeasurementRequest) -> Response:
-    site, kommun = req.site, req.site.kommun
-    return Response(
-        request_id=req.id, site_id=site.id, site=site.label, kommun=kommun.namn, kommunkod=kommun.kommunkod,
-        lanskod=kommun.lanskod, lan=kommun.lan.namn, grupp=site.grupp, round=req.round,
-        submitted_at=req.submitted_at, questionnaire_id=req.questionnaire_id,
-        answers={a.question_id: Answer(a.value, a.other_text or "", a.comment or "") for a in req.answers})
+        conditions.append(MeasurementRequest.submitted_at.isnot(None))
+    rows = db.session.execute(
+        select(MeasurementRequest.id, MeasurementRequest.site_id, MeasurementRequest.round,
+               MeasurementRequest.submitted_at, MeasurementRequest.questionnaire_id, Site.enhet, Site.grupp,
+               Kommun.namn, Kommun.kommunkod, Kommun.lanskod, Lan.namn.label("lan_namn"))
+        .join(Site, Site.id == MeasurementRequest.site_id)
+        .join(Kommun, Kommun.kommunkod == Site.kommunkod)
+        .join(Lan, Lan.lanskod == Kommun.lanskod)
+        .where(*conditions).order_by(MeasurementRequest.id)).all()
+    if not rows:
+        return []
+    answers: dict[int, dict[int, Answer]] = defaultdict(dict)
+    for request_id, question_id, value, other_text, comment in db.session.execute(
+            select(MeasurementAnswer.request_id, MeasurementAnswer.question_id, MeasurementAnswer.value,
+                   MeasurementAnswer.other_text, MeasurementAnswer.comment)
+            .join(MeasurementRequest, MeasurementRequest.id == MeasurementAnswer.request_id).where(*conditions)):
+        answers[request_id][question_id] = Answer(value, other_text or "", comment or "")
+    return [Response(request_id=r.id, site_id=r.site_id, site=f"{r.namn}, {r.enhet}" if r.enhet else r.namn,
+                     kommun=r.namn, kommunkod=r.kommunkod, lanskod=r.lanskod, lan=r.lan_namn, grupp=r.grupp,
+                     round=r.round, submitted_at=r.submitted_at, questionnaire_id=r.questionnaire_id,
+                     answers=answers.get(r.id, {}))
+            for r in rows]
 
 
 def report_tables(start: date | None, end: date) -> list[dict[str, Any]]:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from flask import render_template, request, send_file
+from flask import g, render_template, request, send_file
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ..audit import record
 from ..auth import staff_required
 from ..extensions import db
 from ..registry.models import Lan, OjGroup
-from . import bp
+from . import bp, results_cache
 from .models import MeasurementRequest, Questionnaire
 from .results import TZ, answers_csv, csv_filename, load_responses, questions_of, tables_csv
 from .tabulate import OTHER, breakdown, compare, match_questions, matrix, submitted, tabulate
@@ -60,7 +61,10 @@ def _filters() -> dict:
 
 
 def _group_numbers() -> list[int]:
-    return list(db.session.scalars(select(OjGroup.number).order_by(OjGroup.number)))
+    """The ÖJ groups' numbers, read once per request (the filters check against them, the form lists them)."""
+    if "results_groups" not in g:
+        g.results_groups = list(db.session.scalars(select(OjGroup.number).order_by(OjGroup.number)))
+    return g.results_groups
 
 
 def _filtered(responses, filters):
@@ -89,31 +93,50 @@ def _breakdown(questions, responses, how: str):
 @bp.route("/matningar/<int:questionnaire_id>/resultat")
 @staff_required
 def results(questionnaire_id: int):
-    ctx = _context(db.get_or_404(Questionnaire, questionnaire_id), _filters())
-    ctx["tables"] = tabulate(ctx["questions"], ctx["responses"])
-    how = ctx["filters"]["fordelning"]
-    ctx["breakdowns"] = _breakdown(ctx["questions"], ctx["responses"], how) if how else None
-    _national(ctx)
-    return render_template("measurement/results.html", **ctx)
+    from .weighted import method_paragraphs, min_base
+
+    questionnaire = db.get_or_404(Questionnaire, questionnaire_id)
+    filters = _filters()
+
+    def body() -> Markup:
+        return Markup(render_template(
+            "measurement/_results_body.html", questionnaire=questionnaire, filters=filters,
+            **_figures(questionnaire, filters), groups=_group_numbers(),
+            lans=list(db.session.scalars(select(Lan).order_by(Lan.lanskod))),
+            filter_args={k: v for k, v in filters.items() if v}, method=method_paragraphs(),
+            # Formatted here, not in the template: a translated template string is not escaped, and this one
+            # has a "<".
+            too_few=_("För få svar (n < %(n)s) för en riksskattning", n=min_base())))
+
+    # The tabulation and the national figures laid out: the page's whole cost, kept while the data is unchanged
+    # (the same for every staff user: nothing in it depends on who asks).
+    key = ("results", questionnaire.id, tuple(sorted(filters.items())), min_base())
+    return render_template("measurement/results.html", questionnaire=questionnaire, body=results_cache.get(key, body))
 
 
-def _national(ctx: dict) -> None:
-    """The design-weighted national figures (weighted.py), shown when the page is not narrowed to a
-    group or a län: a group's or län's cell stays unweighted."""
-    from .weighted import method_paragraphs, min_base, national_estimates
+def _figures(questionnaire: Questionnaire, filters: dict) -> dict:
+    """What the results page computes from the answers: the counts, a table per question (and per ÖJ group or
+    län when asked for), and the design-weighted national figures (weighted.py), shown when the page is not
+    narrowed to a group or a län: a group's or län's cell stays unweighted."""
+    from .weighted import national_estimates
 
-    filters = ctx["filters"]
-    ctx["method"] = method_paragraphs()
-    # Formatted here, not in the template: a translated template string is not escaped, and this one has a "<".
-    ctx["too_few"] = _("För få svar (n < %(n)s) för en riksskattning", n=min_base())
-    ctx["national"] = None
+    everything = load_responses(questionnaire.id, submitted_only=False)
+    requests = _filtered(everything, filters)
+    responses = submitted(requests)
+    questions = questions_of(questionnaire)
+    how = filters["fordelning"]
+    out = {"questions": questions, "request_count": len(requests), "submitted_count": len(responses),
+           "tables": tabulate(questions, responses),
+           "breakdowns": _breakdown(questions, responses, how) if how else None,
+           "national": None, "national_sites": 0, "no_weights": False}
     if filters["grupp"] is None and filters["lan"] is None:
-        result = national_estimates(ctx["questionnaire"].id, filters["omgang"])
-        ctx["national_sites"] = result["sites"]
-        if result["sites"] or not ctx["responses"]:
-            ctx["national"] = {q["question_id"]: q for q in result["questions"]}
+        result = national_estimates(questionnaire.id, filters["omgang"], responses=everything)
+        out["national_sites"] = result["sites"]
+        if result["sites"] or not responses:
+            out["national"] = {q["question_id"]: q for q in result["questions"]}
         else:  # answers, but none from a kommun with a design π (a hand-picked sample)
-            ctx["no_weights"] = True
+            out["no_weights"] = True
+    return out
 
 
 @bp.route("/matningar/<int:questionnaire_id>/resultat/besoksplatser")

@@ -10,6 +10,7 @@ from typing import Sequence
 
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..audit import record
 from ..extensions import db
@@ -75,6 +76,13 @@ def load_kommuner(sample: Sample) -> None:
     per kommun when each of the 290 rows is first read."""
     # The collection holds the rows, so what is loaded below stays in the session; read once per request.
     # The kommun and its län come joined with each row (the relationships' default); the districts do not.
+    state = inspect(sample)
+    if "kommuner" in state.unloaded and state.persistent:  # not read yet: read it once, districts and all
+        set_committed_value(sample, "kommuner", list(db.session.scalars(
+            select(SampleKommun).where(SampleKommun.sample_id == sample.id)
+            .options(joinedload(SampleKommun.kommun).selectinload(Kommun.stadsdelar))
+            .order_by(SampleKommun.kommunkod))))
+        return
     if not sample.kommuner or "stadsdelar" not in inspect(sample.kommuner[0].kommun).unloaded:
         return
     db.session.scalars(select(SampleKommun).where(SampleKommun.sample_id == sample.id).options(
@@ -312,11 +320,19 @@ def record_decline(sample: Sample, site: Site, declined_on: date, reason: str, u
     return decline
 
 
-def undo_problems(decline: Decline, frame: design.Frame | None = None) -> list[str]:
+def problem_keys(sample: Sample, frame: design.Frame | None = None) -> set:
+    """The keys of the rules the sample's active sites break now (what undoing a decline may leave broken)."""
+    frame = frame or frame_from_sample(sample)
+    current = [(s.kommunkod, s.enhet or None) for s in sample.active_sites]
+    return {p.key for p in design.validate(frame, sample_settings(sample), current)}
+
+
+def undo_problems(decline: Decline, frame: design.Frame | None = None, allowed: set | None = None) -> list[str]:
     """Why the sample itself does not let `decline` be undone now (empty: it does).
 
     The visits and mail of the replacement are checked by scheduling.declines, which does the undo.
-    `frame`: the sample's frame_from_sample(), when the caller checks several declines."""
+    `frame` and `allowed`: the sample's frame_from_sample() and problem_keys(), when the caller checks several
+    declines (each is the same for all of them)."""
     sample = decline.site.sample
     if decline.undone_at is not None:
         return [_("Avböjandet är redan ångrat.")]
@@ -335,7 +351,8 @@ def undo_problems(decline: Decline, frame: design.Frame | None = None) -> list[s
     restored = [key for key in current if replacement is None or key != (replacement.kommunkod,
                                                                           replacement.enhet or None)]
     restored.append((decline.site.kommunkod, decline.site.enhet or None))
-    allowed = {p.key for p in design.validate(frame, settings, current)}
+    if allowed is None:
+        allowed = problem_keys(sample, frame)
     return [_("Om %(site)s kommer tillbaka bryts en regel för urvalet: %(rule)s",
               site=decline.site.label, rule=design.describe(p, _))
             for p in design.validate(frame, settings, restored) if p.key not in allowed]
@@ -416,6 +433,12 @@ def protocol_context(sample: Sample) -> dict:
     for sk in sample.kommuner:
         group_sizes[sk.grupp] = group_sizes.get(sk.grupp, 0) + 1
     active = sample.active_sites
+    # Counted in one pass each, not per group, län or reserve: at ten times the demo a sample has 500 sites.
+    group_codes: dict[int, set[str]] = {}
+    group_sites: dict[int, int] = {}
+    for s in active:
+        group_codes.setdefault(s.grupp, set()).add(s.kommunkod)
+        group_sites[s.grupp] = group_sites.get(s.grupp, 0) + 1
     groups = []
     for rule in settings.groups:
         groups.append({
@@ -423,8 +446,8 @@ def protocol_context(sample: Sample) -> dict:
             "upper": None if rule.upper is None else rule.upper - 1,
             "size": group_sizes.get(rule.number, 0),
             "allocation": rule.allocation, "take_all": rule.take_all,
-            "kommuner": len({s.kommunkod for s in active if s.grupp == rule.number}),
-            "sites": sum(1 for s in active if s.grupp == rule.number),
+            "kommuner": len(group_codes.get(rule.number, ())),
+            "sites": group_sites.get(rule.number, 0),
         })
     declines_ = declines(sample)
     declined_ids = {d.site_id for d in declines_ if d.undone_at is None}
@@ -434,13 +457,16 @@ def protocol_context(sample: Sample) -> dict:
         pi = sk.pi if not s.enhet else None
         sites.append({"site": s, "kommun": sk.kommun, "lan": lan[sk.kommun.lanskod], "folkmangd": sk.folkmangd,
                       "pi": pi, "weight": (1 / pi) if pi else None, "state": site_state(s, declined_ids)})
-    per_lan = []
-    for code, name in sorted(lan.items()):
-        n = len({s.kommunkod for s in active if by_code[s.kommunkod].kommun.lanskod == code})
-        per_lan.append({"lanskod": code, "lan": name, "kommuner": n})
+    lan_kommuner: dict[str, int] = {}
+    for code in {s.kommunkod for s in active}:
+        lanskod = by_code[code].kommun.lanskod
+        lan_kommuner[lanskod] = lan_kommuner.get(lanskod, 0) + 1
+    per_lan = [{"lanskod": code, "lan": name, "kommuner": lan_kommuner.get(code, 0)}
+               for code, name in sorted(lan.items())]
+    used_codes = {s.kommunkod for s in sample.sites if s.active or s.id in declined_ids}
     reserves: dict[int, list] = {}
     for sk in sorted((sk for sk in sample.kommuner if sk.reserve_rank), key=lambda s: (s.grupp, s.reserve_rank)):
-        used = any(s.kommunkod == sk.kommunkod and (s.active or s.id in declined_ids) for s in sample.sites)
+        used = sk.kommunkod in used_codes
         reserves.setdefault(sk.grupp, []).append({"rank": sk.reserve_rank, "sk": sk, "lan": lan[sk.kommun.lanskod],
                                                   "used": used})
     all_pi = [{"sk": sk, "lan": lan[sk.kommun.lanskod]} for sk in sample.kommuner] if sample.method == DRAWN else []

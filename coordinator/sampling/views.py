@@ -1,7 +1,7 @@
 import secrets
 
 from blinker import Namespace
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -38,6 +38,23 @@ def _decline_form(sample: Sample) -> DeclineForm:
     return form
 
 
+def _protocol_page(sample: Sample) -> dict:
+    """service.protocol_context() and the sites' figures as the page shows them, formatted once per kommun (and
+    per kommun or district site: a district has no π of its own), not once per site: at ten times the demo a
+    kommun has ten sites."""
+    ctx = service.protocol_context(sample)
+    num, dec = current_app.jinja_env.filters["num"], current_app.jinja_env.filters["dec"]
+    figures: dict[tuple[str, bool], dict[str, str]] = {}
+    for row in ctx["sites"]:
+        key = (row["site"].kommunkod, not row["site"].enhet)
+        if key not in figures:
+            figures[key] = {"folkmangd": num(row["folkmangd"]),
+                            "pi": "–" if row["pi"] is None else dec(row["pi"], 4),
+                            "weight": dec(row["weight"], 2) if row["weight"] else "–"}
+    ctx["figures"] = figures
+    return ctx
+
+
 def _detail_page(sample: Sample, decline_form: DeclineForm) -> str:
     extra = {}
     if sample.adopted:
@@ -45,8 +62,7 @@ def _detail_page(sample: Sample, decline_form: DeclineForm) -> str:
         # each decline from being undone), asked through a signal: sampling never imports them.
         for _receiver, more in detail_extras.send(sample):
             extra.update(more)
-    return render_template("sampling/detail.html", **service.protocol_context(sample), decline_form=decline_form,
-                           **extra)
+    return render_template("sampling/detail.html", **_protocol_page(sample), decline_form=decline_form, **extra)
 
 
 def _year_choices(form) -> None:
@@ -226,7 +242,7 @@ def protocol_current():
     sample = service.adopted_sample()
     if sample is None:
         return render_template("sampling/no_sample.html")
-    return render_template("sampling/protocol.html", **service.protocol_context(sample))
+    return render_template("sampling/protocol.html", **_protocol_page(sample))
 
 
 def _readable(sample: Sample) -> None:
@@ -240,7 +256,7 @@ def _readable(sample: Sample) -> None:
 def protocol(sample_id: int):
     sample = _get(sample_id)
     _readable(sample)
-    return render_template("sampling/protocol.html", **service.protocol_context(sample))
+    return render_template("sampling/protocol.html", **_protocol_page(sample))
 
 
 @bp.route("/<int:sample_id>/protokoll.pdf")

@@ -242,9 +242,12 @@ def undo_blockers(decline_list: list[Decline]) -> dict[int, list[str]]:
     standing = [d for d in decline_list if d.undone_at is None]
     if not standing:
         return {}
-    frame = sampling.frame_from_sample(standing[0].site.sample)
+    sample = standing[0].site.sample
+    frame = sampling.frame_from_sample(sample)
+    allowed = sampling.problem_keys(sample, frame)  # the same for every decline: checked once
     replacement_problems, _visits = _replacement_problems(standing)
-    return {d.id: [*sampling.undo_problems(d, frame), *replacement_problems.get(d.id, [])] for d in standing}
+    return {d.id: [*sampling.undo_problems(d, frame, allowed), *replacement_problems.get(d.id, [])]
+            for d in standing}
 
 
 def undo(decline: Decline, user=None) -> UndoPlan:
