@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..invites.models import FAILED, Attendee, Contact, OutboxMessage
-from ..registry.models import Kommun
+from ..registry.models import Kommun, Lan
 from ..sampling.models import Site
 from . import planner
 from .defaults import assignment
@@ -229,6 +229,17 @@ def fingerprint(result: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# --------------------------------------------------------------------------- the lists' län filter
+
+def visit_lans() -> list[tuple[str, str, int]]:
+    """(län code, name, visits) for each län with visits, in län order: the lists' län filter and their total."""
+    return [tuple(r) for r in db.session.execute(
+        select(Lan.lanskod, Lan.namn, func.count(Visit.id)).select_from(Visit)
+        .join(Site, Visit.site_id == Site.id).join(Kommun, Site.kommunkod == Kommun.kommunkod)
+        .join(Lan, Kommun.lanskod == Lan.lanskod)
+        .group_by(Lan.lanskod, Lan.namn).order_by(Lan.lanskod))]
+
+
 # --------------------------------------------------------------------------- month calendar
 
 @dataclass
@@ -257,11 +268,14 @@ class Month:
 
 def default_month(on: date) -> tuple[int, int]:
     """The month to open: this month if it has visits, else the next month with a visit, else the last one."""
-    dated = sorted(v.date for v in visits() if v.date is not None and v.status != INSTALLD)
-    if not dated or any(d.year == on.year and d.month == on.month for d in dated):
+    # One statement, two dates: the first (not cancelled) visit from the first of this month on, and the last.
+    start = on.replace(day=1)
+    first, last = db.session.execute(
+        select(func.min(case((Visit.date >= start, Visit.date))), func.max(Visit.date))
+        .where(Visit.date.isnot(None), Visit.status != INSTALLD)).one()
+    if last is None or (first is not None and (first.year, first.month) == (on.year, on.month)):
         return on.year, on.month
-    later = [d for d in dated if d >= on]
-    d = later[0] if later else dated[-1]
+    d = first if first is not None else last  # with none in this month, the first from it on is on or after `on`
     return d.year, d.month
 
 

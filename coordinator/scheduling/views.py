@@ -12,7 +12,8 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
@@ -22,8 +23,11 @@ from ..forms import abort_if_bad_csrf, parse_id
 from ..invites import service as invites
 from ..invites.models import OutboxMessage
 from ..invites.contact_service import role_label
+from ..paging import page_of
 from ..registry.mapsvg import load_boundaries, render_svg
+from ..registry.models import Kommun
 from ..registry.reference import DATA_DIR
+from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from . import bp, overview, programme, service
 from .forms import (PART_KIND_LABELS, CancelForm, MoveForm, PlanForm, ProgrammeForm, SavePlanForm,
@@ -31,6 +35,7 @@ from .forms import (PART_KIND_LABELS, CancelForm, MoveForm, PlanForm, ProgrammeF
 from .models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, STATUSES, Visit)
 
 BOUNDARIES = DATA_DIR / "kommuner.geojson"
+LIST_PAGE = 100  # visits a page of the list
 
 MODE_LABELS = {
     "bil": _l("bil"),
@@ -157,18 +162,38 @@ def save_plan():
 @bp.route("/lista")
 @staff_required
 def list_visits():
+    """The visits in date order, a page at a time (LIST_PAGE rows), filtered by round, status and län.
+
+    Read in SQL: the län to choose from with the number of visits (one statement), the filtered count, and one
+    page of visits with their site, kommun and län (joined) and who travels (one statement for the page)."""
     round_ = _round_arg(request.args.get("omgang"))
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     lan = request.args.get("lan") or None
-    every = service.visits()
-    lans = sorted({(v.site.kommun.lanskod, v.site.kommun.lan.namn) for v in every})
+    per_lan = overview.visit_lans()
+    lans = [(code, name) for code, name, _n in per_lan]
+    total = sum(n for _c, _name, n in per_lan)
     if lan not in {code for code, _name in lans}:
         lan = None
-    shown = [v for v in every if (round_ is None or v.round == round_) and (status is None or v.status == status)
-             and (lan is None or v.site.kommun.lanskod == lan)]
-    shown.sort(key=lambda v: (v.date is None, v.date or date.max, v.start_time, v.round, v.site.position))
-    return render_template("scheduling/list.html", visits=shown, total=len(every), round_=round_, status=status,
-                           lan=lan, lans=lans, statuses=STATUSES, sample=adopted_sample())
+    where = [c for c in ((Visit.round == round_) if round_ is not None else None,
+                         (Visit.status == status) if status is not None else None,
+                         (Kommun.lanskod == lan) if lan is not None else None) if c is not None]
+    if where:
+        shown = db.session.scalar(select(func.count(Visit.id)).select_from(Visit)
+                                  .join(Site, Visit.site_id == Site.id)
+                                  .join(Kommun, Site.kommunkod == Kommun.kommunkod).where(*where))
+    else:
+        shown = total
+    page = page_of(request.args, shown, LIST_PAGE)
+    visits = list(db.session.scalars(
+        select(Visit).join(Visit.site).join(Site.kommun).join(Kommun.lan).where(*where)
+        .options(contains_eager(Visit.site).contains_eager(Site.kommun).contains_eager(Kommun.lan),
+                 selectinload(Visit.staff))
+        .order_by(Visit.date.is_(None), Visit.date, Visit.start_time, Visit.round, Site.position, Visit.id)
+        .offset(page.offset).limit(page.per_page)))
+    filters = {k: v for k, v in (("omgang", round_), ("status", status), ("lan", lan)) if v is not None}
+    return render_template("scheduling/list.html", visits=visits, total=total, page=page, filters=filters,
+                           round_=round_, status=status, lan=lan, lans=lans, statuses=STATUSES,
+                           sample=adopted_sample())
 
 
 @bp.route("/kalender")
