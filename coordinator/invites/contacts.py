@@ -17,6 +17,7 @@ from ..audit import record
 from ..auth import staff_required
 from ..extensions import db
 from ..database import write_private
+from ..paging import page_of
 from ..registry.service import clean_filename
 from .. import confirm
 from . import bp
@@ -25,6 +26,7 @@ from . import service as invitations
 from .contact_forms import FIELDS, ConfirmContactImportForm, ContactForm, ContactImportForm, VersionForm
 from .models import Contact
 
+CONTACTS_PAGE = 100  # sites a page of the contacts' overview
 STASH_MAX_AGE = 24 * 3600  # an unconfirmed upload (personal data) is removed after a day
 
 
@@ -58,9 +60,15 @@ def contacts():
     sample = adopted_sample()
     if sample is None:
         return render_template("invites/contacts_no_sample.html")
-    rows = service.overview(sample.active_sites)
-    incomplete = sum(1 for r in rows if r.missing)
-    return render_template("invites/contacts.html", sample=sample, rows=rows, incomplete=incomplete,
+    everything = service.overview(sample.active_sites)
+    incomplete = sum(1 for r in everything if r.missing)
+    # ?saknas=1: only the sites that lack an important role; either way a page (CONTACTS_PAGE sites) at a time.
+    missing_only = request.args.get("saknas") == "1"
+    listed = [r for r in everything if r.missing] if missing_only else everything
+    page = page_of(request.args, len(listed), CONTACTS_PAGE)
+    return render_template("invites/contacts.html", sample=sample, rows=listed[page.offset:page.offset + page.per_page],
+                           total=len(everything), incomplete=incomplete, missing_only=missing_only, page=page,
+                           filters={"saknas": "1"} if missing_only else {},
                            roles=service.ROLE_KEYS, important_kommun=service.IMPORTANT_ROLES_KOMMUN,
                            important_district=service.IMPORTANT_ROLES_DISTRICT,
                            important_count=lambda site: len(service.important_roles(site)))
