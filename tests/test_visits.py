@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from coordinator.audit import AuditEvent
 from coordinator.extensions import db
 from coordinator.invites.models import FAILED, Contact, OutboxMessage
+from coordinator.registry.models import Kommun
 from coordinator.sampling.models import Sample, Site
 from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout,
@@ -642,6 +643,30 @@ def test_map_colours_kommuner_by_status_with_a_table_and_trips(app, sites, staff
     assert html.count('<th scope="row"><a href="/besok/') == 50
     second = text(staff.get("/besok/karta?omgang=2"))
     assert "förslag utan datum: 50 besök" in second and "Inga besök med datum i omgången" in second
+
+
+def test_map_labels_a_kommun_with_many_visits_by_status(app, sites, staff, monkeypatch):
+    from coordinator.scheduling import views
+    plan_cli(app, "--round", "1", "--save")
+    with app.app_context():
+        per_kommun = Counter(db.session.get(Site, s).kommunkod for s in sites)
+        city, n = per_kommun.most_common(1)[0]
+        city_name = db.session.get(Kommun, city).namn
+        one = db.session.scalars(select(Visit).join(Site).where(Visit.round == 1, Site.kommunkod == city)
+                                 .order_by(Site.position)).first()
+        one.status = BEKRAFTAD
+        db.session.commit()
+    assert n >= 2, "the sample has a city with several sites"
+    monkeypatch.setattr(views, "MAP_LABEL_VISITS", n - 1)  # the city is over the limit, every other kommun under
+    html = staff.get("/besok/karta?omgang=1").get_data(as_text=True)
+    label = re.search(r'aria-label="([^"]*)"><path id="besokskarta-%s"' % city, html).group(1)
+    assert label == f"{city_name}: {n} besök (förslag: {n - 1}, bekräftad: 1)"
+    assert f"<title>{label}</title>" in html
+    single = next(k for k, c in per_kommun.items() if c == 1)
+    detailed = re.search(r'aria-label="([^"]*)"><path id="besokskarta-%s"' % single, html).group(1)
+    assert re.fullmatch(r"[^;]+: förslag, \d{4}-\d\d-\d\d", detailed), detailed
+    # The table still names every visit of the city.
+    assert len(re.findall(r'<th scope="row"><a href="/besok/\d+">%s' % re.escape(city_name), html)) == n
 
 
 def test_index_lists_what_is_due(app, sites, staff):

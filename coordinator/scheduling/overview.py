@@ -338,7 +338,9 @@ class RoundMap:
 
 
 def round_map(round_: int) -> RoundMap:
-    vs = visits(round_)
+    # The round's visits with their site, kommun and län (joined); who travels is not on the map, so not read.
+    vs = list(db.session.scalars(select(Visit).join(Site).where(Visit.round == round_)
+                                 .order_by(Visit.date.is_(None), Visit.date, Site.position)))
     by_kommun: dict[str, list[Visit]] = defaultdict(list)
     counts: dict[str, int] = {k: 0 for k in MAP_ORDER}
     for v in vs:
@@ -346,9 +348,11 @@ def round_map(round_: int) -> RoundMap:
         counts[map_key(v)] += 1
     dated = [v for v in vs if v.date is not None and v.status != INSTALLD]
     sites = [planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon) for v in dated]
-    summary = planner.travel_km({(v.site_id, v.round): v.date for v in dated}, sites, rules())
-    return RoundMap(round_, vs, dict(by_kommun), counts, list(summary.trips), round(summary.km, 1),
-                    summary.travel_days, {v.site_id: v.site.label for v in vs})
+    # The trips by the planner's trip definition with their great-circle km: all the map shows. (travel_summary
+    # would also work out each journey's modes, hours and CO2 with the travel model, which the map does not show.)
+    trips = planner._week_trips({(v.site_id, v.round): v.date for v in dated}, {s.id: s for s in sites}, rules())
+    return RoundMap(round_, vs, dict(by_kommun), counts, trips, round(sum(t.km for t in trips), 1),
+                    sum(t.travel_days for t in trips), {v.site_id: v.site.label for v in vs})
 
 
 def home_name() -> str:

@@ -5,6 +5,7 @@ read-only page data is overview.py. Every change is a POST with CSRF and the vis
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -36,6 +37,8 @@ from .models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD,
 
 BOUNDARIES = DATA_DIR / "kommuner.geojson"
 LIST_PAGE = 100  # visits a page of the list
+# A kommun with more visits in the round than this is labelled on the map by how many are in each status.
+MAP_LABEL_VISITS = 3
 
 MODE_LABELS = {
     "bil": _l("bil"),
@@ -216,21 +219,36 @@ def calendar():
 def karta():
     round_ = _round_arg(request.args.get("omgang")) or 1
     data = overview.round_map(round_)
+    # Translated once, not once per visit: at ten times the demo a round has 500 visits.
+    words = {key: str(label) for key, label in MAP_LABELS.items()}
+    one, undated = _("%(site)s: %(status)s, %(date)s"), _("inget datum")
+    several = _("%(kommun)s: %(n)d besök (%(statuses)s)")
+    rank = {key: i for i, key in enumerate(overview.MAP_ORDER)}
     fills, labels, links = {}, {}, {}
     for kod, vs in data.by_kommun.items():
-        vs = sorted(vs, key=lambda v: overview.MAP_ORDER.index(overview.map_key(v)))
-        fills[kod] = overview.MAP_COLOURS[overview.map_key(vs[0])]
-        labels[kod] = "; ".join(
-            _("%(site)s: %(status)s, %(date)s", site=v.site.label, status=MAP_LABELS[overview.map_key(v)],
-              date=v.date.isoformat() if v.date else _("inget datum")) for v in vs)
-        links[kod] = url_for("scheduling.visit", visit_id=vs[0].id)
+        keys = [overview.map_key(v) for v in vs]
+        order = sorted(range(len(vs)), key=lambda i: rank[keys[i]])
+        first = vs[order[0]]
+        fills[kod] = overview.MAP_COLOURS[keys[order[0]]]
+        if len(vs) <= MAP_LABEL_VISITS:
+            labels[kod] = "; ".join(one % {"site": vs[i].site.label, "status": words[keys[i]],
+                                           "date": vs[i].date.isoformat() if vs[i].date else undated}
+                                    for i in order)
+        else:  # a city with many sites: how many in each status (the table below names them)
+            tally = Counter(keys)
+            labels[kod] = several % {"kommun": first.site.kommun.namn, "n": len(vs), "statuses": ", ".join(
+                f"{words[key]}: {tally[key]}" for key in overview.MAP_ORDER if tally[key])}
+        links[kod] = url_for("scheduling.visit", visit_id=first.id)
     svg = render_svg(
         load_boundaries(BOUNDARIES), fills, labels, links=links, width=440, id_prefix="besokskarta",
         title=_("Besöken i omgång %(round)s", round=round_), default_fill="#ececec",
         desc=_("Kommuner med besök i omgången är färgade efter besökets status enligt teckenförklaringen; "
                "övriga kommuner är ljusgrå. Tabellen på sidan visar samma uppgifter."),
         css_class="karta")
+    status_words = {key: str(label) for key, label in STATUS_LABELS.items()}
     return render_template("scheduling/map.html", data=data, svg=svg, round_=round_, colours=overview.MAP_COLOURS,
+                           by_lan=sorted(data.visits, key=lambda v: v.site.kommun.lanskod), status_words=status_words,
+                           undated=undated,
                            order=overview.MAP_ORDER, map_labels=MAP_LABELS, home=overview.home_name())
 
 
