@@ -421,6 +421,38 @@ def test_missing_role_summary(app, staff):
     assert "50 av 50 besöksplatser saknar" in text(staff.get("/kontakter"))
 
 
+def test_the_overview_is_paged_and_can_show_only_the_sites_that_lack_a_role(app, staff, monkeypatch):
+    from coordinator.invites import contacts
+    monkeypatch.setattr(contacts, "CONTACTS_PAGE", 20)  # the 50 sites make three pages of 20
+    sites = adopt(app)
+    complete = [s for s in sites if s["enhet"]][:1] + [s for s in sites if not s["enhet"]][-1:]
+    for site in complete:
+        roles = contact_service.important_roles(SimpleNamespace(enhet=site["enhet"]))
+        for role in roles:
+            assert staff.post(f"/kontakter/plats/{site['id']}/ny", {"role": role, "name": f"Person {role}",
+                                                                  "email": f"{role}.{site['id']}@kommun.se"}).status_code == 302
+
+    def shown(response) -> list[int]:
+        return [int(i) for i in re.findall(r'<th scope="row"><a href="/kontakter/plats/(\d+)">',
+                                            response.get_data(as_text=True))]
+
+    pages = [staff.get(f"/kontakter?sida={n}") for n in (1, 2, 3)]
+    assert sum((shown(p) for p in pages), []) == [s["id"] for s in sites]
+    last = text(pages[2])
+    assert "48 av 50 besöksplatser saknar någon av de viktiga rollerna." in last  # over every site, on every page
+    assert "Visar 41–50 av 50 besöksplatser." in last and "Sida 3 av 3" in last
+    # Only the sites that lack an important role, paged too; the pager keeps the filter.
+    link = unescape(re.search(r'href="([^"]*saknas=1[^"]*)"', pages[0].get_data(as_text=True)).group(1))
+    missing = staff.get(link)
+    lacking = [s["id"] for s in sites if s not in complete]
+    assert shown(missing) == lacking[:20] and "Visar 1–20 av 48 besöksplatser." in text(missing)
+    assert "Besöksplatser som saknar en viktig roll" in text(missing) and "Visa alla besöksplatser" in text(missing)
+    following = unescape(re.search(r'href="([^"]+)" rel="next"', missing.get_data(as_text=True)).group(1))
+    assert "saknas=1" in following and "sida=2" in following
+    assert shown(staff.get(following)) == lacking[20:40]
+    assert shown(staff.get("/kontakter?saknas=1&sida=3")) == lacking[40:]
+
+
 # --------------------------------------------------------------------------- CSV import
 
 def upload(client, data: bytes, name: str = "kontakter.csv"):

@@ -256,6 +256,48 @@ def test_save_with_themes_and_flags(app, visit_ids, staff):
     assert "1 stycke" in listing and "Test staff" in listing and "Ingen anteckning" in listing
 
 
+def test_the_list_of_notes_is_paged_and_filtered_by_round_lan_and_note(app, visit_ids, staff, monkeypatch):
+    from coordinator.dialogue import views
+    from coordinator.sampling.models import Site
+    monkeypatch.setattr(views, "INDEX_PAGE", 30)  # 100 visits make four pages of 30
+    written = [visit_ids[0], visit_ids[-1]]  # a visit of round 1 and one of round 2
+    for vid in written:
+        form = open_note(staff, vid).set("fraga-1.0.text", "Ett stycke om samverkan med skolan.")
+        assert post_note(staff, vid, form).status_code == 302
+    with app.app_context():
+        ordered = list(db.session.scalars(select(Visit.id).join(Site).order_by(
+            Visit.round, Visit.date.is_(None), Visit.date, Site.position, Visit.id)))
+        visits = {v.id: (v.round, v.site.kommun.lanskod) for v in db.session.scalars(select(Visit))}
+
+    def ids(response) -> list[int]:
+        return [int(i) for i in re.findall(r'<th scope="row"><a href="/dialog/besok/(\d+)">',
+                                            response.get_data(as_text=True))]
+
+    pages = [staff.get(f"/dialog/?sida={n}") for n in (1, 2, 3, 4)]
+    assert sum((ids(p) for p in pages), []) == ordered
+    second = pages[1].get_data(as_text=True)
+    assert "Visar 31–60 av 100 besök." in text(pages[1]) and "2 av 100 besök har anteckningar." in text(pages[1])
+    assert re.findall(r'<h2 id="omgang-(\d)">', second) == ["1", "2"]  # rows 31–50 of round 1, 51–60 of round 2
+    assert 'href="/dialog/?sida=3" rel="next"' in second
+    # Only the visits whose note has passages, or only those without; the pager keeps the filters.
+    with_note = staff.get("/dialog/?anteckning=med")
+    assert sorted(ids(with_note)) == sorted(written) and "Visar 1–2 av 2 besök (av 100 i allt)." in text(with_note)
+    assert text(with_note).count("1 stycke") == 2
+    without = staff.get("/dialog/?omgang=2&anteckning=utan")
+    round_2_without = [v for v in ordered if visits[v][0] == 2 and v not in written]
+    assert ids(without) == round_2_without[:30] and "Visar 1–30 av 49 besök (av 100 i allt)." in text(without)
+    link = unescape(re.search(r'href="([^"]+)" rel="next"', without.get_data(as_text=True)).group(1))
+    assert "omgang=2" in link and "anteckning=utan" in link and "sida=2" in link
+    assert ids(staff.get(link)) == round_2_without[30:]
+    lan = visits[written[0]][1]
+    in_lan = staff.get(f"/dialog/?lan={lan}")
+    assert ids(in_lan) == [v for v in ordered if visits[v][1] == lan][:30]
+    assert re.search(rf'<option value="{lan}"\s+selected>', in_lan.get_data(as_text=True))
+    only = staff.get(f"/dialog/?lan={lan}&omgang=2&anteckning=med")
+    expected = [written[1]] if visits[written[1]][1] == lan else []
+    assert ids(only) == expected and ("Inga besök matchar filtret." in text(only)) == (not expected)
+
+
 def test_a_quote_needs_its_reason_and_retired_themes_show_only_where_attached(app, visit_ids, staff):
     vid = visit_ids[0]
     form = open_note(staff, vid)

@@ -139,6 +139,28 @@ def test_overview_lists_every_site_with_its_plan_status(app, sites, staff):
     assert 'href="/handlingsplaner"' in staff.get("/").get_data(as_text=True)
 
 
+def test_overview_is_paged_in_the_samples_order_and_counts_every_site(app, sites, staff, monkeypatch):
+    from coordinator.plans import views
+    monkeypatch.setattr(views, "INDEX_PAGE", 20)  # the 50 sites make three pages of 20
+    make_plan(app, sites[0], [[("genomford", True)]])
+    make_plan(app, sites[45], [[("pagar", False), ("ej_paborjad", True)], [("genomford", True)]])
+    with app.app_context():
+        labels = [db.session.get(Site, s).label for s in sites]
+
+    def shown(response) -> list[str]:
+        return re.findall(r'<th scope="row"><a href="/handlingsplaner/plats/\d+">([^<]+)</a>',
+                          response.get_data(as_text=True))
+
+    pages = [staff.get(f"/handlingsplaner?sida={n}") for n in (1, 2, 3)]
+    assert [htmllib.unescape(label) for p in pages for label in shown(p)] == labels
+    last = text(pages[2])
+    # The count is over every site, whichever page is shown; the last page has the other site's plan.
+    assert "2 av 50 besöksplatser har en handlingsplan." in last and "Visar 41–50 av 50 besöksplatser." in last
+    assert "1 av 3 (33 %)" in last and "2 av 3" in last and "Sida 3 av 3" in last
+    assert 'href="/handlingsplaner?sida=2" rel="prev"' in pages[2].get_data(as_text=True)
+    assert "1 av 1 (100 %)" in text(pages[0]) and "Sida 1 av 3" in text(pages[0])
+
+
 # --------------------------------------------------------------------------- editing with audit
 
 def test_plan_crud_through_the_pages_is_audited(app, sites, staff):

@@ -20,6 +20,7 @@ from coordinator.audit import AuditEvent
 from coordinator.contacts.models import Contact
 from coordinator.extensions import db
 from coordinator.outbox.models import FAILED, OutboxMessage
+from coordinator.registry.models import Kommun
 from coordinator.sampling.models import Sample, Site
 from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, Blackout,
@@ -570,13 +571,48 @@ def test_list_filters_by_round_status_and_lan(app, sites, staff):
         gotland.status = BEKRAFTAD
         db.session.commit()
     everything = text(staff.get("/besok/lista"))
-    assert "Visar 100 av 100 besök" in everything
-    assert "Visar 50 av 100 besök" in text(staff.get("/besok/lista?omgang=2"))
+    assert "Visar 1–100 av 100 besök." in everything
+    assert "Visar 1–50 av 50 besök (av 100 i allt)." in text(staff.get("/besok/lista?omgang=2"))
     confirmed = text(staff.get("/besok/lista?status=bekraftad"))
-    assert "Visar 1 av 100 besök" in confirmed and "Gotland" in confirmed and "bekräftad" in confirmed
+    assert "Visar 1–1 av 1 besök (av 100 i allt)." in confirmed and "Gotland" in confirmed and "bekräftad" in confirmed
     lan = text(staff.get("/besok/lista?lan=09&omgang=1"))
-    assert "Visar 1 av 100 besök" in lan and "Gotlands län" in lan
+    assert "Visar 1–1 av 1 besök (av 100 i allt)." in lan and "Gotlands län" in lan
+    nothing = text(staff.get("/besok/lista?lan=09&status=genomford"))
+    assert "Visar 0 av 100 besök." in nothing and "Inga besök matchar urvalet." in nothing
     assert re.search(r"\d{4}-\d\d-\d\d \w+dag Gotland Gotlands län 1 bekräftad \d+", confirmed)
+
+
+def test_list_is_paged_in_date_order_and_keeps_its_filters(app, sites, staff, monkeypatch):
+    from coordinator.scheduling import views
+    plan_cli(app, "--round", "1", "--save")
+    with app.app_context():
+        # The list's order: by date (undated last), then start time, round and the site's place in the sample.
+        ordered = [v.id for v in db.session.scalars(
+            select(Visit).join(Site).order_by(Visit.date.is_(None), Visit.date, Visit.start_time, Visit.round,
+                                              Site.position, Visit.id))]
+        round_1 = [v for v in ordered if db.session.get(Visit, v).round == 1]
+    monkeypatch.setattr(views, "LIST_PAGE", 30)  # 100 visits make four pages of 30
+
+    def ids(response) -> list[int]:
+        return [int(i) for i in re.findall(r'<th scope="row"><a href="/besok/(\d+)">', response.get_data(as_text=True))]
+
+    pages = [staff.get(f"/besok/lista?sida={n}") for n in (1, 2, 3, 4)]
+    assert sum((ids(p) for p in pages), []) == ordered
+    assert "Visar 31–60 av 100 besök." in text(pages[1]) and "Sida 2 av 4" in text(pages[1])
+    html = pages[1].get_data(as_text=True)
+    assert 'href="/besok/lista?sida=1" rel="prev"' in html and 'href="/besok/lista?sida=3" rel="next"' in html
+    assert 'rel="next"' not in pages[3].get_data(as_text=True)
+    # A filter is kept on the other pages (the pager's links carry it), and the page counts within it.
+    first = staff.get("/besok/lista?omgang=1")
+    assert "Visar 1–30 av 50 besök (av 100 i allt)." in text(first) and ids(first) == round_1[:30]
+    link = re.search(r'href="([^"]+)" rel="next"', first.get_data(as_text=True)).group(1).replace("&amp;", "&")
+    assert "omgang=1" in link and "sida=2" in link
+    second = staff.get(link)
+    assert "Visar 31–50 av 50 besök (av 100 i allt)." in text(second) and ids(second) == round_1[30:]
+    assert re.search(r'<option value="1"\s+selected>', second.get_data(as_text=True))  # the form shows the filter
+    # A page out of range, or not a number, shows the nearest page.
+    assert ids(staff.get("/besok/lista?omgang=1&sida=99")) == round_1[30:]
+    assert ids(staff.get("/besok/lista?sida=x")) == ordered[:30]
 
 
 def test_calendar_month_grid_with_holidays_blackouts_and_visits(app, sites, staff):
@@ -601,6 +637,26 @@ def test_calendar_month_grid_with_holidays_blackouts_and_visits(app, sites, staf
     assert staff.get("/besok/kalender?ar=abc&manad=99").status_code == 200
 
 
+def test_calendar_opens_on_this_month_else_the_next_with_a_visit_else_the_last(app, sites, staff):
+    dated_visit(app, sites[0], date(2015, 4, 7))
+    dated_visit(app, sites[1], date(2015, 9, 15))
+    cancelled = dated_visit(app, sites[2], date(2015, 6, 10))
+    with app.app_context():
+        db.session.get(Visit, cancelled).status = INSTALLD  # a cancelled visit does not count
+        db.session.commit()
+    saved = app.config.get("COORDINATOR_TODAY")
+    try:
+        for today, month in (("2015-04-20", "april 2015"),      # a visit earlier this month: this month
+                             ("2015-03-02", "april 2015"),      # none this month: the next month with one
+                             ("2015-05-01", "september 2015"),  # June's visit is cancelled
+                             ("2015-09-30", "september 2015"),
+                             ("2016-01-10", "september 2015")):  # none from now on: the last month with one
+            app.config["COORDINATOR_TODAY"] = today
+            assert f"Kalender: {month}" in text(staff.get("/besok/kalender")), today
+    finally:
+        app.config["COORDINATOR_TODAY"] = saved
+
+
 def test_map_colours_kommuner_by_status_with_a_table_and_trips(app, sites, staff):
     plan_cli(app, "--round", "1", "--save")
     with app.app_context():
@@ -618,6 +674,30 @@ def test_map_colours_kommuner_by_status_with_a_table_and_trips(app, sites, staff
     assert html.count('<th scope="row"><a href="/besok/') == 50
     second = text(staff.get("/besok/karta?omgang=2"))
     assert "förslag utan datum: 50 besök" in second and "Inga besök med datum i omgången" in second
+
+
+def test_map_labels_a_kommun_with_many_visits_by_status(app, sites, staff, monkeypatch):
+    from coordinator.scheduling import views
+    plan_cli(app, "--round", "1", "--save")
+    with app.app_context():
+        per_kommun = Counter(db.session.get(Site, s).kommunkod for s in sites)
+        city, n = per_kommun.most_common(1)[0]
+        city_name = db.session.get(Kommun, city).namn
+        one = db.session.scalars(select(Visit).join(Site).where(Visit.round == 1, Site.kommunkod == city)
+                                 .order_by(Site.position)).first()
+        one.status = BEKRAFTAD
+        db.session.commit()
+    assert n >= 2, "the sample has a city with several sites"
+    monkeypatch.setattr(views, "MAP_LABEL_VISITS", n - 1)  # the city is over the limit, every other kommun under
+    html = staff.get("/besok/karta?omgang=1").get_data(as_text=True)
+    label = re.search(r'aria-label="([^"]*)"><path id="besokskarta-%s"' % city, html).group(1)
+    assert label == f"{city_name}: {n} besök (förslag: {n - 1}, bekräftad: 1)"
+    assert f"<title>{label}</title>" in html
+    single = next(k for k, c in per_kommun.items() if c == 1)
+    detailed = re.search(r'aria-label="([^"]*)"><path id="besokskarta-%s"' % single, html).group(1)
+    assert re.fullmatch(r"[^;]+: förslag, \d{4}-\d\d-\d\d", detailed), detailed
+    # The table still names every visit of the city.
+    assert len(re.findall(r'<th scope="row"><a href="/besok/\d+">%s' % re.escape(city_name), html)) == n
 
 
 def test_index_lists_what_is_due(app, sites, staff):

@@ -673,25 +673,30 @@ class NoteStatus:
 
 
 def note_statuses(subjects: list) -> list[NoteStatus]:
-    """Per visit (or per event): whether it has a note, how many passages, and who saved it last and when."""
+    """Per visit (or per event): whether it has a note, how many passages, and who saved it last and when.
+
+    One statement for the subjects given (a page of them): their notes with the passages counted, whether the note
+    has a saved revision, and the name of who saved it last."""
     from ..auth.models import User
 
     if not subjects:
         return []
     column = _owner_column(subjects[0])
-    counts = dict(db.session.execute(select(Passage.note_id, func.count()).group_by(Passage.note_id)).all())
-    notes = {getattr(n, column.key): n for n in db.session.scalars(select(Note).where(column.isnot(None)))}
-    revised = set(db.session.scalars(select(NoteRevision.note_id).distinct()))
-    users = {u.id: u.name for u in db.session.scalars(select(User))}
+    passages = (select(func.count(Passage.id)).where(Passage.note_id == Note.id)
+                .correlate(Note).scalar_subquery())
+    revised = select(NoteRevision.id).where(NoteRevision.note_id == Note.id).correlate(Note).exists()
+    found = {owner: (note_id, count, updated_at, name, saved) for owner, note_id, count, updated_at, name, saved
+             in db.session.execute(
+                 select(column, Note.id, passages, Note.updated_at, User.name, revised)
+                 .outerjoin(User, User.id == Note.updated_by_id)
+                 .where(column.in_([v.id for v in subjects])))}
     rows = []
     for v in subjects:
-        n = notes.get(v.id)
-        if n is None:
+        if v.id not in found:
             rows.append(NoteStatus(v, None, 0, None, None))
             continue
-        saved = n.id in revised
-        rows.append(NoteStatus(v, n.id, counts.get(n.id, 0), n.updated_at if saved else None,
-                               users.get(n.updated_by_id) if saved else None))
+        note_id, count, updated_at, name, saved = found[v.id]
+        rows.append(NoteStatus(v, note_id, count or 0, updated_at if saved else None, name if saved else None))
     return rows
 
 

@@ -79,10 +79,12 @@ class Quote:
         of all its uses blanked out ("[kommunen]", "[stadsdelen]")."""
         if self.attributed:
             return text
-        pairs = [(kommun, _("[kommunen]")) for kommun, _e in self.names]
-        pairs += [(enhet, _("[stadsdelen]")) for _k, enhet in self.names if enhet]
+        # Each name once (a text copied into many notes of one kommun names it as often), the words translated once.
+        kommun_word, district_word = _("[kommunen]"), _("[stadsdelen]")
+        pairs = {(kommun, kommun_word) for kommun, _e in self.names}
+        pairs |= {(enhet, district_word) for _k, enhet in self.names if enhet}
         # Longer names first, so "Upplands Väsby" goes before a shorter name inside it.
-        return redact(text, sorted(pairs, key=lambda pair: -len(pair[0])))
+        return redact(text, sorted(pairs, key=lambda pair: (-len(pair[0]), pair)))
 
     def source(self, event_kind: str | None = None) -> str:
         """Where it was said, in words: the site (attributed) or "En kommun i grupp N"; for an event its

@@ -16,20 +16,23 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
 from ..auth import staff_required
 from ..events.models import Event
 from ..extensions import db
+from ..paging import page_of
+from ..registry.models import Kommun
+from ..sampling.models import Site
 from ..scheduling.models import Visit
-from ..scheduling.service import visits as all_visits
+from ..scheduling.overview import visit_lans
 from . import bp, notes
 from .forms import NoteForm, VersionForm, content_from_form, field_id, field_name, parse_version
-from .models import FLAGS, Note, ThemeCategory
+from .models import FLAGS, Note, Passage, ThemeCategory
 
 
 def _status_label(status: str) -> str:
@@ -111,16 +114,50 @@ def _page(template: str, subject: NoteSubject, **context):
 
 # --------------------------------------------------------------------------- the list
 
+INDEX_PAGE = 100  # visits a page of the list of notes
+NOTE_FILTERS = ("med", "utan")  # ?anteckning=: visits whose note has passages, or not
+
+
 @bp.route("/")
 @staff_required
 def index():
-    rows = notes.note_statuses(all_visits())
+    """The visits with their notes, a page at a time in round and date order, filtered by round, län and whether
+    the note has any passages; then the dialogue forums and theirs."""
+    round_ = request.args.get("omgang", type=int) if request.args.get("omgang") in ("1", "2") else None
+    lan = request.args.get("lan") or None
+    written = request.args.get("anteckning") if request.args.get("anteckning") in NOTE_FILTERS else None
+    per_lan = visit_lans()
+    lans = [(code, name) for code, name, _n in per_lan]
+    total = sum(n for _c, _name, n in per_lan)
+    if lan not in {code for code, _name in lans}:
+        lan = None
+    has_passages = (select(Passage.id).join(Note, Passage.note_id == Note.id)
+                    .where(Note.visit_id == Visit.id).correlate(Visit).exists())
+    with_notes = db.session.scalar(select(func.count(Visit.id)).where(has_passages)) if total else 0
+    where = [c for c in ((Visit.round == round_) if round_ is not None else None,
+                         (Kommun.lanskod == lan) if lan is not None else None,
+                         has_passages if written == "med" else ~has_passages if written == "utan" else None)
+             if c is not None]
+    if where:
+        shown = db.session.scalar(select(func.count(Visit.id)).select_from(Visit)
+                                  .join(Site, Visit.site_id == Site.id)
+                                  .join(Kommun, Site.kommunkod == Kommun.kommunkod).where(*where))
+    else:
+        shown = total
+    page = page_of(request.args, shown, INDEX_PAGE)
+    visits = list(db.session.scalars(
+        select(Visit).join(Visit.site).join(Site.kommun).join(Kommun.lan).where(*where)
+        .options(contains_eager(Visit.site).contains_eager(Site.kommun).contains_eager(Kommun.lan))
+        .order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position, Visit.id)
+        .offset(page.offset).limit(page.per_page))) if shown else []
     by_round: dict[int, list] = {}
-    for row in rows:
+    for row in notes.note_statuses(visits):
         by_round.setdefault(row.visit.round, []).append(row)
     events = notes.note_statuses(list(db.session.scalars(select(Event).order_by(Event.date.desc(), Event.id))))
-    return render_template("dialogue/notes_index.html", by_round=sorted(by_round.items()),
-                           total=len(rows), with_notes=sum(1 for r in rows if r.passages),
+    filters = {k: v for k, v in (("omgang", round_), ("lan", lan), ("anteckning", written)) if v is not None}
+    return render_template("dialogue/notes_index.html", by_round=sorted(by_round.items()), page=page,
+                           total=total, with_notes=with_notes, filters=filters, round_=round_, lan=lan,
+                           lans=lans, written=written,
                            events=[r for r in events if r.passages or r.subject.status != "installt"],
                            **_helpers())
 

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from pathlib import Path
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from sqlalchemy import case, func, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..audit import record
 from ..auth import staff_required
 from ..extensions import db
 from ..database import write_private
+from ..paging import page_of
 from ..registry.service import clean_filename
+from ..sampling.models import Site
 from .. import confirm
 from ..contacts import service
 from ..contacts.forms import FIELDS, ConfirmContactImportForm, ContactForm, ContactImportForm, VersionForm
@@ -25,6 +29,7 @@ from ..contacts.models import Contact
 from . import bp
 from . import service as invitations
 
+CONTACTS_PAGE = 100  # sites a page of the contacts' overview
 STASH_MAX_AGE = 24 * 3600  # an unconfirmed upload (personal data) is removed after a day
 
 
@@ -58,12 +63,64 @@ def contacts():
     sample = adopted_sample()
     if sample is None:
         return render_template("invites/contacts_no_sample.html")
-    rows = service.overview(sample.active_sites)
-    incomplete = sum(1 for r in rows if r.missing)
-    return render_template("invites/contacts.html", sample=sample, rows=rows, incomplete=incomplete,
+    everything = _site_summaries(sample.id)
+    incomplete = sum(1 for _site_id, missing in everything if missing)
+    # ?saknas=1: only the sites that lack an important role; either way a page (CONTACTS_PAGE sites) at a time.
+    missing_only = request.args.get("saknas") == "1"
+    listed = [site_id for site_id, missing in everything if missing or not missing_only]
+    page = page_of(request.args, len(listed), CONTACTS_PAGE)
+    return render_template("invites/contacts.html", sample=sample,
+                           rows=_page_rows(listed[page.offset:page.offset + page.per_page]),
+                           total=len(everything), incomplete=incomplete, missing_only=missing_only, page=page,
+                           filters={"saknas": "1"} if missing_only else {},
                            roles=service.ROLE_KEYS, important_kommun=service.IMPORTANT_ROLES_KOMMUN,
                            important_district=service.IMPORTANT_ROLES_DISTRICT,
                            important_count=lambda site: len(service.important_roles(site)))
+
+
+def _counts(site_ids: list[int]) -> dict[int, tuple[Counter, int]]:
+    """Site id -> (active contacts per role, inactive contacts) for the sites given: one grouped statement."""
+    query = (select(Contact.site_id, Contact.role, Contact.active, func.count())
+             .where(Contact.site_id.in_(site_ids)).group_by(Contact.site_id, Contact.role, Contact.active))
+    roles: dict[int, Counter] = {}
+    inactive: Counter = Counter()
+    for site_id, role, active, n in db.session.execute(query):
+        roles.setdefault(site_id, Counter())
+        if active:
+            roles[site_id][role] += n
+        else:
+            inactive[site_id] += n
+    return {site_id: (c, inactive[site_id]) for site_id, c in roles.items()}
+
+
+def _site_summaries(sample_id: int) -> list[tuple[int, bool]]:
+    """(site id, whether an important role has no active contact) for every active site of the sample, in its
+    order: one grouped statement that counts the important roles covered, not the sites and contacts themselves
+    (the page shows a hundred sites; there are thousands of contacts at ten times the demo)."""
+    district = func.coalesce(Site.enhet, "") != ""
+    important = case((district, Contact.role.in_(service.IMPORTANT_ROLES_DISTRICT)),
+                     else_=Contact.role.in_(service.IMPORTANT_ROLES_KOMMUN))
+    covered = func.count(case((Contact.active & important, Contact.role)).distinct())
+    needed = case((district, len(service.IMPORTANT_ROLES_DISTRICT)), else_=len(service.IMPORTANT_ROLES_KOMMUN))
+    return [(site_id, bool(missing)) for site_id, missing in db.session.execute(
+        select(Site.id, covered < needed).outerjoin(Contact, Contact.site_id == Site.id)
+        .where(Site.sample_id == sample_id, Site.active)
+        .group_by(Site.id, Site.enhet, Site.position).order_by(Site.position, Site.id))]
+
+
+def _page_rows(site_ids: list[int]) -> list[service.SiteSummary]:
+    """The overview's rows for the sites shown (with their kommun and län, joined), in the order given."""
+    if not site_ids:
+        return []
+    sites = {s.id: s for s in db.session.scalars(select(Site).where(Site.id.in_(site_ids)))}
+    counts = _counts(site_ids)
+    rows = []
+    for site_id in site_ids:
+        site = sites[site_id]
+        roles, inactive = counts.get(site_id, (Counter(), 0))
+        rows.append(service.SiteSummary(site=site, counts=dict(roles), total=sum(roles.values()), inactive=inactive,
+                                        missing=[r for r in service.important_roles(site) if not roles.get(r)]))
+    return rows
 
 
 @bp.route("/kontakter/plats/<int:site_id>")

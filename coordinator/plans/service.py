@@ -96,22 +96,21 @@ class SiteRow:
         return self.done / self.activities if self.activities else None
 
 
-def overview() -> list[SiteRow]:
-    """One row per site of the adopted sample: plan figures from three aggregate queries."""
-    site_list = sites()
+def overview(site_list: list[Site] | None = None) -> list[SiteRow]:
+    """One row per site (the given ones, a page of the list; else every active site of the adopted sample):
+    plan figures from three aggregate queries."""
+    site_list = sites() if site_list is None else site_list
     if not site_list:
         return []
     ids = [s.id for s in site_list]
     plans = dict(db.session.execute(select(ActionPlan.site_id, ActionPlan.id).where(ActionPlan.site_id.in_(ids))).all())
     plan_ids = list(plans.values())
-    goals = dict(db.session.execute(
-        select(PlanGoal.plan_id, func.count()).where(PlanGoal.plan_id.in_(plan_ids)).group_by(PlanGoal.plan_id)).all())
-    acts = {r[0]: r[1:] for r in db.session.execute(
-        select(PlanGoal.plan_id, func.count(PlanActivity.id),
+    figures = {r[0]: r[1:] for r in db.session.execute(
+        select(PlanGoal.plan_id, func.count(PlanGoal.id.distinct()), func.count(PlanActivity.id),
                func.sum(case((PlanActivity.status == GENOMFORD, 1), else_=0)),
                func.sum(case((PlanActivity.decided.is_(True), 1), else_=0)),
                func.max(PlanActivity.kommun_updated_at))
-        .join(PlanActivity, PlanActivity.goal_id == PlanGoal.id)
+        .outerjoin(PlanActivity, PlanActivity.goal_id == PlanGoal.id)
         .where(PlanGoal.plan_id.in_(plan_ids)).group_by(PlanGoal.plan_id))}
     now = utcnow()
     links: dict[int, int] = {}
@@ -124,13 +123,21 @@ def overview() -> list[SiteRow]:
     for s in site_list:
         row = SiteRow(site=s, plan_id=plans.get(s.id))
         if row.plan_id is not None:
-            row.goals = goals.get(row.plan_id, 0)
-            n, done, decided, last = acts.get(row.plan_id, (0, 0, 0, None))
-            row.activities, row.done, row.decided = int(n or 0), int(done or 0), int(decided or 0)
+            goals, n, done, decided, last = figures.get(row.plan_id, (0, 0, 0, 0, None))
+            row.goals, row.activities, row.done, row.decided = int(goals or 0), int(n or 0), int(done or 0), int(decided or 0)
             row.last_report = aware(last)
             row.active_links = links.get(row.plan_id, 0)
         rows.append(row)
     return rows
+
+
+def plan_counts(sample_id: int) -> tuple[int, int]:
+    """(active sites of the sample, how many of them have an action plan), in one statement."""
+    sites_, with_plan = db.session.execute(
+        select(func.count(Site.id), func.count(ActionPlan.id)).select_from(Site)
+        .outerjoin(ActionPlan, ActionPlan.site_id == Site.id)
+        .where(Site.sample_id == sample_id, Site.active)).one()
+    return int(sites_ or 0), int(with_plan or 0)
 
 
 def theme_groups(current_id: int | None = None) -> list[tuple[str, list[tuple[int, str]]]]:

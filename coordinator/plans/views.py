@@ -16,12 +16,15 @@ from flask_babel import format_datetime, format_percent, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm, links
 from ..auth import staff_required
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
+from ..paging import page_of
+from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from ..versions import CONFLICT_TEXT
 from . import bp, service
@@ -29,6 +32,7 @@ from .forms import (STATUS_LABELS, ActivityForm, FollowupForm, GoalForm, KommunR
                     PlanForm, RemoveForm, VersionForm)
 from .models import ActionPlan, PlanActivity, PlanGoal, PlanLink
 
+INDEX_PAGE = 100  # sites a page of the list of plans
 CONFLICT_HEADING = _l("Någon annan har ändrat planen")
 ACTIVITY_CONFLICT_HEADING = _l("Någon annan har ändrat aktiviteten")
 LINK_ENDPOINTS = ("plans.kommun_plan", "plans.kommun_report", "plans.kommun_pdf")
@@ -156,9 +160,16 @@ def _saved(site, message: str, anchor: str | None = None):
 @bp.route("/handlingsplaner")
 @staff_required
 def index():
-    rows = service.overview()
-    with_plan = [r for r in rows if r.plan_id is not None]
-    return render_template("plans/index.html", rows=rows, sample=adopted_sample(), with_plan=len(with_plan))
+    """The sites of the adopted sample with their plans' figures, a page (INDEX_PAGE sites) at a time."""
+    sample = adopted_sample()
+    if sample is None:
+        return render_template("plans/index.html", rows=[], sample=None)
+    total, with_plan = service.plan_counts(sample.id)
+    page = page_of(request.args, total, INDEX_PAGE)
+    site_list = list(db.session.scalars(select(Site).where(Site.sample_id == sample.id, Site.active)
+                                        .order_by(Site.position, Site.id).offset(page.offset).limit(page.per_page)))
+    return render_template("plans/index.html", rows=service.overview(site_list), sample=sample, page=page,
+                           total=total, with_plan=with_plan)
 
 
 @bp.route("/handlingsplaner/plats/<int:site_id>")

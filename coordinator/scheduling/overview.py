@@ -12,13 +12,13 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from ..contacts.models import Attendee, Contact
 from ..extensions import db
 from ..outbox.models import FAILED, OutboxMessage
-from ..registry.models import Kommun
+from ..registry.models import Kommun, Lan
 from ..sampling.models import Site
 from . import planner
 from .defaults import assignment
@@ -230,6 +230,17 @@ def fingerprint(result: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# --------------------------------------------------------------------------- the lists' län filter
+
+def visit_lans() -> list[tuple[str, str, int]]:
+    """(län code, name, visits) for each län with visits, in län order: the lists' län filter and their total."""
+    return [tuple(r) for r in db.session.execute(
+        select(Lan.lanskod, Lan.namn, func.count(Visit.id)).select_from(Visit)
+        .join(Site, Visit.site_id == Site.id).join(Kommun, Site.kommunkod == Kommun.kommunkod)
+        .join(Lan, Kommun.lanskod == Lan.lanskod)
+        .group_by(Lan.lanskod, Lan.namn).order_by(Lan.lanskod))]
+
+
 # --------------------------------------------------------------------------- month calendar
 
 @dataclass
@@ -258,11 +269,14 @@ class Month:
 
 def default_month(on: date) -> tuple[int, int]:
     """The month to open: this month if it has visits, else the next month with a visit, else the last one."""
-    dated = sorted(v.date for v in visits() if v.date is not None and v.status != INSTALLD)
-    if not dated or any(d.year == on.year and d.month == on.month for d in dated):
+    # One statement, two dates: the first (not cancelled) visit from the first of this month on, and the last.
+    start = on.replace(day=1)
+    first, last = db.session.execute(
+        select(func.min(case((Visit.date >= start, Visit.date))), func.max(Visit.date))
+        .where(Visit.date.isnot(None), Visit.status != INSTALLD)).one()
+    if last is None or (first is not None and (first.year, first.month) == (on.year, on.month)):
         return on.year, on.month
-    later = [d for d in dated if d >= on]
-    d = later[0] if later else dated[-1]
+    d = first if first is not None else last  # with none in this month, the first from it on is on or after `on`
     return d.year, d.month
 
 
@@ -325,7 +339,9 @@ class RoundMap:
 
 
 def round_map(round_: int) -> RoundMap:
-    vs = visits(round_)
+    # The round's visits with their site, kommun and län (joined); who travels is not on the map, so not read.
+    vs = list(db.session.scalars(select(Visit).join(Site).where(Visit.round == round_)
+                                 .order_by(Visit.date.is_(None), Visit.date, Site.position)))
     by_kommun: dict[str, list[Visit]] = defaultdict(list)
     counts: dict[str, int] = {k: 0 for k in MAP_ORDER}
     for v in vs:
@@ -333,9 +349,11 @@ def round_map(round_: int) -> RoundMap:
         counts[map_key(v)] += 1
     dated = [v for v in vs if v.date is not None and v.status != INSTALLD]
     sites = [planner.Site(v.site_id, v.site.label, v.site.kommun.lat, v.site.kommun.lon) for v in dated]
-    summary = planner.travel_km({(v.site_id, v.round): v.date for v in dated}, sites, rules())
-    return RoundMap(round_, vs, dict(by_kommun), counts, list(summary.trips), round(summary.km, 1),
-                    summary.travel_days, {v.site_id: v.site.label for v in vs})
+    # The trips by the planner's trip definition with their great-circle km: all the map shows. (travel_summary
+    # would also work out each journey's modes, hours and CO2 with the travel model, which the map does not show.)
+    trips = planner._week_trips({(v.site_id, v.round): v.date for v in dated}, {s.id: s for s in sites}, rules())
+    return RoundMap(round_, vs, dict(by_kommun), counts, trips, round(sum(t.km for t in trips), 1),
+                    sum(t.travel_days for t in trips), {v.site_id: v.site.label for v in vs})
 
 
 def home_name() -> str:

@@ -5,6 +5,7 @@ read-only page data is overview.py. Every change is a POST with CSRF and the vis
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -12,7 +13,8 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
@@ -21,8 +23,11 @@ from ..contacts.service import role_label
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
 from ..outbox.models import OutboxMessage
+from ..paging import page_of
 from ..registry.mapsvg import load_boundaries, render_svg
+from ..registry.models import Kommun
 from ..registry.reference import DATA_DIR
+from ..sampling.models import Site
 from ..sampling.service import adopted_sample
 from . import bp, overview, programme, service
 from .forms import (PART_KIND_LABELS, CancelForm, MoveForm, PlanForm, ProgrammeForm, SavePlanForm,
@@ -30,6 +35,9 @@ from .forms import (PART_KIND_LABELS, CancelForm, MoveForm, PlanForm, ProgrammeF
 from .models import (BEKRAFTAD, FLYTTAD, FORSLAG, GENOMFORD, INBJUDEN, INSTALLD, STATUSES, Visit)
 
 BOUNDARIES = DATA_DIR / "kommuner.geojson"
+LIST_PAGE = 100  # visits a page of the list
+# A kommun with more visits in the round than this is labelled on the map by how many are in each status.
+MAP_LABEL_VISITS = 3
 
 MODE_LABELS = {
     "bil": _l("bil"),
@@ -156,18 +164,44 @@ def save_plan():
 @bp.route("/lista")
 @staff_required
 def list_visits():
+    """The visits in date order, a page at a time (LIST_PAGE rows), filtered by round, status and län.
+
+    Read in SQL: the län to choose from with the number of visits (one statement), the filtered count, and one
+    page of visits with their site, kommun and län (joined) and who travels (one statement for the page)."""
     round_ = _round_arg(request.args.get("omgang"))
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     lan = request.args.get("lan") or None
-    every = service.visits()
-    lans = sorted({(v.site.kommun.lanskod, v.site.kommun.lan.namn) for v in every})
+    per_lan = overview.visit_lans()
+    lans = [(code, name) for code, name, _n in per_lan]
+    total = sum(n for _c, _name, n in per_lan)
     if lan not in {code for code, _name in lans}:
         lan = None
-    shown = [v for v in every if (round_ is None or v.round == round_) and (status is None or v.status == status)
-             and (lan is None or v.site.kommun.lanskod == lan)]
-    shown.sort(key=lambda v: (v.date is None, v.date or date.max, v.start_time, v.round, v.site.position))
-    return render_template("scheduling/list.html", visits=shown, total=len(every), round_=round_, status=status,
-                           lan=lan, lans=lans, statuses=STATUSES, sample=adopted_sample())
+    where = [c for c in ((Visit.round == round_) if round_ is not None else None,
+                         (Visit.status == status) if status is not None else None,
+                         (Kommun.lanskod == lan) if lan is not None else None) if c is not None]
+    if where:
+        shown = db.session.scalar(select(func.count(Visit.id)).select_from(Visit)
+                                  .join(Site, Visit.site_id == Site.id)
+                                  .join(Kommun, Site.kommunkod == Kommun.kommunkod).where(*where))
+    else:
+        shown = total
+    page = page_of(request.args, shown, LIST_PAGE)
+    visits = list(db.session.scalars(
+        select(Visit).join(Visit.site).join(Site.kommun).join(Kommun.lan).where(*where)
+        .options(contains_eager(Visit.site).contains_eager(Site.kommun).contains_eager(Kommun.lan),
+                 selectinload(Visit.staff))
+        .order_by(Visit.date.is_(None), Visit.date, Visit.start_time, Visit.round, Site.position, Visit.id)
+        .offset(page.offset).limit(page.per_page)))
+    filters = {k: v for k, v in (("omgang", round_), ("status", status), ("lan", lan)) if v is not None}
+    return render_template("scheduling/list.html", visits=visits, total=total, page=page, filters=filters,
+                           round_=round_, status=status, lan=lan, lans=lans, statuses=STATUSES,
+                           sample=adopted_sample(), **_row_words())
+
+
+def _row_words() -> dict:
+    """Words of the visit lists' rows, translated once per page rather than once per row."""
+    return {"weekdays": [format_date(date(2024, 1, i), "EEEE") for i in range(1, 8)],  # 1 January 2024: a Monday
+            "status_words": {key: str(label) for key, label in STATUS_LABELS.items()}, "undated": _("inget datum")}
 
 
 @bp.route("/kalender")
@@ -182,7 +216,10 @@ def calendar():
                            prev_title=format_date(date(*m.prev, 1), "LLLL yyyy"),
                            next_title=format_date(date(*m.next, 1), "LLLL yyyy"),
                            day_names=[format_date(date(2024, 1, i), "EEEE") for i in range(1, 8)],
-                           day_abbr=[format_date(date(2024, 1, i), "EEE") for i in range(1, 8)])
+                           day_abbr=[format_date(date(2024, 1, i), "EEE") for i in range(1, 8)],
+                           # Translated once, not once per visit (a month at ten times the demo has 160).
+                           round_words={r: _("omg. %(n)s", n=r) for r in (1, 2)},
+                           status_words={key: str(label) for key, label in STATUS_LABELS.items()})
 
 
 @bp.route("/karta")
@@ -190,21 +227,36 @@ def calendar():
 def karta():
     round_ = _round_arg(request.args.get("omgang")) or 1
     data = overview.round_map(round_)
+    # Translated once, not once per visit: at ten times the demo a round has 500 visits.
+    words = {key: str(label) for key, label in MAP_LABELS.items()}
+    one, undated = _("%(site)s: %(status)s, %(date)s"), _("inget datum")
+    several = _("%(kommun)s: %(n)d besök (%(statuses)s)")
+    rank = {key: i for i, key in enumerate(overview.MAP_ORDER)}
     fills, labels, links = {}, {}, {}
     for kod, vs in data.by_kommun.items():
-        vs = sorted(vs, key=lambda v: overview.MAP_ORDER.index(overview.map_key(v)))
-        fills[kod] = overview.MAP_COLOURS[overview.map_key(vs[0])]
-        labels[kod] = "; ".join(
-            _("%(site)s: %(status)s, %(date)s", site=v.site.label, status=MAP_LABELS[overview.map_key(v)],
-              date=v.date.isoformat() if v.date else _("inget datum")) for v in vs)
-        links[kod] = url_for("scheduling.visit", visit_id=vs[0].id)
+        keys = [overview.map_key(v) for v in vs]
+        order = sorted(range(len(vs)), key=lambda i: rank[keys[i]])
+        first = vs[order[0]]
+        fills[kod] = overview.MAP_COLOURS[keys[order[0]]]
+        if len(vs) <= MAP_LABEL_VISITS:
+            labels[kod] = "; ".join(one % {"site": vs[i].site.label, "status": words[keys[i]],
+                                           "date": vs[i].date.isoformat() if vs[i].date else undated}
+                                    for i in order)
+        else:  # a city with many sites: how many in each status (the table below names them)
+            tally = Counter(keys)
+            labels[kod] = several % {"kommun": first.site.kommun.namn, "n": len(vs), "statuses": ", ".join(
+                f"{words[key]}: {tally[key]}" for key in overview.MAP_ORDER if tally[key])}
+        links[kod] = url_for("scheduling.visit", visit_id=first.id)
     svg = render_svg(
         load_boundaries(BOUNDARIES), fills, labels, links=links, width=440, id_prefix="besokskarta",
         title=_("Besöken i omgång %(round)s", round=round_), default_fill="#ececec",
         desc=_("Kommuner med besök i omgången är färgade efter besökets status enligt teckenförklaringen; "
                "övriga kommuner är ljusgrå. Tabellen på sidan visar samma uppgifter."),
         css_class="karta")
+    status_words = {key: str(label) for key, label in STATUS_LABELS.items()}
     return render_template("scheduling/map.html", data=data, svg=svg, round_=round_, colours=overview.MAP_COLOURS,
+                           by_lan=sorted(data.visits, key=lambda v: v.site.kommun.lanskod), status_words=status_words,
+                           undated=undated,
                            order=overview.MAP_ORDER, map_labels=MAP_LABELS, home=overview.home_name())
 
 
