@@ -104,6 +104,22 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", backends, scope="session")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Each module's tests run backend by backend: all its SQLite tests, then all its PostgreSQL tests, each
+    group in the order pytest gave it. pytest's own ordering interleaves the backends within a module whose
+    tests have parameters of their own, and every switch sets up the module's fixtures again (a demo restored)."""
+    modules: dict[str, int] = {}
+    backends: dict[str, int] = {}
+
+    def key(item):
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        return (modules.setdefault(item.nodeid.split("::")[0], len(modules)),
+                backends.setdefault(backend, len(backends)) if backend else -1)
+
+    items.sort(key=key)
+
+
 def _pg_admin(url: str, *statements: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
