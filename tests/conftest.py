@@ -9,6 +9,9 @@ own ports (tests.helpers.free_port); the translation catalogs are compiled once,
 before any worker starts. Screenshots from all workers go to one folder (SHOTS), so each test
 module names its screenshots with its own prefix.
 
+Each backend's app and database is made once per worker and kept for the worker's whole run (backend_apps):
+migrated once, emptied after each test (_reset), its config put back as made at the start of each module.
+
 The demo (`coordinator demo`, ~40 s of CPU) is built once per backend and worker and snapshotted; every later
 module that asks for it gets the snapshot restored (demo_data; a larger demo passes its own arguments).
 """
@@ -101,6 +104,22 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("backend", backends, scope="session")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Each module's tests run backend by backend: all its SQLite tests, then all its PostgreSQL tests, each
+    group in the order pytest gave it. pytest's own ordering interleaves the backends within a module whose
+    tests have parameters of their own, and every switch sets up the module's fixtures again (a demo restored)."""
+    modules: dict[str, int] = {}
+    backends: dict[str, int] = {}
+
+    def key(item):
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("backend")
+        return (modules.setdefault(item.nodeid.split("::")[0], len(modules)),
+                backends.setdefault(backend, len(backends)) if backend else -1)
+
+    items.sort(key=key)
+
+
 def _pg_admin(url: str, *statements: str) -> None:
     import psycopg
     from sqlalchemy.engine import make_url
@@ -112,8 +131,8 @@ def _pg_admin(url: str, *statements: str) -> None:
             conn.execute(statement.format(db=u.database))
 
 
-@pytest.fixture(scope="session")
-def backend_app(backend, tmp_path_factory):
+def _make_app(backend: str, tmp_path_factory):
+    """A new app on a new, empty database of `backend`: migrated, reference data loaded, three users."""
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     elif backend == "postgresql":
@@ -143,12 +162,46 @@ def backend_app(backend, tmp_path_factory):
         db.session.commit()
     app.config["BACKEND"] = backend
     app.config["SNAPSHOT_DIR"] = tmp_path_factory.mktemp(f"snapshots-{backend}")
-    yield app
+    app.config["CONFIG_AS_MADE"] = dict(app.config)
+    return app
+
+
+def _drop_app(app) -> None:
     with app.app_context():
         db.engine.dispose()
     drop_snapshots(app)
-    if backend == "postgresql":
+    if app.config["BACKEND"] == "postgresql":
         _pg_admin(PG_URL, 'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def backend_apps():
+    """The app of each backend, made the first time a test asks for it and kept for the whole session (of this
+    process or worker): pytest keeps one value of a parametrized fixture at a time, and with `--dist loadfile`
+    a worker runs each module's SQLite tests, then its PostgreSQL tests, then the next module's SQLite tests…
+    Without this, every switch would make the app again (migrations, reference data) and lose its snapshots."""
+    apps: dict[str, object] = {}
+    yield apps
+    for app in apps.values():
+        _drop_app(app)
+
+
+@pytest.fixture(scope="session")
+def backend_app(backend, backend_apps, tmp_path_factory):
+    if backend not in backend_apps:
+        backend_apps[backend] = _make_app(backend, tmp_path_factory)
+    return backend_apps[backend]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _config_as_made(backend_apps):
+    """Each module starts with the apps' config as they were made (what a test module changed and left, say the
+    day COORDINATOR_TODAY, stays in that module, as it did when each module had apps of its own)."""
+    for app in backend_apps.values():
+        made = app.config["CONFIG_AS_MADE"]
+        for key in set(app.config) - set(made) - {"SNAPSHOTS", "CONFIG_AS_MADE"}:
+            del app.config[key]
+        app.config.update(made)
 
 
 def _reset(app) -> None:
@@ -254,12 +307,21 @@ def reader(app):
 # --- a real server and a real browser -------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def live_server(backend_app):
-    server = make_server("127.0.0.1", 0, backend_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+def live_servers():
+    """A server per backend's app, kept for the session as the apps are (backend_apps)."""
+    servers: dict[str, object] = {}
+    yield servers
+    for server in servers.values():
+        server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def live_server(backend, backend_app, live_servers):
+    if backend not in live_servers:
+        server = make_server("127.0.0.1", 0, backend_app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        live_servers[backend] = server
+    return f"http://127.0.0.1:{live_servers[backend].server_port}"
 
 
 @pytest.fixture(scope="session")

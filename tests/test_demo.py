@@ -1,8 +1,9 @@
 """`coordinator demo`: a whole, consistent, clearly invented demo assignment on the configured database.
 
-The demo runs once per backend (module-scoped, on the session's app); the tests read what it made.
-The last tests run it again (refused, then with --replace) and compare the result with the first
-run. The module's teardown empties the working data as the `app` fixture does.
+The demo is put in place once per backend (module-scoped, on the session's app); the tests read what it made.
+The last tests run the command again (refused, then with --replace: a build of its own, from the working data
+it deletes) and compare the result with the first. The module's teardown empties the working data as the `app`
+fixture does.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from coordinator.sampling.models import ADOPTED, Decline, Sample, Site
 from coordinator.scheduling.defaults import assignment
 from coordinator.scheduling.models import GENOMFORD, INSTALLD, StaffMember, Visit
 
-from .conftest import USERS, Client, _reset
+from .conftest import USERS, Client, _reset, demo_data
 
 AS_OF = date(2016, 10, 31)
 DEMO_EMAIL = re.compile(r"^[a-z0-9.\-]+@(?:[a-z0-9\-]+\.)*example\.(?:se|org|com|net)$")
@@ -100,13 +101,14 @@ def fingerprint(app) -> dict:
 
 @pytest.fixture(scope="module")
 def demo(backend_app):
-    """The demo made once on this backend through the CLI: (the app, its --json summary, reference figures before)."""
+    """The demo on this backend, as `coordinator demo --json` makes it: (the app, its --json summary, reference
+    figures before). Built by the command the first time in this worker, restored from its snapshot after that
+    (conftest.demo_data; test_demo_snapshot.py shows the two are the same)."""
     app = backend_app
     _reset(app)
     before = population_fingerprint(app)
-    result = run(app, "--json")
-    assert result.exit_code == 0, result.output
-    yield app, json.loads(result.output), before
+    output = demo_data(app, ["demo", "--json"])
+    yield app, json.loads(output), before
     _reset(app)
 
 

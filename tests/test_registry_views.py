@@ -7,7 +7,7 @@ import json
 import re
 from html import unescape
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from coordinator.audit import AuditEvent
 from coordinator.extensions import db
@@ -322,6 +322,38 @@ def test_cli_import_with_json(app, tmp_path):
     with app.app_context():
         assert 2021 not in service.available_years()
         assert db.session.scalar(select(func.count()).select_from(PopulationImport)) == 1
+
+
+def test_loading_the_reference_data_again_brings_back_shipped_figures_and_keeps_imported_ones(app, tmp_path):
+    """`coordinator registry load` (and setup) puts back a shipped figure that is missing, whatever else the table
+    holds (a year of its own, imported; a shipped year replaced by an import), and never touches an import."""
+    with open(DATA_DIR / "population_1950_2019.csv", encoding="utf-8") as f:
+        shipped = {r["kommunkod"]: r for r in csv.DictReader(f)}
+    runner = app.test_cli_runner()
+    for year in (2019, 2020):  # 2019 replaces shipped figures, 2020 adds a year: 290 more rows than shipped
+        (tmp_path / f"{year}.csv").write_bytes(scb_file(year))
+        assert runner.invoke(args=["registry", "import", str(tmp_path / f"{year}.csv"), "--json"]).exit_code == 0
+    with app.app_context():
+        total = db.session.scalar(select(func.count()).select_from(Population))
+        db.session.execute(delete(Population).where(Population.kommunkod == "0114", Population.year == 2014))
+        db.session.execute(delete(Population).where(Population.kommunkod == "2584", Population.year == 1950))
+        db.session.commit()
+
+    result = runner.invoke(args=["registry", "load"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["population"] == 2
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Population)) == total
+        assert service.population(2014)["0114"] == int(shipped["0114"]["2014"])
+        assert service.population(1950)["2584"] == int(shipped["2584"]["1950"])
+        for year in (2019, 2020):  # the imported figures, still from their imports
+            assert service.population(year)["0180"] == int(shipped["0180"]["2019"]) + 1
+            assert db.session.scalar(select(func.count()).select_from(Population).where(
+                Population.year == year, Population.import_id.isnot(None))) == 290
+    again = runner.invoke(args=["registry", "load"])
+    assert json.loads(again.output)["population"] == 0  # nothing missing: nothing added
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Population)) == total
 
 
 # --------------------------------------------------------------------------- settings
