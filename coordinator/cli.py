@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
-from gettext import gettext
+from gettext import gettext as click_gettext  # click's own catalogue, not the app's
 from pathlib import Path
 
 import click
@@ -103,7 +103,7 @@ class _Commands(FlaskGroup):
                 rows.append((name, command))
         if rows:
             limit = formatter.width - 6 - max(len(name) for name, _ in rows)
-            with formatter.section(gettext("Commands")):  # click's heading, as click translates it
+            with formatter.section(click_gettext("Commands")):  # click's heading, as click translates it
                 formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in rows])
 
     def invoke(self, ctx):
