@@ -12,6 +12,10 @@ import os
 import subprocess
 import sys
 
+from sqlalchemy import select
+
+from coordinator.extensions import db
+
 from .conftest import PASSWORD, USERS
 
 # What a process that serves pages, or sends the outbox, must not have imported.
@@ -27,8 +31,10 @@ client = app.test_client()
 token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/logga-in").text).group(1)
 login = client.post("/logga-in", data={"csrf_token": token, "email": sys.argv[1], "password": sys.argv[2]})
 assert login.status_code == 302, login.status_code
-pages = {path: client.get(path).status_code for path in sys.argv[3:]}
-print(json.dumps({"pages": pages, "modules": sorted(sys.modules)}))
+responses = {path: client.get(path) for path in sys.argv[3:]}
+pages = {path: r.status_code for path, r in responses.items()}
+charts = {path: r.text.count('class="report-chart"') for path, r in responses.items()}
+print(json.dumps({"pages": pages, "charts": charts, "modules": sorted(sys.modules)}))
 """
 
 # The console command as cron runs it; the modules are reported when the command has exited.
@@ -90,3 +96,22 @@ def test_the_migrations_still_load_alembic_when_asked(app, tmp_path):
     out, _, modules = result.stdout.partition("MODULES ")
     assert "(head)" in out + result.stderr
     assert "alembic" in heavy_in(json.loads(modules))
+
+
+def test_the_report_draft_and_the_measurement_results_need_neither_reportlab_nor_numpy(demo, tmp_path):
+    """The pages with charts and weighted figures, on the demo's data: the draft's three charts are drawn as
+    SVG without reportlab's graphics (or its fonts), and the national estimates and the number answers'
+    means and medians are counted without numpy."""
+    from coordinator.measurement.models import Questionnaire
+
+    with demo.app_context():
+        questionnaire = db.session.scalars(select(Questionnaire.id).order_by(Questionnaire.id)).first()
+    draft, results = "/rapporter/2016Q3/", f"/matningar/{questionnaire}/resultat"
+    result = _run(WEB_WORKER, [USERS["staff"], PASSWORD, draft, results], _env(demo, tmp_path), tmp_path)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["pages"] == {draft: 200, results: 200}
+    assert report["charts"][draft] == 3  # the progress chart, the map and the themes by ÖJ group
+    assert heavy_in(report["modules"]) == []
+    assert "reportlab" not in {m.split(".")[0] for m in report["modules"]}  # not even its fonts and metrics
+    # The code that draws and counts really ran in that process.
+    assert {"coordinator.reports.charts", "coordinator.measurement.estimate"} <= set(report["modules"])
