@@ -11,9 +11,11 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import select
 
+import coordinator
 from coordinator.extensions import db
 
 from .conftest import PASSWORD, USERS
@@ -51,6 +53,9 @@ def _env(app, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "COORDINATOR_TODAY")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], COORDINATOR_INSTANCE=str(tmp_path),
                SECRET_KEY="lean-test")
+    # The checkout under test, not whichever one the environment's editable install points at.
+    root = str(Path(coordinator.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     return env
 
 
