@@ -13,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import select
+
 import coordinator
+from coordinator.extensions import db
 
 from .conftest import PASSWORD, USERS
 
@@ -32,8 +35,10 @@ client = app.test_client()
 token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/logga-in").text).group(1)
 login = client.post("/logga-in", data={"csrf_token": token, "email": sys.argv[1], "password": sys.argv[2]})
 assert login.status_code == 302, login.status_code
-pages = {path: client.get(path).status_code for path in sys.argv[3:]}
-print(json.dumps({"pages": pages, "modules": sorted(sys.modules)}))
+responses = {path: client.get(path) for path in sys.argv[3:]}
+pages = {path: r.status_code for path, r in responses.items()}
+charts = {path: r.text.count('class="report-chart"') for path, r in responses.items()}
+print(json.dumps({"pages": pages, "charts": charts, "modules": sorted(sys.modules)}))
 """
 
 # The console command as cron runs it; the modules are reported when the command has exited.
@@ -49,7 +54,9 @@ main()
 def _env(app, tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("FLASK_APP", "COORDINATOR_TODAY")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], COORDINATOR_INSTANCE=str(tmp_path),
-               SECRET_KEY="lean-test", PYTHONPATH=str(ROOT))
+               SECRET_KEY="lean-test")
+    # The checkout under test, not whichever one the environment's editable install points at.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     return env
 
 
@@ -131,3 +138,22 @@ def test_the_migrations_still_load_alembic_when_asked(app, tmp_path):
     out, _, modules = result.stdout.partition("MODULES ")
     assert "(head)" in out + result.stderr
     assert "alembic" in heavy_in(json.loads(modules))
+
+
+def test_the_report_draft_and_the_measurement_results_need_neither_reportlab_nor_numpy(demo, tmp_path):
+    """The pages with charts and weighted figures, on the demo's data: the draft's three charts are drawn as
+    SVG without reportlab's graphics (or its fonts), and the national estimates and the number answers'
+    means and medians are counted without numpy."""
+    from coordinator.measurement.models import Questionnaire
+
+    with demo.app_context():
+        questionnaire = db.session.scalars(select(Questionnaire.id).order_by(Questionnaire.id)).first()
+    draft, results = "/rapporter/2016Q3/", f"/matningar/{questionnaire}/resultat"
+    result = _run(WEB_WORKER, [USERS["staff"], PASSWORD, draft, results], _env(demo, tmp_path), tmp_path)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["pages"] == {draft: 200, results: 200}
+    assert report["charts"][draft] == 3  # the progress chart, the map and the themes by ÖJ group
+    assert heavy_in(report["modules"]) == []
+    assert "reportlab" not in {m.split(".")[0] for m in report["modules"]}  # not even its fonts and metrics
+    # The code that draws and counts really ran in that process.
+    assert {"coordinator.reports.charts", "coordinator.measurement.estimate"} <= set(report["modules"])

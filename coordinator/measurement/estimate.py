@@ -35,16 +35,16 @@ for 0 (or n) of n (Clopper & Pearson 1934), e.g. 0 % to 31 % for 0 of 10.
 *Too few answers.* When fewer than a minimum number of kommuner answered
 (default 5), no figure is given: the caller says "too few answers" instead.
 
-Pure numpy, no Flask or database: the simulation (simulation.py) runs this very
-code over thousands of draws of the design to check bias and coverage.
+Plain Python (math), no numpy, Flask or database: a questionnaire has some fifty answering kommuner, for
+which loops are as quick as arrays, and the web worker that shows the figures need not load numpy. The
+simulation (simulation.py) runs this very code over thousands of draws of the design to check bias and
+coverage; tests/test_weighted.py checks it against the same formulas in numpy on the simulation's draws.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 NEIGHBOURS = 4  # neighbourhood size, the unit itself included (Stevens & Olsen 2003 use 4)
@@ -81,50 +81,55 @@ class Unit:
     y: float = 0.0
 
 
-def _arrays(units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    pi = np.array([u.pi for u in units], dtype=float)
-    if len(pi) and (not np.all(np.isfinite(pi)) or pi.min() <= 0 or pi.max() > 1 + 1e-12):
+def _arrays(units: Sequence[Unit]) -> tuple[list[float], list[int], list[tuple[float, float]]]:
+    pi = [float(u.pi) for u in units]
+    if pi and (not all(math.isfinite(p) for p in pi) or min(pi) <= 0 or max(pi) > 1 + 1e-12):
         raise ValueError("inclusion probabilities must be in (0, 1]")
-    group = np.array([u.group for u in units])
-    xy = np.array([[u.x, u.y] for u in units], dtype=float).reshape(len(units), 2)
-    return pi, group, xy
+    return pi, [u.group for u in units], [(float(u.x), float(u.y)) for u in units]
 
 
-def neighbourhoods(group: np.ndarray, xy: np.ndarray, k: int = NEIGHBOURS,
-                   pi: np.ndarray | None = None) -> list[np.ndarray]:
+def neighbourhoods(group: Sequence, xy: Sequence, k: int = NEIGHBOURS,
+                   pi: Sequence[float] | None = None) -> list[list[int]]:
     """For every unit, the indices of itself and its k-1 nearest units of the same group (by distance, then
     by index so that ties are broken the same way every time).
 
     A unit alone in its group (when few answered) takes its neighbours among all the units that were not
     sure to be drawn (π < 1), so that it still adds its share of uncertainty."""
     n = len(group)
-    out: list[np.ndarray] = [np.empty(0, dtype=int)] * n
-    uncertain = np.flatnonzero(pi < 1) if pi is not None else np.arange(n)
-    for g in np.unique(group):
-        members = np.flatnonzero(group == g)
+    out: list[list[int]] = [[] for _ in range(n)]
+    uncertain = [i for i in range(n) if pi[i] < 1] if pi is not None else list(range(n))
+    members_of: dict = {}
+    for i, g in enumerate(group):
+        members_of.setdefault(g, []).append(i)
+    for members in members_of.values():
         for i in members:
-            pool = members if len(members) > 1 else np.union1d(uncertain, [i])
-            d2 = ((xy[pool] - xy[i]) ** 2).sum(axis=1)
-            order = pool[np.lexsort((pool, d2))]
-            order = order[order != i]
-            out[i] = np.concatenate(([i], order[: k - 1])).astype(int)
+            pool = members if len(members) > 1 else sorted(set(uncertain) | {i})
+            xi, yi = xy[i][0], xy[i][1]
+
+            def d2(j: int) -> float:
+                dx, dy = xy[j][0] - xi, xy[j][1] - yi
+                return dx * dx + dy * dy
+
+            order = [j for j in sorted(pool, key=lambda j: (d2(j), j)) if j != i]
+            out[i] = [i] + order[: k - 1]
     return out
 
 
-def local_variance(z: np.ndarray, pi: np.ndarray, hoods: Sequence[np.ndarray]) -> float:
+def local_variance(z: Sequence[float], pi: Sequence[float], hoods: Sequence[Sequence[int]]) -> float:
     """Local neighbourhood variance of the total Σ z/π.
 
     For each unit i with neighbourhood D_i (|D_i| = m_i >= 2): (1 − π_i) · m_i/(m_i − 1) ·
     (z_i/π_i − mean over D_i of z_j/π_j)². With m = 2 this is half the squared difference of a
     unit and its neighbour, which under simple random sampling averages to the textbook
     N²(1 − f)S²/n."""
-    t = z / pi
+    t = [float(zi) / float(p) for zi, p in zip(z, pi)]
     v = 0.0
     for i, hood in enumerate(hoods):
         m = len(hood)
         if m < 2:
             continue
-        v += (1.0 - pi[i]) * m / (m - 1) * (t[i] - t[hood].mean()) ** 2
+        diff = t[i] - sum(t[j] for j in hood) / m
+        v += (1.0 - float(pi[i])) * m / (m - 1) * (diff * diff)  # a product, not ** 2: inf, not an error
     return float(v)
 
 
@@ -139,16 +144,16 @@ def hajek(values: Sequence[float], units: Sequence[Unit], *, share: bool = False
         raise ValueError("one value per unit")
     if n < max(1, min_base):
         return Estimate(None, None, None, n, True)
-    with np.errstate(all="ignore"):  # overflowing sums give inf, handled below
-        return _hajek(np.asarray(values, dtype=float), units, share, n, k)
+    return _hajek([float(v) for v in values], units, share, n, k)
 
 
-def _hajek(y: np.ndarray, units: Sequence[Unit], share: bool, n: int, k: int) -> Estimate:
+def _hajek(y: list[float], units: Sequence[Unit], share: bool, n: int, k: int) -> Estimate:
+    # Overflowing sums give inf (floats add and multiply to inf without an error), handled below.
     pi, group, xy = _arrays(units)
-    w = 1.0 / pi
-    total_w = w.sum()
-    r = float((w * y).sum() / total_w)
-    z = (y - r) / total_w  # linearised Hájek ratio
+    w = [1.0 / p for p in pi]
+    total_w = sum(w)
+    r = float(sum(wi * yi for wi, yi in zip(w, y)) / total_w)
+    z = [(yi - r) / total_w for yi in y]  # linearised Hájek ratio
     se = math.sqrt(max(local_variance(z, pi, neighbourhoods(group, xy, k, pi)), 0.0))
     if not math.isfinite(r):  # numbers too large to add up (1e300 and the like): no figure
         return Estimate(None, None, None, n, False)
@@ -168,4 +173,4 @@ def _hajek(y: np.ndarray, units: Sequence[Unit], share: bool, n: int, k: int) ->
 
 def unweighted(values: Sequence[float]) -> float | None:
     """The plain mean of the answering kommuner (a share when the values are 0/1)."""
-    return float(np.mean(values)) if len(values) else None
+    return float(sum(float(v) for v in values) / len(values)) if len(values) else None

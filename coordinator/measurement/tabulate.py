@@ -248,10 +248,12 @@ def share(count: int, of: int) -> float | None:
 def number_stats(values: Sequence[float]) -> NumberStats:
     if not values:
         return NumberStats(0, None, None, None, None)
-    import numpy as np  # only for numbers: the results pages without them (and the app's start) need no numpy
-
-    arr = np.asarray(values, dtype=float)
-    return NumberStats(len(values), float(arr.mean()), float(np.median(arr)), float(arr.min()), float(arr.max()))
+    # Plain Python (no numpy: a questionnaire has some fifty answers, and the web worker stays lean). A plain
+    # sum, not math.fsum: answers near the float limit add up to inf (shown as no figure), not to an error.
+    xs = sorted(float(v) for v in values)
+    n, mid = len(xs), len(xs) // 2
+    median = xs[mid] if n % 2 else (xs[mid - 1] + xs[mid]) / 2
+    return NumberStats(n, sum(xs) / n, median, xs[0], xs[-1])
 
 
 @dataclass

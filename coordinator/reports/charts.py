@@ -1,13 +1,16 @@
-"""The report's charts and map as reportlab Drawings, for the PDF and (through svg()) for the HTML.
+"""The report's charts and map, described once (coordinator/vector.py) for the PDF and the HTML.
 
-One Drawing per figure, built from the figures dict alone (figures.py), so the PDF and the page
+One drawing per figure, built from the figures dict alone (figures.py), so the PDF and the page
 show the same picture:
 - progress(): visits planned and held per month, cumulative, per round, against the target;
 - themes_by_group(): the most frequent themes, share of visit notes per ÖJ group (small multiples,
   the value printed at every bar);
 - sweden(): the kommuner coloured by the visit status of their sites, with a marker of a different
   shape per status, so the legend never depends on colour alone.
-svg() turns a Drawing into inline SVG with a title, a description and ids of its own.
+svg() writes a drawing as inline SVG with a title, a description and ids of its own (no reportlab: the
+web worker that shows a draft stays without reportlab's graphics and fonts); to_reportlab() gives the same
+drawing as reportlab shapes for the PDF and the Word file. Text is measured in the PDF's font
+(fontmetrics.py) in both, so lines break and legends sit at the same places.
 
 Strings are passed in already translated by the caller (content.py).
 """
@@ -15,40 +18,43 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from html import escape
 from typing import Any
 
 from markupsafe import Markup
-from reportlab.graphics import renderSVG
-from reportlab.graphics.shapes import Circle, Drawing, Group, Line, Path, Polygon, Rect, String
-from reportlab.lib import colors
-from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from .. import pdf
+from .. import fontmetrics, vector
+from ..formatting import fmt_int, fmt_pct
 from ..registry.mapsvg import load_boundaries, project
 from ..registry.reference import DATA_DIR
+from ..vector import Circle, Drawing, Group, Line, Path, Polygon, Rect, String
 
-FONT, BOLD = pdf.FONT, pdf.FONT_BOLD
-INK = pdf.TEXT
-GRID = colors.HexColor("#d9d9d9")
-ROUND_COLOURS = {1: colors.HexColor("#1f5f99"), 2: colors.HexColor("#b35806")}
-BAR = colors.HexColor("#1f5f99")
+FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"   # pdf.FONT, pdf.FONT_BOLD
+# The PDF's colours (pdf.TEXT, pdf.MUTED, pdf.RULE, pdf.ZEBRA) and page width (pdf.CONTENT_WIDTH: A4 less
+# 18 mm on each side, computed as reportlab does), here without reportlab; tests/test_report_charts.py
+# checks that they are the same.
+INK, MUTED, RULE, ZEBRA = "#1a1a1a", "#555555", "#8a8a8a", "#f4f5f7"
+WHITE = "#ffffff"
+_MM = 72.0 / 2.54 * 0.1
+CONTENT_WIDTH = 210 * _MM - 18 * _MM - 18 * _MM
+GRID = "#d9d9d9"
+ROUND_COLOURS = {1: "#1f5f99", 2: "#b35806"}
+BAR = "#1f5f99"
 
 # Map statuses: fill colour, marker shape. Shapes carry the meaning for readers without colour.
 MAP_STYLE = {
-    "bada": (colors.HexColor("#1f5f99"), "circle"),
-    "forsta": (colors.HexColor("#8cbce6"), "triangle"),
-    "bokat": (colors.HexColor("#f2b134"), "square"),
-    "ej_bokat": (colors.HexColor("#f4f4f4"), "cross"),
+    "bada": ("#1f5f99", "circle"),
+    "forsta": ("#8cbce6", "triangle"),
+    "bokat": ("#f2b134", "square"),
+    "ej_bokat": ("#f4f4f4", "cross"),
 }
-OUTSIDE = colors.HexColor("#dedede")   # kommuner without a visit site
+OUTSIDE = "#dedede"   # kommuner without a visit site
 BOUNDARIES = DATA_DIR / "kommuner.geojson"
 SIMPLIFY_M = 2500.0   # drop boundary points closer than this to the last kept one (the map is ~1:7 000 000)
 MIN_RING_M = 4000.0   # and islands smaller than this
 
 
 def _w(text: str, size: float, font: str = FONT) -> float:
-    return stringWidth(text, font, size)
+    return fontmetrics.string_width(text, font, size)
 
 
 def _fit(text: str, size: float, room: float, font: str = FONT) -> list[str]:
@@ -71,7 +77,7 @@ def _fit(text: str, size: float, room: float, font: str = FONT) -> list[str]:
 
 
 def _dashed(x0: float, y0: float, x1: float, y1: float, dash: list[float] | None, **kw) -> Path:
-    """A straight line as an open Path: renderSVG draws a Line as a closed path, which hides its dashes."""
+    """A straight line as an open Path (reportlab's SVG drew a Line as a closed path, which hid its dashes)."""
     return Path(points=[x0, y0, x1, y1], operators=[0, 1], fillColor=None, strokeDashArray=dash, **kw)
 
 
@@ -80,7 +86,7 @@ def _marker(shape: str, x: float, y: float, size: float, fill, stroke=INK, halo:
     r = size / 2
     g = Group()
     if halo:
-        g.add(Circle(x, y, r + 1.4, fillColor=colors.white, strokeColor=None))
+        g.add(Circle(x, y, r + 1.4, fillColor=WHITE, strokeColor=None))
     if shape == "circle":
         g.add(Circle(x, y, r, fillColor=fill, strokeColor=stroke, strokeWidth=0.6))
     elif shape == "triangle":
@@ -96,12 +102,11 @@ def _marker(shape: str, x: float, y: float, size: float, fill, stroke=INK, halo:
 
 # --------------------------------------------------------------------------- progress over time
 
-def progress(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CONTENT_WIDTH,
+def progress(data: dict[str, Any], labels: dict[str, str], width: float = CONTENT_WIDTH,
              height: float = 190) -> Drawing:
     """Cumulative visits per month: planned (dashed) and held (solid) per round, the target dotted.
 
     labels: planned, held (with %(n)s for the round), target, period_end."""
-    pdf.register_fonts()  # text is measured in the PDF's font, also when the drawing is made for the page
     prog = data["visits"]["progress"]
     months: list[str] = prog["months"]
     d = Drawing(width, height)
@@ -123,7 +128,7 @@ def progress(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CO
 
     for v in range(0, ymax + 1, step):
         d.add(Line(left, y(v), left + pw, y(v), strokeColor=GRID, strokeWidth=0.5))
-        d.add(String(left - 4, y(v) - 2.5, pdf.fmt_int(v), fontName=FONT, fontSize=7, fillColor=INK,
+        d.add(String(left - 4, y(v) - 2.5, fmt_int(v), fontName=FONT, fontSize=7, fillColor=INK,
                      textAnchor="end"))
     for i, month in enumerate(months):
         quarter_start = month[5:] in ("01", "04", "07", "10")
@@ -136,9 +141,9 @@ def progress(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CO
         d.add(String(left + 3, y(target) + 3, labels["target"], fontName=FONT, fontSize=6.5, fillColor=INK))
     end = prog.get("period_end_index")
     if end is not None and end < n - 1:
-        d.add(_dashed(x(end), bottom, x(end), bottom + ph, [3, 2], strokeColor=pdf.MUTED, strokeWidth=0.6))
+        d.add(_dashed(x(end), bottom, x(end), bottom + ph, [3, 2], strokeColor=MUTED, strokeWidth=0.6))
         # Written up along the line, so it never sits on a curve's end.
-        d.add(Group(String(4, -2.5, labels["period_end"], fontName=FONT, fontSize=6.5, fillColor=pdf.MUTED),
+        d.add(Group(String(4, -2.5, labels["period_end"], fontName=FONT, fontSize=6.5, fillColor=MUTED),
                     transform=(0, 1, -1, 0, x(end) - 3, bottom)))
     shapes = {1: "circle", 2: "square"}
     for s in prog["series"]:
@@ -172,12 +177,11 @@ def progress(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CO
 
 # --------------------------------------------------------------------------- themes by ÖJ group
 
-def themes_by_group(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CONTENT_WIDTH) -> Drawing:
+def themes_by_group(data: dict[str, Any], labels: dict[str, str], width: float = CONTENT_WIDTH) -> Drawing:
     """Small multiples: one column per ÖJ group, one row per theme; a bar for the share of the group's
     visit notes that mention the theme, with the share printed at its end.
 
     labels: group (with %(g)s), notes (with %(n)s)."""
-    pdf.register_fonts()
     bg = data["dialogue"]["by_group"]
     themes, groups, notes = bg["themes"], bg["groups"], bg["notes"]
     label_w, row_h, head_h = 150, 22, 30
@@ -192,13 +196,13 @@ def themes_by_group(data: dict[str, Any], labels: dict[str, str], width: float =
     for j, g in enumerate(groups):
         x0 = label_w + j * col_w
         d.add(String(x0 + 2, height - 11, labels["group"] % {"g": g}, fontName=BOLD, fontSize=7.5, fillColor=INK))
-        d.add(String(x0 + 2, height - 21, labels["notes"] % {"n": pdf.fmt_int(notes[j])}, fontName=FONT,
-                     fontSize=6.5, fillColor=pdf.MUTED))
+        d.add(String(x0 + 2, height - 21, labels["notes"] % {"n": fmt_int(notes[j])}, fontName=FONT,
+                     fontSize=6.5, fillColor=MUTED))
         d.add(Line(x0, 2, x0, height - head_h + 4, strokeColor=GRID, strokeWidth=0.5))
     for i, t in enumerate(themes):
         yb = height - head_h - (i + 1) * row_h
         if i % 2 == 0:
-            d.add(Rect(0, yb, width, row_h, fillColor=pdf.ZEBRA, strokeColor=None))
+            d.add(Rect(0, yb, width, row_h, fillColor=ZEBRA, strokeColor=None))
         lines = _fit(t["theme"], 7.5, label_w - 8)
         for k, line in enumerate(lines):
             d.add(String(2, yb + row_h / 2 + (len(lines) - 1) * 4.5 - k * 9 - 2.5, line, fontName=FONT, fontSize=7.5,
@@ -206,11 +210,11 @@ def themes_by_group(data: dict[str, Any], labels: dict[str, str], width: float =
         for j, value in enumerate(shares[i]):
             x0 = label_w + j * col_w + 3
             if value is None:
-                d.add(String(x0, yb + row_h / 2 - 2.5, "–", fontName=FONT, fontSize=7, fillColor=pdf.MUTED))
+                d.add(String(x0, yb + row_h / 2 - 2.5, "–", fontName=FONT, fontSize=7, fillColor=MUTED))
                 continue
             length = bar_room * value / top
             d.add(Rect(x0, yb + 6, max(length, 0.5), row_h - 12, fillColor=BAR, strokeColor=None))
-            d.add(String(x0 + length + 2.5, yb + row_h / 2 - 2.5, pdf.fmt_pct(value), fontName=FONT, fontSize=7,
+            d.add(String(x0 + length + 2.5, yb + row_h / 2 - 2.5, fmt_pct(value), fontName=FONT, fontSize=7,
                          fillColor=INK))
     return d
 
@@ -245,12 +249,11 @@ def outlines() -> tuple[dict[str, list[list[tuple[float, float]]]], tuple]:
     return _outlines(path, os.stat(path).st_mtime_ns)
 
 
-def sweden(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CONTENT_WIDTH,
+def sweden(data: dict[str, Any], labels: dict[str, str], width: float = CONTENT_WIDTH,
            map_width: float = 200) -> Drawing:
     """Sweden's kommuner, those with visit sites coloured by status and marked at their centre.
 
     labels: title of the legend, outside (kommuner without a site), and the data's legend entries."""
-    pdf.register_fonts()
     rings, (x0, y0, x1, y1) = outlines()
     scale = map_width / (x1 - x0)
     height = (y1 - y0) * scale + 4
@@ -262,7 +265,7 @@ def sweden(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CONT
 
     for code, kommun_rings in sorted(rings.items()):
         key = status.get(code)
-        path = Path(fillColor=MAP_STYLE[key][0] if key else OUTSIDE, strokeColor=colors.white,
+        path = Path(fillColor=MAP_STYLE[key][0] if key else OUTSIDE, strokeColor=WHITE,
                     strokeWidth=0.25 if key is None else 0.35, fillMode=0)  # even-odd: holes stay holes
         for ring in kommun_rings:
             px, py = pt(*ring[0])
@@ -285,32 +288,26 @@ def sweden(data: dict[str, Any], labels: dict[str, str], width: float = pdf.CONT
     ly -= 20
     for entry in data["map"]["legend"]:
         fill, shape = MAP_STYLE[entry["key"]]
-        d.add(Rect(lx, ly - 4, 16, 12, fillColor=fill, strokeColor=pdf.RULE, strokeWidth=0.5))
+        d.add(Rect(lx, ly - 4, 16, 12, fillColor=fill, strokeColor=RULE, strokeWidth=0.5))
         d.add(_marker(shape, lx + 8, ly + 2, 5, fill))
-        d.add(String(lx + 24, ly - 1, f"{entry['label']}: {pdf.fmt_int(entry['count'])}", fontName=FONT, fontSize=8,
+        d.add(String(lx + 24, ly - 1, f"{entry['label']}: {fmt_int(entry['count'])}", fontName=FONT, fontSize=8,
                      fillColor=INK))
         ly -= 19
-    d.add(Rect(lx, ly - 4, 16, 12, fillColor=OUTSIDE, strokeColor=pdf.RULE, strokeWidth=0.5))
+    d.add(Rect(lx, ly - 4, 16, 12, fillColor=OUTSIDE, strokeColor=RULE, strokeWidth=0.5))
     d.add(String(lx + 24, ly - 1, labels["outside"], fontName=FONT, fontSize=8, fillColor=INK))
     for k, line in enumerate(labels.get("note", "").split("\n") if labels.get("note") else []):
-        d.add(String(lx, ly - 26 - 10 * k, line, fontName=FONT, fontSize=7, fillColor=pdf.MUTED))
+        d.add(String(lx, ly - 26 - 10 * k, line, fontName=FONT, fontSize=7, fillColor=MUTED))
     return d
 
 
-# --------------------------------------------------------------------------- SVG for the page
+# --------------------------------------------------------------------------- the page and the PDF
 
 def svg(drawing: Drawing, title: str, desc: str, ident: str) -> Markup:
-    """The Drawing as inline SVG: role img, labelled by its title and described by its description;
+    """The drawing as inline SVG: role img, labelled by its title and described by its description;
     ids made unique with `ident` so several charts can share a page; the page's font."""
-    text = renderSVG.drawToString(drawing)
-    text = text[text.index("<svg"):]
-    text = (text.replace('id="clip"', f'id="{ident}-clip"').replace("url(#clip)", f"url(#{ident}-clip)")
-            .replace('id="group"', f'id="{ident}-group"')
-            .replace("<title>...</title>", f'<title id="{ident}-title">{escape(title)}</title>', 1)
-            .replace("<desc>...</desc>", f'<desc id="{ident}-desc">{escape(desc)}</desc>', 1)
-            .replace(f"font-family: {BOLD};", "font-family: 'DejaVu Sans', Verdana, sans-serif; font-weight: bold;")
-            .replace(f"font-family: {FONT};", "font-family: 'DejaVu Sans', Verdana, sans-serif;"))
-    text = text.replace("<svg ", f'<svg role="img" aria-labelledby="{ident}-title" aria-describedby="{ident}-desc" '
-                                 f'class="report-chart" focusable="false" ', 1)
-    return Markup(text)
+    return Markup(vector.svg(drawing, title, desc, ident, css_class="report-chart"))
 
+
+def to_reportlab(drawing: Drawing):
+    """The drawing as a reportlab Drawing, for the PDF (and the Word file's pictures)."""
+    return vector.to_reportlab(drawing)

@@ -397,8 +397,8 @@ def _national(d: dict, n: _Numbers) -> list:
 
 
 def _dec(x) -> str:
-    from .. import pdf
-    return pdf.fmt_dec(x, 1) if locale().startswith("sv") else f"{x:.1f}"
+    from ..formatting import fmt_dec
+    return fmt_dec(x, 1) if locale().startswith("sv") else f"{x:.1f}"
 
 
 def _measurement_rounds(tables: list[dict], n: _Numbers) -> list:
@@ -599,7 +599,7 @@ def _narratives(narratives: dict[str, str]) -> list:
 # --------------------------------------------------------------------------- the document
 
 def document(data: dict[str, Any], narratives: dict[str, str] | None, status: dict[str, Any] | None) -> Document:
-    from .. import pdf
+    from ..formatting import fmt_dt
     narratives = narratives or {}
     status = status or {"draft": True}
     final = data["kind"] == FINAL
@@ -611,13 +611,13 @@ def document(data: dict[str, Any], narratives: dict[str, str] | None, status: di
     w = words(p)
     title = w.title
     if draft:
-        day = pdf.fmt_dt(_parse(data["generated_at"]), fmt="%Y-%m-%d")
+        day = fmt_dt(_parse(data["generated_at"]), fmt="%Y-%m-%d")
         status_line = _("Utkast, inte utfärdat. Siffrorna är framräknade %(at)s och ändras när uppgifterna ändras.",
-                        at=pdf.fmt_dt(_parse(data["generated_at"])))
+                        at=fmt_dt(_parse(data["generated_at"])))
     else:
-        day = pdf.fmt_dt(_parse(status["issued_at"]), fmt="%Y-%m-%d")
+        day = fmt_dt(_parse(status["issued_at"]), fmt="%Y-%m-%d")
         status_line = _("Version %(n)s, utfärdad %(at)s av %(who)s.", n=status["version"],
-                        at=pdf.fmt_dt(_parse(status["issued_at"])), who=status.get("issued_by") or "–")
+                        at=fmt_dt(_parse(status["issued_at"])), who=status.get("issued_by") or "–")
     sample = data["sample"]
     facts = [(_("Period"), f"{p['label']} ({span(p['start'], p['end'])})"), (_("Datum"), day),
              (_("Status"), status_line)]
@@ -669,15 +669,23 @@ def _parse(iso: str):
 
 # --------------------------------------------------------------------------- charts for both media
 
-def drawing(figure: Figure, data: dict[str, Any]):
-    """The reportlab Drawing of a figure."""
-    from . import charts  # reportlab's graphics, loaded by the first chart drawn rather than at start
+def chart(figure: Figure, data: dict[str, Any]):
+    """The drawing of a figure (charts.py), for the page and the PDF alike."""
+    from . import charts
 
     if figure.chart == "progress":
         return charts.progress(data, figure.labels)
     if figure.chart == "themes":
         return charts.themes_by_group(data, figure.labels)
     return charts.sweden(data, figure.labels)
+
+
+def drawing(figure: Figure, data: dict[str, Any]):
+    """The reportlab Drawing of a figure, for the PDF and the Word file (reportlab is loaded here, by the
+    first document printed: the page draws its SVG without it)."""
+    from . import charts
+
+    return charts.to_reportlab(chart(figure, data))
 
 
 @bp.app_template_global("report_document")
@@ -727,5 +735,5 @@ def report_figure_svg(figure: Figure, data) -> Markup:
     from . import charts, drafts
 
     key = (figure.chart, figure.number, str(figure.label), str(figure.desc), tuple(sorted(figure.labels.items())))
-    return drafts.chart_svg(key, data, lambda: charts.svg(drawing(figure, data), figure.label, figure.desc,
+    return drafts.chart_svg(key, data, lambda: charts.svg(chart(figure, data), figure.label, figure.desc,
                                                           f"rapport-figur-{figure.number}"))

@@ -299,20 +299,20 @@ def _questionnaires(c) -> list[dict[str, Any]]:
 
 def document(data: dict[str, Any], narratives: dict[str, str], status: dict[str, Any]) -> content.Document:
     """The final report as content blocks (the quarterly report's types), numbered chapters and appendices."""
-    from .. import pdf
+    from ..formatting import fmt_dt
 
     p = data["period"]
     f = data["final"]
     extra = f.get("report") or {}
     draft = bool(status.get("draft")) or "version" not in status
     if draft:
-        day = pdf.fmt_dt(content._parse(data["generated_at"]), fmt="%Y-%m-%d")
+        day = fmt_dt(content._parse(data["generated_at"]), fmt="%Y-%m-%d")
         status_line = _("Utkast, inte utfärdat. Siffrorna är framräknade %(at)s och ändras när uppgifterna ändras.",
-                        at=pdf.fmt_dt(content._parse(data["generated_at"])))
+                        at=fmt_dt(content._parse(data["generated_at"])))
     else:
-        day = pdf.fmt_dt(content._parse(status["issued_at"]), fmt="%Y-%m-%d")
+        day = fmt_dt(content._parse(status["issued_at"]), fmt="%Y-%m-%d")
         status_line = _("Version %(n)s, utfärdad %(at)s av %(who)s.", n=status["version"],
-                        at=pdf.fmt_dt(content._parse(status["issued_at"])), who=status.get("issued_by") or "–")
+                        at=fmt_dt(content._parse(status["issued_at"])), who=status.get("issued_by") or "–")
     a = data["assignment"]
     facts = [(_("Till"), _("Regeringskansliet (Socialdepartementet)")),
              (_("Uppdraget"), f"{a['name']} ({content.span(a['start'], a['end'])})"),
@@ -631,15 +631,15 @@ def _appendix_protocol(extra, n) -> list:
 
 
 def _dec4(x) -> str:
-    from .. import pdf
+    from ..formatting import fmt_dec
     if x is None:
         return "–"
-    return pdf.fmt_dec(x, 4) if content.locale().startswith("sv") else f"{x:.4f}"
+    return fmt_dec(x, 4) if content.locale().startswith("sv") else f"{x:.4f}"
 
 
 def _dec3(x) -> str:
-    from .. import pdf
-    return pdf.fmt_dec(x, 3) if content.locale().startswith("sv") else f"{x:.3f}"
+    from ..formatting import fmt_dec
+    return fmt_dec(x, 3) if content.locale().startswith("sv") else f"{x:.3f}"
 
 
 def _appendix_sites(data, n) -> list:
