@@ -244,17 +244,20 @@ def test_an_unknown_email_locks_exactly_like_a_known_one(app):
 
 # --- equal time -----------------------------------------------------------------------------
 
-def _median_seconds(app, ip: str, email: str, tries: int = 5) -> float:
-    client = _client_from(app, ip)
-    token = client._token()
-    times = []
-    for _ in range(tries):
-        start = time.perf_counter()
-        response = client.http.post(LOGIN_PAGE, data={"email": email, "password": "fel-lösenord-här",
-                                                      "csrf_token": token})
-        times.append(time.perf_counter() - start)
-        assert response.status_code == 200
-    return statistics.median(times)
+def _median_seconds(app, emails: dict[str, str], rounds: int = 7) -> dict[str, float]:
+    """The median time of a failed login per e-mail, from its own address ({ip: email}). The e-mails take turns
+    round by round, so a moment when the machine is busy slows them all alike, not just the one measured then."""
+    clients = {ip: _client_from(app, ip) for ip in emails}
+    tokens = {ip: client._token() for ip, client in clients.items()}
+    times: dict[str, list[float]] = {email: [] for email in emails.values()}
+    for _ in range(rounds):
+        for ip, email in emails.items():
+            start = time.perf_counter()
+            response = clients[ip].http.post(LOGIN_PAGE, data={"email": email, "password": "fel-lösenord-här",
+                                                                "csrf_token": tokens[ip]})
+            times[email].append(time.perf_counter() - start)
+            assert response.status_code == 200
+    return {email: statistics.median(t) for email, t in times.items()}
 
 
 def test_unknown_and_inactive_accounts_answer_as_slowly_as_known_ones(app):
@@ -264,10 +267,10 @@ def test_unknown_and_inactive_accounts_answer_as_slowly_as_known_ones(app):
         user.set_password(PASSWORD)
         db.session.add(user)
         db.session.commit()
-    _median_seconds(app, "10.7.0.9", "varm@test.se", tries=1)  # warm up
-    known = _median_seconds(app, "10.7.0.1", USERS["staff"])
-    unknown = _median_seconds(app, "10.7.0.2", "finns-inte@test.se")
-    inactive = _median_seconds(app, "10.7.0.3", "slutat@test.se")
+    _median_seconds(app, {"10.7.0.9": "varm@test.se"}, rounds=1)  # warm up
+    median = _median_seconds(app, {"10.7.0.1": USERS["staff"], "10.7.0.2": "finns-inte@test.se",
+                                   "10.7.0.3": "slutat@test.se"})
+    known, unknown, inactive = median[USERS["staff"]], median["finns-inte@test.se"], median["slutat@test.se"]
     assert unknown >= 0.5 * known, (known, unknown)
     assert inactive >= 0.5 * known, (known, inactive)
 
