@@ -18,18 +18,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm
 from ..auth import staff_required
 from ..events.models import Event
 from ..extensions import db
-from ..paging import page_of
 from ..registry.models import Kommun
 from ..sampling.models import Site
 from ..scheduling.models import Visit
-from ..scheduling.overview import visit_lans
+from ..scheduling.overview import visit_lans, visits_page
 from . import bp, notes
 from .forms import NoteForm, VersionForm, content_from_form, field_id, field_name, parse_version
 from .models import FLAGS, Note, Passage, ThemeCategory
@@ -138,18 +137,8 @@ def index():
                          (Kommun.lanskod == lan) if lan is not None else None,
                          has_passages if written == "med" else ~has_passages if written == "utan" else None)
              if c is not None]
-    if where:
-        shown = db.session.scalar(select(func.count(Visit.id)).select_from(Visit)
-                                  .join(Site, Visit.site_id == Site.id)
-                                  .join(Kommun, Site.kommunkod == Kommun.kommunkod).where(*where))
-    else:
-        shown = total
-    page = page_of(request.args, shown, INDEX_PAGE)
-    visits = list(db.session.scalars(
-        select(Visit).join(Visit.site).join(Site.kommun).join(Kommun.lan).where(*where)
-        .options(contains_eager(Visit.site).contains_eager(Site.kommun).contains_eager(Kommun.lan))
-        .order_by(Visit.round, Visit.date.is_(None), Visit.date, Site.position, Visit.id)
-        .offset(page.offset).limit(page.per_page))) if shown else []
+    page, visits = visits_page(request.args, where, total, INDEX_PAGE,
+                               (Visit.round, Visit.date.is_(None), Visit.date, Site.position, Visit.id))
     by_round: dict[int, list] = {}
     for row in notes.note_statuses(visits):
         by_round.setdefault(row.visit.round, []).append(row)

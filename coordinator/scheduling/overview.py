@@ -13,11 +13,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from ..contacts.models import Attendee, Contact
 from ..extensions import db
 from ..outbox.models import FAILED, OutboxMessage
+from ..paging import Page, page_of
 from ..registry.models import Kommun, Lan
 from ..sampling.models import Site
 from . import planner
@@ -231,6 +232,22 @@ def fingerprint(result: dict) -> str:
 
 
 # --------------------------------------------------------------------------- the lists' län filter
+
+def visits_page(args, where: list, total: int, per_page: int, order_by: tuple, *options) -> tuple[Page, list[Visit]]:
+    """One page of the visits that `where` keeps (all of them, `total`, when it is empty), with their site, kommun
+    and län loaded in the same statement; the page that the query string `args` asks for. Two statements at most,
+    whatever the number of visits (the visits list and the dialogue index)."""
+    if where:
+        total = db.session.scalar(select(func.count(Visit.id)).select_from(Visit)
+                                  .join(Site, Visit.site_id == Site.id)
+                                  .join(Kommun, Site.kommunkod == Kommun.kommunkod).where(*where))
+    page = page_of(args, total, per_page)
+    visits = list(db.session.scalars(
+        select(Visit).join(Visit.site).join(Site.kommun).join(Kommun.lan).where(*where)
+        .options(contains_eager(Visit.site).contains_eager(Site.kommun).contains_eager(Kommun.lan), *options)
+        .order_by(*order_by).offset(page.offset).limit(page.per_page)))
+    return page, visits
+
 
 def visit_lans() -> list[tuple[str, str, int]]:
     """(län code, name, visits) for each län with visits, in län order: the lists' län filter and their total."""

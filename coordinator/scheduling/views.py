@@ -13,8 +13,8 @@ from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import confirm as confirmation  # `confirm` is the view that confirms a visit
@@ -23,7 +23,6 @@ from ..contacts.service import role_label
 from ..extensions import db
 from ..forms import abort_if_bad_csrf, parse_id
 from ..outbox.models import OutboxMessage
-from ..paging import page_of
 from ..registry.mapsvg import load_boundaries, render_svg
 from ..registry.models import Kommun
 from ..registry.reference import DATA_DIR
@@ -179,19 +178,10 @@ def list_visits():
     where = [c for c in ((Visit.round == round_) if round_ is not None else None,
                          (Visit.status == status) if status is not None else None,
                          (Kommun.lanskod == lan) if lan is not None else None) if c is not None]
-    if where:
-        shown = db.session.scalar(select(func.count(Visit.id)).select_from(Visit)
-                                  .join(Site, Visit.site_id == Site.id)
-                                  .join(Kommun, Site.kommunkod == Kommun.kommunkod).where(*where))
-    else:
-        shown = total
-    page = page_of(request.args, shown, LIST_PAGE)
-    visits = list(db.session.scalars(
-        select(Visit).join(Visit.site).join(Site.kommun).join(Kommun.lan).where(*where)
-        .options(contains_eager(Visit.site).contains_eager(Site.kommun).contains_eager(Kommun.lan),
-                 selectinload(Visit.staff))
-        .order_by(Visit.date.is_(None), Visit.date, Visit.start_time, Visit.round, Site.position, Visit.id)
-        .offset(page.offset).limit(page.per_page)))
+    page, visits = overview.visits_page(
+        request.args, where, total, LIST_PAGE,
+        (Visit.date.is_(None), Visit.date, Visit.start_time, Visit.round, Site.position, Visit.id),
+        selectinload(Visit.staff))
     filters = {k: v for k, v in (("omgang", round_), ("status", status), ("lan", lan)) if v is not None}
     return render_template("scheduling/list.html", visits=visits, total=total, page=page, filters=filters,
                            round_=round_, status=status, lan=lan, lans=lans, statuses=STATUSES,
