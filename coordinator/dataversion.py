@@ -22,6 +22,10 @@ SQLite and PostgreSQL, a restored backup) never share a cache key.
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from sqlalchemy import String, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -154,3 +158,46 @@ def current(name: str = DATA) -> tuple[str, int] | None:
         row = session.execute(select(DataVersion.token, DataVersion.n).where(DataVersion.name == name)).first()
         seen[name] = None if row is None else (row[0], row[1])
     return seen[name]
+
+
+class Cache:
+    """Values kept per process while the data is unchanged: compute() once per (key, data version), the
+    `max_entries` most recently used kept. Nothing is kept while the session's transaction holds changes it has
+    not committed (the version does not show them yet), nor on a database that never counted a change. The
+    values are shared between views: callers read them and never change them. `stats` counts "computed" and
+    "hits" (tests and benchmarks read it)."""
+
+    def __init__(self, max_entries: int, stats: dict[str, int] | None = None):
+        self.max_entries = max_entries
+        self.stats = stats if stats is not None else {}
+        self.stats.update(computed=0, hits=0)
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
+
+    def get(self, key: Hashable, compute: Callable[[], Any], name: str = DATA) -> Any:
+        version = current(name)
+        if version is None:
+            self.stats["computed"] += 1
+            return compute()
+        full = (key, version)
+        with self._lock:
+            if full in self._entries:
+                self._entries.move_to_end(full)
+                self.stats["hits"] += 1
+                return self._entries[full]
+        value = compute()  # outside the lock: another key's view need not wait
+        self.stats["computed"] += 1
+        with self._lock:
+            self._entries.setdefault(full, value)
+            self._entries.move_to_end(full)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+            return self._entries[full]
+
+    def values(self) -> list[Any]:
+        with self._lock:
+            return list(self._entries.values())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -8,15 +8,11 @@ content is kept per process, keyed by (what, data version, language): dataversio
 every committed change to the records, in whichever process it is made. A repeated view costs the look-up
 of the version and the page's frame (base.html).
 
-Nothing is kept while the session's transaction holds changes it has not committed (the version does not
-show them yet), nor on a database that never counted a change.
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from .. import dataversion
 from ..i18n import locale
@@ -25,35 +21,15 @@ MAX_ENTRIES = 16  # questionnaires × filters × languages that stay warm; an en
 
 T = TypeVar("T")
 
-_lock = threading.Lock()
-_entries: OrderedDict[tuple, Any] = OrderedDict()
-stats = {"computed": 0, "hits": 0}  # read by tests
+_cache = dataversion.Cache(MAX_ENTRIES)
+stats = _cache.stats  # read by tests
 
 
 def get(key: Hashable, compute: Callable[[], T]) -> T:
-    """compute() for `key`, from the cache while the data is unchanged. The value is shared between views:
-    callers read it and never change it."""
-    version = dataversion.current()
-    if version is None:
-        stats["computed"] += 1
-        return compute()
-    full = (key, version, str(locale()))
-    with _lock:
-        if full in _entries:
-            _entries.move_to_end(full)
-            stats["hits"] += 1
-            return _entries[full]
-    value = compute()  # outside the lock: another questionnaire's view need not wait
-    stats["computed"] += 1
-    with _lock:
-        _entries.setdefault(full, value)
-        _entries.move_to_end(full)
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-        return _entries[full]
+    """compute() for `key` in the current language, from the cache while the data is unchanged."""
+    return _cache.get((key, str(locale())), compute)
 
 
 def clear() -> None:
     """Forget everything kept (tests, and a benchmark's cold views)."""
-    with _lock:
-        _entries.clear()
+    _cache.clear()

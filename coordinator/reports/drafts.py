@@ -37,9 +37,9 @@ class _Entry:
     bodies: OrderedDict[tuple, Markup] = field(default_factory=OrderedDict)
 
 
-_lock = threading.Lock()
-_entries: OrderedDict[tuple, _Entry] = OrderedDict()
-stats = {"computed": 0, "hits": 0, "charts_drawn": 0, "bodies_rendered": 0}  # read by tests and the benchmark
+_lock = threading.Lock()  # the entries' charts and bodies
+stats = {"charts_drawn": 0, "bodies_rendered": 0}  # read by tests and the benchmark, with the cache's computed/hits
+_cache = dataversion.Cache(MAX_ENTRIES, stats)
 
 
 def _today():
@@ -50,31 +50,14 @@ def compute(period_key: str) -> dict[str, Any]:
     """figures.compute(period_key) in the current language, from the cache while the data is unchanged.
 
     The dict is shared between views: callers read it and never change it."""
-    version = dataversion.current()
-    if version is None:  # a database that never counted a change: nothing to key by
-        stats["computed"] += 1
-        return figures.compute(period_key)
-    key = (period_key, version, _today().isoformat(), str(locale()))
-    with _lock:
-        entry = _entries.get(key)
-        if entry is not None:
-            _entries.move_to_end(key)
-            stats["hits"] += 1
-            return entry.data
-    data = figures.compute(period_key)  # outside the lock: another period's view need not wait
-    stats["computed"] += 1
-    with _lock:
-        if key not in _entries:
-            _entries[key] = _Entry(data)
-            while len(_entries) > MAX_ENTRIES:
-                _entries.popitem(last=False)
-        return _entries[key].data
+    key = (period_key, _today().isoformat(), str(locale()))
+    return _cache.get(key, lambda: _Entry(figures.compute(period_key))).data
 
 
 def _entry_of(data: dict[str, Any]) -> _Entry | None:
     """The cached entry holding this very figures dict, if any (a few entries: a scan is cheaper than a second
     map to keep in step). Called with the lock held."""
-    return next((entry for entry in _entries.values() if entry.data is data), None)
+    return next((entry for entry in _cache.values() if entry.data is data), None)
 
 
 def chart_svg(key: tuple, data: dict[str, Any], draw) -> Markup:
@@ -114,5 +97,4 @@ def body(data: dict[str, Any], narratives: dict[str, str], status: dict[str, Any
 
 def clear() -> None:
     """Forget every cached draft (tests, and a benchmark's cold views)."""
-    with _lock:
-        _entries.clear()
+    _cache.clear()
